@@ -1,0 +1,178 @@
+// Schema pieces shared by the four kinds. Each field is described once here; the CRD
+// YAML, the TypeScript types and the operator's validation are all derived from it.
+import { z } from 'zod';
+
+export const GROUP = 'lamina.dev';
+export const API_VERSION = 'v1alpha1';
+
+/** Lambda's documented limits (LAMBDA-SPEC §4, §11). */
+export const limits = {
+  memorySize: { min: 128, max: 10240, default: 128 },
+  timeout: { min: 1, max: 900, default: 3 },
+  ephemeralStorage: { min: 512, max: 10240, default: 512 },
+  layersPerFunction: 5,
+  environmentBytes: 4096,
+  unzippedBytes: 262_144_000,
+  descriptionLength: 256,
+  compatibleRuntimes: 15,
+  compatibleArchitectures: 2,
+  maxRetryAttempts: { min: 0, max: 2, default: 2 },
+  maxEventAgeSeconds: { min: 60, max: 21_600, default: 21_600 },
+} as const;
+
+/** The runtimes the Lamina runtime image carries. `provided*` run a `bootstrap`. */
+export const RUNTIMES = ['nodejs20.x', 'python3.13', 'provided', 'provided.al2023'] as const;
+export const Runtime = z.enum(RUNTIMES).meta({
+  description:
+    'Lambda runtime identifier: nodejs20.x, python3.13, or provided / provided.al2023 (custom runtime).',
+});
+export type Runtime = z.infer<typeof Runtime>;
+
+export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
+
+/** A lowercase hex sha256, the identity of every zip in the artifact store. */
+export const Sha256 = z
+  .string()
+  .regex(/^[a-f0-9]{64}$/)
+  .meta({ description: 'Lowercase hex SHA-256 of the zip.' });
+
+/** Kubernetes object name (DNS-1123 subdomain). */
+export const ObjectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+
+/**
+ * Where a zip comes from. Exactly one of: `inline` files (zipped deterministically by the
+ * operator), a `zipUrl` (fetched once; checked against `sha256` when given), or `sha256`
+ * alone (a zip already uploaded to Lamina's artifact store, e.g. with `lamina push`).
+ */
+export const CodeSource = z
+  .object({
+    inline: z
+      .record(z.string().max(1024), z.string().max(262_144))
+      .optional()
+      .meta({
+        description: 'Files by path relative to the zip root, with their text content.',
+        maxProperties: 100,
+      }),
+    zipUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/\S+$/)
+      .optional()
+      .meta({ description: 'HTTP(S) URL of a zip archive, fetched once and stored by digest.' }),
+    sha256: Sha256.optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.inline), has(self.zipUrl), has(self.sha256) && !has(self.zipUrl)].filter(x, x).size() == 1',
+        message:
+          'set exactly one of inline, zipUrl (optionally with sha256), or sha256 (a zip in the artifact store)',
+      },
+      {
+        rule: '!has(self.inline) || self.inline.all(k, !k.startsWith("/") && !k.contains("..") && !k.contains("\\\\"))',
+        message: 'inline file names must be relative paths without ".." or backslashes',
+      },
+    ],
+  });
+export type CodeSource = z.infer<typeof CodeSource>;
+
+/** Standard Kubernetes condition (metav1.Condition). */
+export const Condition = z.object({
+  type: z.string().max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().max(1024),
+  message: z.string().max(32_768).optional(),
+  lastTransitionTime: z.string().max(64),
+  observedGeneration: z.int().min(0).optional(),
+});
+export type Condition = z.infer<typeof Condition>;
+
+export const Conditions = z
+  .array(Condition)
+  .max(16)
+  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
+/** Lambda's provisioned-concurrency config status, as shown on a Version or Alias. */
+export const ProvisionedConcurrencyStatus = z.object({
+  requested: z.int().min(0),
+  allocated: z.int().min(0),
+  available: z.int().min(0),
+  status: z.enum(['IN_PROGRESS', 'READY', 'FAILED']),
+});
+
+/** A layer version pinned by digest: what a function actually runs with. */
+export const PinnedLayer = z.object({
+  namespace: z.string().max(63),
+  name: z.string().max(253),
+  version: z.int().min(1),
+  sha256: Sha256,
+  size: z.int().min(0).optional().meta({ description: 'Zip size in bytes.' }),
+  unzippedSize: z.int().min(0).optional(),
+});
+export type PinnedLayer = z.infer<typeof PinnedLayer>;
+
+/** Environment variables Lambda reserves (LAMBDA-SPEC §3); users may not set them. */
+export const RESERVED_ENVIRONMENT_KEYS = [
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+  'TZ',
+] as const;
+
+const ENV_KEY = /^[a-zA-Z][a-zA-Z0-9_]+$/;
+
+export const Environment = z
+  .object({
+    variables: z
+      .record(z.string().max(4096), z.string().max(4096))
+      .optional()
+      .meta({
+        description: 'Environment variables (at most 4 KB in total, measured as JSON).',
+        maxProperties: 256,
+      }),
+    secretRefs: z
+      .array(z.object({ name: ObjectName }))
+      .max(8)
+      .optional()
+      .meta({ description: 'Secrets in the function namespace whose keys become environment variables.' }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: `!has(self.variables) || self.variables.all(k, k.matches('${ENV_KEY.source}'))`,
+        message: 'environment variable names must match [a-zA-Z][a-zA-Z0-9_]+',
+      },
+      {
+        rule: `!has(self.variables) || !self.variables.exists(k, k in ${JSON.stringify(RESERVED_ENVIRONMENT_KEYS)})`,
+        message: `reserved environment variables cannot be set: ${RESERVED_ENVIRONMENT_KEYS.join(', ')}`,
+      },
+    ],
+  });
+export type Environment = z.infer<typeof Environment>;
+
+/** Lambda measures the 4 KB limit on the JSON string of the variables map. */
+export function environmentSize(variables: Record<string, string> | undefined): number {
+  return variables ? Buffer.byteLength(JSON.stringify(variables)) : 0;
+}
+
+export function isEnvironmentKey(key: string): boolean {
+  return ENV_KEY.test(key);
+}

@@ -1,0 +1,149 @@
+// Function: Lambda's $LATEST — the mutable function definition users `kubectl apply`.
+import { z } from 'zod';
+import { CodeSource, Conditions, Environment, PinnedLayer, Runtime, Sha256, limits } from './common.js';
+
+/** A layer by name and version; `namespace/name` names a layer shared from another namespace. */
+export const LayerReference = z.object({
+  name: z
+    .string()
+    .max(317)
+    .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+    .meta({ description: 'Layer name, or namespace/name for a layer shared from another namespace.' }),
+  version: z.int().min(1).meta({ description: 'Layer version to pin.' }),
+});
+export type LayerReference = z.infer<typeof LayerReference>;
+
+/** A destination for async results: another function (`function:name[:qualifier]`) or an HTTP(S) URL. */
+const Destination = z.object({
+  destination: z
+    .string()
+    .max(1024)
+    .regex(/^(function:[a-zA-Z0-9-_.]+(:[a-zA-Z0-9-_$]+)?|https?:\/\/\S+)$/)
+    .meta({ description: 'function:<name>[:<qualifier>] in the same namespace, or an http(s) URL.' }),
+});
+
+export const AsyncInvokeConfig = z.object({
+  maximumRetryAttempts: z
+    .int()
+    .min(limits.maxRetryAttempts.min)
+    .max(limits.maxRetryAttempts.max)
+    .default(limits.maxRetryAttempts.default),
+  maximumEventAgeInSeconds: z
+    .int()
+    .min(limits.maxEventAgeSeconds.min)
+    .max(limits.maxEventAgeSeconds.max)
+    .default(limits.maxEventAgeSeconds.default),
+  destinationConfig: z
+    .object({ onSuccess: Destination.optional(), onFailure: Destination.optional() })
+    .optional(),
+});
+export type AsyncInvokeConfig = z.infer<typeof AsyncInvokeConfig>;
+
+const CorsConfig = z.object({
+  allowOrigins: z.array(z.string().max(253)).max(100).optional(),
+  allowMethods: z.array(z.string().max(6)).max(6).optional(),
+  allowHeaders: z.array(z.string().max(1024)).max(100).optional(),
+  exposeHeaders: z.array(z.string().max(1024)).max(100).optional(),
+  allowCredentials: z.boolean().optional(),
+  maxAge: z.int().min(0).max(86_400).optional(),
+});
+
+export const FunctionUrlConfig = z.object({
+  authType: z
+    .enum(['NONE', 'KUBERNETES'])
+    .default('NONE')
+    .meta({ description: 'NONE: public; KUBERNETES: a bearer token allowed to `invoke` this function.' }),
+  invokeMode: z.enum(['BUFFERED']).default('BUFFERED'),
+  payloadFormatVersion: z
+    .enum(['2.0', '1.0'])
+    .default('2.0')
+    .meta({ description: '2.0: Lambda function URL event; 1.0: API Gateway REST proxy event.' }),
+  cors: CorsConfig.optional(),
+});
+export type FunctionUrlConfig = z.infer<typeof FunctionUrlConfig>;
+
+export const FunctionSpec = z
+  .object({
+    description: z.string().max(limits.descriptionLength).optional(),
+    runtime: Runtime,
+    handler: z
+      .string()
+      .max(128)
+      .regex(/^[^\s]+$/)
+      .optional()
+      .meta({ description: 'module.export (e.g. index.handler); optional for provided runtimes.' }),
+    code: CodeSource,
+    layers: z
+      .array(LayerReference)
+      .max(limits.layersPerFunction)
+      .optional()
+      .meta({
+        description: `Up to ${limits.layersPerFunction} layers, extracted into /opt in order (later files win).`,
+      }),
+    memorySize: z
+      .int()
+      .min(limits.memorySize.min)
+      .max(limits.memorySize.max)
+      .default(limits.memorySize.default),
+    timeout: z.int().min(limits.timeout.min).max(limits.timeout.max).default(limits.timeout.default),
+    ephemeralStorage: z
+      .object({
+        size: z
+          .int()
+          .min(limits.ephemeralStorage.min)
+          .max(limits.ephemeralStorage.max)
+          .default(limits.ephemeralStorage.default),
+      })
+      .optional()
+      .meta({ description: 'Size of /tmp in MB.' }),
+    environment: Environment.optional(),
+    serviceAccountName: z
+      .string()
+      .max(253)
+      .optional()
+      .meta({ description: "The execution role: the pod's service account. None means no API token." }),
+    reservedConcurrentExecutions: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({
+        description: 'Reserved concurrency: floor and ceiling for all versions. 0 throttles every invoke.',
+      }),
+    functionUrl: FunctionUrlConfig.optional(),
+    asyncInvoke: AsyncInvokeConfig.optional(),
+    deadLetterConfig: z
+      .object({ targetArn: z.string().max(1024) })
+      .optional()
+      .meta({
+        description: 'Where async events go after their last failed attempt (same forms as destinations).',
+      }),
+    publish: z.boolean().default(false).meta({ description: 'Publish a Version on every change.' }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'self.runtime.startsWith("provided") || has(self.handler)',
+        message: 'handler is required for runtime nodejs20.x and python3.13',
+      },
+    ],
+  });
+export type FunctionSpec = z.infer<typeof FunctionSpec>;
+
+export const FUNCTION_STATES = ['Pending', 'Active', 'Failed'] as const;
+
+export const FunctionStatus = z.object({
+  observedGeneration: z.int().min(0).optional(),
+  state: z.enum(FUNCTION_STATES).optional(),
+  stateReasonCode: z.string().max(128).optional(),
+  stateReason: z.string().max(4096).optional(),
+  lastUpdateStatus: z.enum(['InProgress', 'Successful', 'Failed']).optional(),
+  conditions: Conditions.optional(),
+  codeSha256: Sha256.optional(),
+  codeSize: z.int().min(0).optional(),
+  revisionId: z.string().max(128).optional(),
+  layers: z.array(PinnedLayer).max(limits.layersPerFunction).optional(),
+  latestVersion: z.string().max(16).optional().meta({ description: 'Newest published version number.' }),
+  url: z.string().max(2048).optional(),
+  lastModified: z.string().max(64).optional(),
+});
+export type FunctionStatus = z.infer<typeof FunctionStatus>;

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// The one test entrypoint: `npm test` runs every tier in order and provisions what each
+// tier needs (the control plane for integration, the local cluster for e2e). Each tier is
+// a separate `node --test` run so a failure names its tier; the last line sums them up.
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tiers = {
+  lint: runLint,
+  unit: () => runNodeTests('unit'),
+  integration: runIntegration,
+  e2e: runE2e,
+};
+const order = { all: ['lint', 'unit', 'integration', 'e2e'] };
+
+function findTests(dir) {
+  const out = [];
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries.sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out;
+}
+
+function run(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      output += chunk.toString();
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+function count(output) {
+  const pick = (word) => Number(output.match(new RegExp(`^ℹ ${word} (\\d+)$`, 'm'))?.[1] ?? 0);
+  totals.passed += pick('pass');
+  totals.failed += pick('fail');
+  totals.skipped += pick('skipped') + pick('todo');
+}
+
+async function runNodeTests(tier, env = {}) {
+  const files = findTests(join(root, 'test', tier));
+  if (files.length === 0) {
+    console.log(`[${tier}] no tests`);
+    return 0;
+  }
+  const concurrency = tier === 'unit' ? [] : ['--test-concurrency=1'];
+  const { code, output } = await run(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', ...concurrency, ...files],
+    env,
+  );
+  count(output);
+  return code;
+}
+
+async function runLint() {
+  for (const [cmd, args] of [
+    ['npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+    ['npx', ['eslint', '.']],
+    ['npx', ['prettier', '--check', '.', '--log-level', 'warn']],
+  ]) {
+    const { code } = await run(cmd, args);
+    if (code !== 0) {
+      totals.failed += 1;
+      return code;
+    }
+  }
+  return 0;
+}
+
+function provision(script, args) {
+  // Scripts print progress on stderr and `KUBECONFIG=<path>` as their last stdout line.
+  const result = spawnSync('bash', [script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = result.stdout.toString();
+  process.stdout.write(out);
+  const kubeconfig = out.match(/^KUBECONFIG=(.+)$/m)?.[1];
+  if (result.status !== 0 || !kubeconfig)
+    throw new Error(`${script} ${args.join(' ')} failed (exit ${result.status})`);
+  return kubeconfig.trim();
+}
+
+async function runIntegration() {
+  if (findTests(join(root, 'test', 'integration')).length === 0) return 0;
+  const kubeconfig = provision('scripts/k8s/control-plane.sh', ['up']);
+  return runNodeTests('integration', { KUBECONFIG: kubeconfig, LAMINA_TEST_TIER: 'integration' });
+}
+
+async function runE2e() {
+  if (findTests(join(root, 'test', 'e2e')).length === 0) return 0;
+  const kubeconfig = provision('scripts/cluster/up.sh', []);
+  return runNodeTests('e2e', { KUBECONFIG: kubeconfig, LAMINA_TEST_TIER: 'e2e' });
+}
+
+const requested = process.argv[2] ?? 'all';
+const selected = order[requested] ?? [requested];
+const failedTiers = [];
+for (const tier of selected) {
+  const fn = tiers[tier];
+  if (!fn) {
+    console.error(`unknown tier ${tier}; use one of: all, ${Object.keys(tiers).join(', ')}`);
+    process.exit(2);
+  }
+  const started = Date.now();
+  console.log(`\n=== ${tier} ===`);
+  const code = await fn();
+  console.log(
+    `=== ${tier}: ${code === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s ===`,
+  );
+  if (code !== 0) failedTiers.push(tier);
+}
+console.log(
+  `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+);
+process.exit(failedTiers.length === 0 ? 0 : 1);
