@@ -50,13 +50,10 @@ export const ObjectName = z
  */
 export const CodeSource = z
   .object({
-    inline: z
-      .record(z.string().max(1024), z.string().max(262_144))
-      .optional()
-      .meta({
-        description: 'Files by path relative to the zip root, with their text content.',
-        maxProperties: 100,
-      }),
+    inline: z.record(z.string().max(1024), z.string().max(262_144)).optional().meta({
+      description: 'Files by path relative to the zip root, with their text content.',
+      maxProperties: 100,
+    }),
     zipUrl: z
       .string()
       .max(2048)
@@ -141,13 +138,10 @@ const ENV_KEY = /^[a-zA-Z][a-zA-Z0-9_]+$/;
 
 export const Environment = z
   .object({
-    variables: z
-      .record(z.string().max(4096), z.string().max(4096))
-      .optional()
-      .meta({
-        description: 'Environment variables (at most 4 KB in total, measured as JSON).',
-        maxProperties: 256,
-      }),
+    variables: z.record(z.string().max(4096), z.string().max(4096)).optional().meta({
+      description: 'Environment variables (at most 4 KB in total, measured as JSON).',
+      maxProperties: 256,
+    }),
     secretRefs: z
       .array(z.object({ name: ObjectName }))
       .max(8)

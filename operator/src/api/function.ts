@@ -102,13 +102,9 @@ export const FunctionSpec = z
       .max(253)
       .optional()
       .meta({ description: "The execution role: the pod's service account. None means no API token." }),
-    reservedConcurrentExecutions: z
-      .int()
-      .min(0)
-      .optional()
-      .meta({
-        description: 'Reserved concurrency: floor and ceiling for all versions. 0 throttles every invoke.',
-      }),
+    reservedConcurrentExecutions: z.int().min(0).optional().meta({
+      description: 'Reserved concurrency: floor and ceiling for all versions. 0 throttles every invoke.',
+    }),
     functionUrl: FunctionUrlConfig.optional(),
     asyncInvoke: AsyncInvokeConfig.optional(),
     deadLetterConfig: z

@@ -1,0 +1,8 @@
+// The Lamina API (group lamina.dev, version v1alpha1): schemas, types and derived helpers.
+export * from './common.js';
+export * from './function.js';
+export * from './layer.js';
+export * from './version.js';
+export * from './alias.js';
+export * from './resources.js';
+export * from './snapshot.js';
