@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Single source of truth for the versions of third-party components that Lamina's
+# scripts build or run. Source it:  . "$(dirname "$0")/../versions.sh"
+# Everything is built from the Go module proxy (no git clones, no release binaries).
+
+# Kubernetes 1.32: the e2e cluster runs its kubelet against Debian bookworm's
+# containerd 1.6.x on a cgroup-v1 host; 1.35+ refuses cgroup v1 by default and drops
+# containerd 1.x, 1.32 supports both cleanly.
+K8S_VERSION=v1.32.13
+# The k8s.io/* staging modules (k8s.io/api, client-go, ...) are tagged v0.<minor>.<patch>.
+K8S_STAGING_VERSION=v0.32.13
+# Staging modules whose v0.32.13 zip the reachable module proxy does not serve: we pin
+# the nearest lower v0.32.x patch it does serve (checked against .../@v/<ver>.zip).
+# These are small libraries (config API types, CRI client, CSI translation,
+# EndpointSlice helpers); a compile against k8s.io/kubernetes v1.32.13 proves the APIs
+# still match. Format: "<module>=<version> ...".
+K8S_STAGING_OVERRIDES="cri-client=v0.32.10 csi-translation-lib=v0.32.11 endpointslice=v0.32.6 kube-controller-manager=v0.32.6 kube-proxy=v0.32.7 kube-scheduler=v0.32.10"
+# Staging modules never imported by any binary we build (examples only); the proxy does
+# not serve v0.32.x for all of them, so build.sh replaces them with an empty local stub.
+K8S_STAGING_STUBS="sample-apiserver sample-cli-plugin sample-controller"
+
+# etcd: latest v3.5.x (the line Kubernetes 1.32 is tested with).
+ETCD_VERSION=v3.5.35
+
+# Helm: latest v3.x (helm.sh/helm/v3).
+HELM_VERSION=v3.22.0
+
+# Where built binaries and runtime state live (outside the repo, shared across clones).
+LAMINA_CACHE="${LAMINA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lamina}"
+K8S_BIN_DIR="$LAMINA_CACHE/k8s/$K8S_VERSION/bin"
+ETCD_BIN_DIR="$LAMINA_CACHE/etcd/$ETCD_VERSION/bin"
+HELM_BIN_DIR="$LAMINA_CACHE/helm/$HELM_VERSION/bin"
