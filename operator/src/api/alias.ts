@@ -1,7 +1,7 @@
 // Alias: a named pointer to a version (or $LATEST), optionally sending a weighted share of
 // traffic to one additional version (canary), with optional provisioned concurrency.
 import { z } from 'zod';
-import { Conditions, ProvisionedConcurrencyStatus } from './common.js';
+import { Conditions, ProvisionedConcurrencyStatus, withRules } from './common.js';
 
 const VersionQualifier = z
   .string()
@@ -9,8 +9,11 @@ const VersionQualifier = z
   .regex(/^(\$LATEST|[0-9]+)$/)
   .meta({ description: 'A version number or $LATEST.' });
 
-export const AliasSpec = z
-  .object({
+const weights = (alias: { routingConfig?: { additionalVersionWeights: Record<string, number> } }) =>
+  Object.entries(alias.routingConfig?.additionalVersionWeights ?? {});
+
+export const AliasSpec = withRules(
+  z.object({
     functionName: z.string().min(1).max(64),
     name: z
       .string()
@@ -30,40 +33,46 @@ export const AliasSpec = z
       })
       .optional(),
     provisionedConcurrentExecutions: z.int().min(0).optional(),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      { rule: 'self.functionName == oldSelf.functionName', message: 'functionName is immutable' },
-      {
-        rule: '!has(self.name) || !self.name.matches("^[0-9]+$")',
-        message: 'an alias name cannot be all digits',
-      },
-      {
-        rule: '!has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) <= 1',
-        message: 'Number of items in AdditionalVersionWeights cannot be greater than 1',
-      },
-      {
-        rule: '!has(self.routingConfig) || self.routingConfig.additionalVersionWeights.all(k, k.matches("^[0-9]+$"))',
-        message: 'additionalVersionWeights keys must be published version numbers ($LATEST is not allowed)',
-      },
-      {
-        rule: '!has(self.routingConfig) || !(self.functionVersion in self.routingConfig.additionalVersionWeights)',
-        message: 'the additional version must differ from functionVersion',
-      },
-      {
-        rule: '!has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) == 0 || self.functionVersion != "$LATEST"',
-        message: '$LATEST is not supported for an alias pointing to more than 1 version',
-      },
-      {
-        rule: '!has(self.provisionedConcurrentExecutions) || self.provisionedConcurrentExecutions == 0 || !has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) == 0',
-        message: 'provisioned concurrency cannot be set on an alias with a routing configuration',
-      },
-      {
-        rule: '!has(self.provisionedConcurrentExecutions) || self.provisionedConcurrentExecutions == 0 || self.functionVersion != "$LATEST"',
-        message: 'provisioned concurrency cannot be set on $LATEST',
-      },
-    ],
-  });
+  }),
+  [
+    { rule: 'self.functionName == oldSelf.functionName', message: 'functionName is immutable' },
+    {
+      rule: '!has(self.name) || !self.name.matches("^[0-9]+$")',
+      message: 'an alias name cannot be all digits',
+      check: (a) => a.name === undefined || !/^[0-9]+$/.test(a.name),
+    },
+    {
+      rule: '!has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) <= 1',
+      message: 'Number of items in AdditionalVersionWeights cannot be greater than 1',
+      check: (a) => weights(a).length <= 1,
+    },
+    {
+      rule: '!has(self.routingConfig) || self.routingConfig.additionalVersionWeights.all(k, k.matches("^[0-9]+$"))',
+      message: 'additionalVersionWeights keys must be published version numbers ($LATEST is not allowed)',
+      check: (a) => weights(a).every(([k]) => /^[0-9]+$/.test(k)),
+    },
+    {
+      rule: '!has(self.routingConfig) || !(self.functionVersion in self.routingConfig.additionalVersionWeights)',
+      message: 'the additional version must differ from functionVersion',
+      check: (a) => !weights(a).some(([k]) => k === a.functionVersion),
+    },
+    {
+      rule: '!has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) == 0 || self.functionVersion != "$LATEST"',
+      message: '$LATEST is not supported for an alias pointing to more than 1 version',
+      check: (a) => weights(a).length === 0 || a.functionVersion !== '$LATEST',
+    },
+    {
+      rule: '!has(self.provisionedConcurrentExecutions) || self.provisionedConcurrentExecutions == 0 || !has(self.routingConfig) || size(self.routingConfig.additionalVersionWeights) == 0',
+      message: 'provisioned concurrency cannot be set on an alias with a routing configuration',
+      check: (a) => !a.provisionedConcurrentExecutions || weights(a).length === 0,
+    },
+    {
+      rule: '!has(self.provisionedConcurrentExecutions) || self.provisionedConcurrentExecutions == 0 || self.functionVersion != "$LATEST"',
+      message: 'provisioned concurrency cannot be set on $LATEST',
+      check: (a) => !a.provisionedConcurrentExecutions || a.functionVersion !== '$LATEST',
+    },
+  ],
+);
 export type AliasSpec = z.infer<typeof AliasSpec>;
 
 export const AliasStatus = z.object({

@@ -30,6 +30,28 @@ export type Runtime = z.infer<typeof Runtime>;
 
 export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
 
+/**
+ * A validation rule stated once for both places that enforce it: `rule` is the CEL the API
+ * server evaluates (x-kubernetes-validations), `check` the same predicate for the operator
+ * and the tests. Transition rules (on `oldSelf`) have no `check`: only the API server sees
+ * the old object.
+ */
+export interface ValidationRule<T> {
+  rule: string;
+  message: string;
+  check?: (value: T) => boolean;
+}
+
+export function withRules<S extends z.ZodType>(schema: S, rules: ValidationRule<z.output<S>>[]) {
+  return schema
+    .superRefine((value, ctx) => {
+      for (const { check, message } of rules) {
+        if (check && !check(value)) ctx.addIssue({ code: 'custom', message });
+      }
+    })
+    .meta({ 'x-kubernetes-validations': rules.map(({ rule, message }) => ({ rule, message })) });
+}
+
 /** A lowercase hex sha256, the identity of every zip in the artifact store. */
 export const Sha256 = z
   .string()
@@ -48,8 +70,8 @@ export const ObjectName = z
  * operator), a `zipUrl` (fetched once; checked against `sha256` when given), or `sha256`
  * alone (a zip already uploaded to Lamina's artifact store, e.g. with `lamina push`).
  */
-export const CodeSource = z
-  .object({
+export const CodeSource = withRules(
+  z.object({
     inline: z.record(z.string().max(1024), z.string().max(262_144)).optional().meta({
       description: 'Files by path relative to the zip root, with their text content.',
       maxProperties: 100,
@@ -61,20 +83,26 @@ export const CodeSource = z
       .optional()
       .meta({ description: 'HTTP(S) URL of a zip archive, fetched once and stored by digest.' }),
     sha256: Sha256.optional(),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      {
-        rule: '[has(self.inline), has(self.zipUrl), has(self.sha256) && !has(self.zipUrl)].filter(x, x).size() == 1',
-        message:
-          'set exactly one of inline, zipUrl (optionally with sha256), or sha256 (a zip in the artifact store)',
-      },
-      {
-        rule: '!has(self.inline) || self.inline.all(k, !k.startsWith("/") && !k.contains("..") && !k.contains("\\\\"))',
-        message: 'inline file names must be relative paths without ".." or backslashes',
-      },
-    ],
-  });
+  }),
+  [
+    {
+      rule: '[has(self.inline), has(self.zipUrl), has(self.sha256) && !has(self.zipUrl)].filter(x, x).size() == 1',
+      message:
+        'set exactly one of inline, zipUrl (optionally with sha256), or sha256 (a zip in the artifact store)',
+      check: (c) =>
+        [c.inline !== undefined, c.zipUrl !== undefined, c.sha256 !== undefined && !c.zipUrl].filter(Boolean)
+          .length === 1,
+    },
+    {
+      rule: '!has(self.inline) || self.inline.all(k, !k.startsWith("/") && !k.contains("..") && !k.contains("\\\\"))',
+      message: 'inline file names must be relative paths without ".." or backslashes',
+      check: (c) =>
+        Object.keys(c.inline ?? {}).every(
+          (k) => !k.startsWith('/') && !k.includes('..') && !k.includes('\\'),
+        ),
+    },
+  ],
+);
 export type CodeSource = z.infer<typeof CodeSource>;
 
 /** Standard Kubernetes condition (metav1.Condition). */
@@ -136,8 +164,8 @@ export const RESERVED_ENVIRONMENT_KEYS = [
 
 const ENV_KEY = /^[a-zA-Z][a-zA-Z0-9_]+$/;
 
-export const Environment = z
-  .object({
+export const Environment = withRules(
+  z.object({
     variables: z.record(z.string().max(4096), z.string().max(4096)).optional().meta({
       description: 'Environment variables (at most 4 KB in total, measured as JSON).',
       maxProperties: 256,
@@ -147,26 +175,26 @@ export const Environment = z
       .max(8)
       .optional()
       .meta({ description: 'Secrets in the function namespace whose keys become environment variables.' }),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      {
-        rule: `!has(self.variables) || self.variables.all(k, k.matches('${ENV_KEY.source}'))`,
-        message: 'environment variable names must match [a-zA-Z][a-zA-Z0-9_]+',
-      },
-      {
-        rule: `!has(self.variables) || !self.variables.exists(k, k in ${JSON.stringify(RESERVED_ENVIRONMENT_KEYS)})`,
-        message: `reserved environment variables cannot be set: ${RESERVED_ENVIRONMENT_KEYS.join(', ')}`,
-      },
-    ],
-  });
+  }),
+  [
+    {
+      rule: `!has(self.variables) || self.variables.all(k, k.matches('${ENV_KEY.source}'))`,
+      message: 'environment variable names must match [a-zA-Z][a-zA-Z0-9_]+',
+      check: (e) => Object.keys(e.variables ?? {}).every((k) => ENV_KEY.test(k)),
+    },
+    {
+      rule: `!has(self.variables) || !self.variables.exists(k, k in ${JSON.stringify(RESERVED_ENVIRONMENT_KEYS)})`,
+      message: `reserved environment variables cannot be set: ${RESERVED_ENVIRONMENT_KEYS.join(', ')}`,
+      check: (e) =>
+        !Object.keys(e.variables ?? {}).some((k) =>
+          (RESERVED_ENVIRONMENT_KEYS as readonly string[]).includes(k),
+        ),
+    },
+  ],
+);
 export type Environment = z.infer<typeof Environment>;
 
 /** Lambda measures the 4 KB limit on the JSON string of the variables map. */
 export function environmentSize(variables: Record<string, string> | undefined): number {
   return variables ? Buffer.byteLength(JSON.stringify(variables)) : 0;
-}
-
-export function isEnvironmentKey(key: string): boolean {
-  return ENV_KEY.test(key);
 }

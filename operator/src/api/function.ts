@@ -1,6 +1,15 @@
 // Function: Lambda's $LATEST — the mutable function definition users `kubectl apply`.
 import { z } from 'zod';
-import { CodeSource, Conditions, Environment, PinnedLayer, Runtime, Sha256, limits } from './common.js';
+import {
+  CodeSource,
+  Conditions,
+  Environment,
+  PinnedLayer,
+  Runtime,
+  Sha256,
+  limits,
+  withRules,
+} from './common.js';
 
 /** A layer by name and version; `namespace/name` names a layer shared from another namespace. */
 export const LayerReference = z.object({
@@ -62,8 +71,8 @@ export const FunctionUrlConfig = z.object({
 });
 export type FunctionUrlConfig = z.infer<typeof FunctionUrlConfig>;
 
-export const FunctionSpec = z
-  .object({
+export const FunctionSpec = withRules(
+  z.object({
     description: z.string().max(limits.descriptionLength).optional(),
     runtime: Runtime,
     handler: z
@@ -114,15 +123,15 @@ export const FunctionSpec = z
         description: 'Where async events go after their last failed attempt (same forms as destinations).',
       }),
     publish: z.boolean().default(false).meta({ description: 'Publish a Version on every change.' }),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      {
-        rule: 'self.runtime.startsWith("provided") || has(self.handler)',
-        message: 'handler is required for runtime nodejs20.x and python3.13',
-      },
-    ],
-  });
+  }),
+  [
+    {
+      rule: 'self.runtime.startsWith("provided") || has(self.handler)',
+      message: 'handler is required for runtime nodejs20.x and python3.13',
+      check: (spec) => spec.runtime.startsWith('provided') || spec.handler !== undefined,
+    },
+  ],
+);
 export type FunctionSpec = z.infer<typeof FunctionSpec>;
 
 export const FUNCTION_STATES = ['Pending', 'Active', 'Failed'] as const;

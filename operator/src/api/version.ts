@@ -10,6 +10,7 @@ import {
   Runtime,
   Sha256,
   limits,
+  withRules,
 } from './common.js';
 
 export const VersionSnapshot = z.object({
@@ -29,8 +30,8 @@ export const VersionSnapshot = z.object({
 });
 export type VersionSnapshot = z.infer<typeof VersionSnapshot>;
 
-export const VersionSpec = z
-  .object({
+export const VersionSpec = withRules(
+  z.object({
     functionName: z.string().min(1).max(64),
     description: z.string().max(limits.descriptionLength).optional(),
     codeSha256: Sha256.optional().meta({
@@ -46,20 +47,19 @@ export const VersionSpec = z
       .min(0)
       .optional()
       .meta({ description: 'Environments kept initialised for this version.' }),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      { rule: 'self.functionName == oldSelf.functionName', message: 'functionName is immutable' },
-      {
-        rule: '!has(oldSelf.version) || (has(self.version) && self.version == oldSelf.version)',
-        message: 'a published version number cannot change',
-      },
-      {
-        rule: '!has(oldSelf.snapshot) || (has(self.snapshot) && self.snapshot == oldSelf.snapshot)',
-        message: 'a published version is immutable: its snapshot cannot change',
-      },
-    ],
-  });
+  }),
+  [
+    { rule: 'self.functionName == oldSelf.functionName', message: 'functionName is immutable' },
+    {
+      rule: '!has(oldSelf.version) || (has(self.version) && self.version == oldSelf.version)',
+      message: 'a published version number cannot change',
+    },
+    {
+      rule: '!has(oldSelf.snapshot) || (has(self.snapshot) && self.snapshot == oldSelf.snapshot)',
+      message: 'a published version is immutable: its snapshot cannot change',
+    },
+  ],
+);
 export type VersionSpec = z.infer<typeof VersionSpec>;
 
 export const VersionStatus = z.object({
