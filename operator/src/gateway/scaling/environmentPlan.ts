@@ -1,0 +1,63 @@
+// Decisions about environments that exist: which idle ones to reclaim (scale to zero) and
+// how to bring provisioned environments to the configured count. Pure: the pool applies them.
+export type InitializationType = 'on-demand' | 'provisioned-concurrency';
+export type EnvironmentState = 'starting' | 'idle' | 'busy';
+
+export interface EnvironmentView {
+  id: string;
+  /** What the environment runs: namespace/function/version/config-hash. */
+  key: string;
+  state: EnvironmentState;
+  initializationType: InitializationType;
+  /** When it last became idle (ms). */
+  idleSince?: number;
+}
+
+/** On-demand environments idle for at least `idleTimeoutMs`; provisioned ones are never reclaimed. */
+export function selectIdleToReclaim(envs: EnvironmentView[], now: number, idleTimeoutMs: number): string[] {
+  return envs
+    .filter(
+      (e) =>
+        e.initializationType === 'on-demand' &&
+        e.state === 'idle' &&
+        e.idleSince !== undefined &&
+        now - e.idleSince >= idleTimeoutMs,
+    )
+    .map((e) => e.id);
+}
+
+export interface ProvisionedPlan {
+  /** Environments to create, by key. */
+  create: Map<string, number>;
+  /** Idle or starting environments to destroy now. */
+  destroy: string[];
+  /** Busy environments to destroy once their invocation ends. */
+  retire: string[];
+}
+
+/** Compares the desired provisioned count per key with the provisioned environments that exist. */
+export function planProvisioned(desired: Map<string, number>, envs: EnvironmentView[]): ProvisionedPlan {
+  const plan: ProvisionedPlan = { create: new Map(), destroy: [], retire: [] };
+  const byKey = new Map<string, EnvironmentView[]>();
+  for (const env of envs) {
+    if (env.initializationType !== 'provisioned-concurrency') continue;
+    const list = byKey.get(env.key) ?? [];
+    list.push(env);
+    byKey.set(env.key, list);
+  }
+  for (const [key, count] of desired) {
+    const have = byKey.get(key)?.length ?? 0;
+    if (count > have) plan.create.set(key, count - have);
+  }
+  // Remove the excess: idle first, then starting, busy ones last (after they finish).
+  const rank = { idle: 0, starting: 1, busy: 2 } as const;
+  for (const [key, list] of byKey) {
+    let excess = list.length - (desired.get(key) ?? 0);
+    for (const env of [...list].sort((a, b) => rank[a.state] - rank[b.state])) {
+      if (excess <= 0) break;
+      (env.state === 'busy' ? plan.retire : plan.destroy).push(env.id);
+      excess -= 1;
+    }
+  }
+  return plan;
+}
