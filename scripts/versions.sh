@@ -30,3 +30,17 @@ LAMINA_CACHE="${LAMINA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lamina}"
 K8S_BIN_DIR="$LAMINA_CACHE/k8s/$K8S_VERSION/bin"
 ETCD_BIN_DIR="$LAMINA_CACHE/etcd/$ETCD_VERSION/bin"
 HELM_BIN_DIR="$LAMINA_CACHE/helm/$HELM_VERSION/bin"
+
+# ---- single-node e2e cluster (scripts/cluster) and offline images (runtime-image/build)
+# CoreDNS: cluster DNS, built from its Go module and run as a host process by up.sh.
+COREDNS_VERSION=v1.12.4
+COREDNS_BIN_DIR="$LAMINA_CACHE/coredns/$COREDNS_VERSION/bin"
+# kind: only used where a Docker engine exists (LAMINA_CLUSTER=kind); node image for
+# Kubernetes 1.32 published with that kind release.
+KIND_VERSION=v0.30.0
+KIND_NODE_IMAGE=kindest/node:v1.32.8
+KIND_BIN_DIR="$LAMINA_CACHE/kind/$KIND_VERSION/bin"
+# Base of the runtime image: `debootstrap --variant=minbase` of this suite stands in for
+# debian:<suite>-slim. A tarball is reused for LAMINA_BASE_MAX_AGE_DAYS (default 30).
+DEBIAN_SUITE=trixie
+DEBIAN_MIRROR=http://deb.debian.org/debian

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Builds Lamina's container images without a Docker engine and without any registry,
+# and imports them into the local cluster's containerd (npm run images:build).
+#
+# Usage: runtime-image/build/build-offline.sh [options] [target ...]
+#   targets:  pause     the pod sandbox image (a static C "pause", see pause.c)
+#             runtime   lamina/runtime:dev from runtime-image/Dockerfile
+#             operator  lamina/operator:dev from operator/Dockerfile (skipped with a note
+#                       while that file does not exist yet)
+#             base      only the debian:trixie-slim stand-in
+#             default: pause runtime operator
+#   --no-import      build and export only; do not touch containerd
+#   --refresh-base   debootstrap a fresh base even if a recent one is cached
+#
+# How it works:
+#   1. base: `debootstrap --variant=minbase trixie` (cached as a tarball keyed by suite
+#      and date, reused for $LAMINA_BASE_MAX_AGE_DAYS days), slimmed like the official
+#      -slim images, committed with buildah as docker.io/library/debian:trixie-slim.
+#   2. `buildah bud --pull=never --layers` runs the very same runtime-image/Dockerfile a
+#      Docker user builds (RUN apt-get reaches Debian's mirror; FROM never pulls).
+#   3. `buildah push ... docker-archive:` then `ctr images import` into the k8s.io
+#      namespace of the cluster's own containerd socket (scripts/cluster/lib.sh).
+# Everything (buildah storage, archives) lives under $LAMINA_CACHE/images. A rebuild with
+# unchanged inputs is a no-op; a changed agent only rebuilds the last layers.
+set -euo pipefail
+
+BUILD_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../../scripts/cluster/lib.sh
+. "$BUILD_DIR/../../scripts/cluster/lib.sh"
+
+log() { echo "[images] $*" >&2; }
+die() {
+  echo "[images] error: $*" >&2
+  exit 1
+}
+
+BASE_DIR="$IMAGES_DIR/base"
+BUILDAH_DIR="$IMAGES_DIR/buildah"
+BASE_IMAGE="docker.io/library/debian:$DEBIAN_SUITE-slim"
+BASE_MAX_AGE_DAYS="${LAMINA_BASE_MAX_AGE_DAYS:-30}"
+
+DO_IMPORT=1
+REFRESH_BASE=0
+TARGETS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-import) DO_IMPORT=0 ;;
+    --refresh-base) REFRESH_BASE=1 ;;
+    -h | --help)
+      sed -n '2,26p' "$0"
+      exit 0
+      ;;
+    pause | runtime | operator | base) TARGETS+=("$1") ;;
+    *) die "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(pause runtime operator)
+
+# buildah with its own storage under the cache (never the system's), chroot isolation
+# (no OCI runtime nesting needed for RUN), and a policy that accepts local images only
+# (nothing is ever pulled).
+POLICY="$BUILDAH_DIR/policy.json"
+REGISTRIES_CONF="$BUILDAH_DIR/registries.conf"
+bah() {
+  CONTAINERS_REGISTRIES_CONF="$REGISTRIES_CONF" BUILDAH_ISOLATION=chroot \
+    buildah --root "$BUILDAH_DIR/storage" --runroot "$BUILDAH_DIR/run" \
+    --storage-driver "${LAMINA_BUILDAH_DRIVER:-overlay}" "$@"
+}
+
+setup() {
+  ensure_packages debootstrap:debootstrap buildah:buildah gcc:gcc \
+    /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev ctr:containerd
+  mkdir -p "$BASE_DIR" "$BUILDAH_DIR" "$IMAGE_ARCHIVE_DIR"
+  [[ -f "$POLICY" ]] || echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$POLICY"
+  # No search registries: a short name can only resolve to an image already stored.
+  [[ -f "$REGISTRIES_CONF" ]] || printf 'unqualified-search-registries = []\nshort-name-mode = "permissive"\n' >"$REGISTRIES_CONF"
+}
+
+image_id() { bah images --noheading --no-trunc --format '{{.ID}}' "$1" 2>/dev/null | head -n1; }
+
+# ------------------------------------------------------------------------ base
+
+# The newest cached base tarball younger than BASE_MAX_AGE_DAYS, if any.
+cached_base_tarball() {
+  find "$BASE_DIR" -maxdepth 1 -name "debian-$DEBIAN_SUITE-minbase-*.tar" -mtime "-$BASE_MAX_AGE_DAYS" 2>/dev/null |
+    sort | tail -n1
+}
+
+debootstrap_base() {
+  local stamp tarball rootfs
+  stamp="$(date -u +%Y%m%d)"
+  tarball="$BASE_DIR/debian-$DEBIAN_SUITE-minbase-$stamp.tar"
+  rootfs="$BASE_DIR/rootfs.tmp"
+  rm -rf "$rootfs"
+  log "debootstrap --variant=minbase $DEBIAN_SUITE (a few minutes; log: $BASE_DIR/debootstrap.log)"
+  if ! debootstrap --variant=minbase --components=main "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" \
+    >"$BASE_DIR/debootstrap.log" 2>&1; then
+    tail -n 20 "$BASE_DIR/debootstrap.log" >&2
+    rm -rf "$rootfs"
+    die "debootstrap failed"
+  fi
+  slim_rootfs "$rootfs"
+  # /dev, /proc, /sys stay empty in an image: the container runtime provides them.
+  tar --numeric-owner --xattrs -C "$rootfs" --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* \
+    -cf "$tarball.tmp" .
+  mv -f "$tarball.tmp" "$tarball"
+  rm -rf "$rootfs"
+  # Keep only the newest two tarballs.
+  find "$BASE_DIR" -maxdepth 1 -name "debian-$DEBIAN_SUITE-minbase-*.tar" | sort | head -n -2 | xargs -r rm -f
+  echo "$tarball"
+}
+
+# What the official debian:<suite>-slim images do on top of minbase: apt sources in
+# deb822 form, no docs/man pages/translations from later installs, no caches or logs.
+slim_rootfs() {
+  local r="$1"
+  rm -f "$r/etc/apt/sources.list"
+  cat >"$r/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: $DEBIAN_SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >"$r/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+# As in the official -slim images: keep images small.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+  cat >"$r/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'APT::Install-Recommends "false";' >"$r/etc/apt/apt.conf.d/docker-no-recommends"
+  find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+  rm -rf "$r"/usr/share/{man,info,groff,lintian,linda}/* "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/*
+  find "$r/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+  rm -rf "$r"/var/log/* "$r"/tmp/* "$r"/var/tmp/* "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old
+  : >"$r/etc/machine-id"
+  rm -f "$r/etc/hostname" "$r/etc/resolv.conf"
+}
+
+ensure_base() {
+  local tarball have_label
+  tarball="$(cached_base_tarball)"
+  if [[ "$REFRESH_BASE" == 1 || -z "$tarball" ]]; then
+    tarball="$(debootstrap_base)"
+  else
+    log "base: reusing $(basename "$tarball")"
+  fi
+  have_label="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.base"}}' "$BASE_IMAGE" 2>/dev/null || true)"
+  if [[ "$have_label" == "$(basename "$tarball")" ]]; then
+    return 0
+  fi
+  log "base: committing $BASE_IMAGE from $(basename "$tarball")"
+  local ctr
+  ctr="$(bah from --pull=never scratch)"
+  bah add --quiet "$ctr" "$tarball" / >/dev/null
+  bah config --os linux --arch amd64 \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --cmd bash --annotation "dev.lamina.base=$(basename "$tarball")" "$ctr"
+  bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$BASE_IMAGE" >/dev/null
+}
+
+# --------------------------------------------------------------- export/import
+
+# Exports a buildah image as a docker-archive (the format `ctr images import` names from
+# its RepoTags) and imports it into the cluster's containerd when that is running.
+export_and_import() {
+  local name="$1" file="$2" id archive="$IMAGE_ARCHIVE_DIR/$2.tar"
+  id="$(image_id "$name")"
+  [[ -n "$id" ]] || die "image $name not found in buildah storage"
+  if [[ ! -f "$archive" || "$(cat "$archive.id" 2>/dev/null)" != "$id" ]]; then
+    log "$name: exporting to $archive"
+    rm -f "$archive.tmp"
+    bah push --quiet --signature-policy "$POLICY" "$name" "docker-archive:$archive.tmp:$name" >/dev/null
+    mv -f "$archive.tmp" "$archive"
+    echo "$id" >"$archive.id"
+  fi
+  if [[ "$DO_IMPORT" == 1 ]]; then
+    if containerd_ready; then
+      import_image_archive "$archive" "$name" 2>&1 | sed 's/^\[cluster\]/[images]/' >&2
+      [[ "${PIPESTATUS[0]}" == 0 ]] || die "import of $name failed"
+    else
+      log "$name: cluster containerd not running; scripts/cluster/up.sh imports $archive"
+    fi
+  fi
+}
+
+# --------------------------------------------------------------------- targets
+
+build_pause() {
+  local bin="$BUILDAH_DIR/pause" src="$BUILD_DIR/pause.c"
+  if [[ ! -x "$bin" || "$src" -nt "$bin" ]]; then
+    log "pause: compiling static $src"
+    gcc -Os -static -Wall -Werror -o "$bin.tmp" "$src"
+    strip "$bin.tmp"
+    mv -f "$bin.tmp" "$bin"
+  fi
+  local want have
+  want="$(sha256sum "$bin" | cut -d' ' -f1)"
+  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.pause"}}' "$PAUSE_IMAGE" 2>/dev/null || true)"
+  if [[ "$want" != "$have" ]]; then
+    log "pause: committing $PAUSE_IMAGE"
+    local ctr
+    ctr="$(bah from --pull=never scratch)"
+    bah copy --quiet --chmod 0755 "$ctr" "$bin" /pause >/dev/null
+    bah config --os linux --arch amd64 --entrypoint '["/pause"]' --cmd '' --user 65535:65535 \
+      --annotation "dev.lamina.pause=$want" "$ctr"
+    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$PAUSE_IMAGE" >/dev/null
+  fi
+  export_and_import "$PAUSE_IMAGE" pause
+}
+
+# `npm run build:agent` is another part of the repo; run it when the bundle is missing.
+ensure_agent_bundle() {
+  local agent="$REPO_ROOT/dist/agent/agent.mjs"
+  if [[ ! -f "$agent" ]] && grep -q '"build:agent"' "$REPO_ROOT/package.json"; then
+    log "runtime: dist/agent/agent.mjs missing, running npm run build:agent"
+    (cd "$REPO_ROOT" && npm run --silent build:agent) >&2 || die "npm run build:agent failed"
+  fi
+  [[ -f "$agent" ]] || die "dist/agent/agent.mjs does not exist and package.json has no build:agent script"
+  [[ -d "$REPO_ROOT/runtime-image/runtimes" ]] || die "runtime-image/runtimes/ does not exist"
+}
+
+# buildah bud on a Dockerfile with the repo root as context, layers cached.
+bud() {
+  local dockerfile="$1" name="$2"
+  log "$name: buildah bud -f ${dockerfile#"$REPO_ROOT"/} (layers cached)"
+  (cd "$REPO_ROOT" && bah bud --pull=never --layers --isolation chroot \
+    --signature-policy "$POLICY" -f "$dockerfile" -t "$name" .) >"$BUILDAH_DIR/bud-${name##*/}.log" 2>&1 || {
+    tail -n 30 "$BUILDAH_DIR/bud-${name##*/}.log" >&2
+    die "build of $name failed (log: $BUILDAH_DIR/bud-${name##*/}.log)"
+  }
+}
+
+build_runtime() {
+  ensure_base
+  ensure_agent_bundle
+  bud "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE"
+  export_and_import "$RUNTIME_IMAGE" runtime
+}
+
+# Hook for the operator/gateway image: built the same way as the runtime image, from
+# operator/Dockerfile (FROM debian:trixie-slim + Debian's nodejs + the compiled operator)
+# once the operator package provides it.
+build_operator() {
+  local dockerfile="$REPO_ROOT/operator/Dockerfile"
+  if [[ ! -f "$dockerfile" ]]; then
+    log "operator: skipped, operator/Dockerfile does not exist yet"
+    return 0
+  fi
+  ensure_base
+  bud "$dockerfile" "$OPERATOR_IMAGE"
+  export_and_import "$OPERATOR_IMAGE" operator
+}
+
+main() {
+  setup
+  local start=$SECONDS t
+  for t in "${TARGETS[@]}"; do
+    case "$t" in
+      base) ensure_base ;;
+      pause) build_pause ;;
+      runtime) build_runtime ;;
+      operator) build_operator ;;
+    esac
+  done
+  log "done in $((SECONDS - start))s"
+}
+
+main
