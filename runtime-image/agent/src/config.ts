@@ -1,0 +1,98 @@
+// The function configuration the gateway hands an environment (env LAMINA_FUNCTION or
+// POST /lamina/v1/specialize). Parsed once with zod; anything invalid is refused with a
+// message naming the field, before any download starts.
+import { z } from 'zod';
+import { InvalidConfigError } from './errors.js';
+import { MAX_UNZIPPED_BYTES } from './zip.js';
+
+export const RUNTIMES = ['nodejs20.x', 'python3.13', 'provided', 'provided.al2023'] as const;
+export type RuntimeId = (typeof RUNTIMES)[number];
+
+/**
+ * Variables the platform owns [LAMBDA-SPEC §3]. A configuration that sets one is refused,
+ * as Lambda refuses it. The credential variables are absent on purpose: Lambda fills them
+ * from the execution role, and Lamina's operator may inject them the same way.
+ */
+export const RESERVED_ENV_KEYS = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+  'TZ',
+]);
+
+const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters (a sha256 digest)');
+
+const artifact = z.object({
+  url: z
+    .string()
+    .refine(
+      (value) => /^(https?|file):\/\//.test(value) && URL.canParse(value),
+      'must be an http(s):// or file:// URL',
+    ),
+  sha256: sha256Hex,
+});
+
+export const functionConfigSchema = z.object({
+  functionName: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/, 'must be 1-64 characters of [a-zA-Z0-9._-]'),
+  namespace: z.string().min(1).max(253),
+  version: z.string().regex(/^(\$LATEST|[0-9]+)$/, "must be '$LATEST' or a version number"),
+  runtime: z.enum(RUNTIMES),
+  handler: z.string().regex(/^\S{1,128}$/, 'must be 1-128 characters without whitespace'),
+  memorySize: z.number().int().min(128).max(10240),
+  timeout: z.number().int().min(1).max(900),
+  environment: z
+    .record(
+      z.string().regex(/^[a-zA-Z]([a-zA-Z0-9_])+$/, 'keys must match [a-zA-Z]([a-zA-Z0-9_])+'),
+      z.string(),
+    )
+    .default({})
+    .refine((env) => !Object.keys(env).some((key) => RESERVED_ENV_KEYS.has(key)), {
+      error: (issue) =>
+        'Lambda was unable to configure your environment variables because the environment variables you have ' +
+        'provided contains reserved keys that are currently not supported for modification. Reserved keys used in ' +
+        `this request: ${Object.keys(issue.input as Record<string, string>)
+          .filter((key) => RESERVED_ENV_KEYS.has(key))
+          .join(', ')}`,
+    }),
+  code: artifact,
+  layers: z.array(artifact).max(5).default([]),
+  functionArn: z.string().min(1),
+  region: z.string().min(1).default('us-east-1'),
+  initializationType: z.enum(['on-demand', 'provisioned-concurrency']).default('on-demand'),
+  maxUnzippedBytes: z.number().int().positive().default(MAX_UNZIPPED_BYTES),
+});
+
+export type FunctionConfig = z.infer<typeof functionConfigSchema>;
+
+/** Validates untrusted JSON (already parsed) into a FunctionConfig or throws InvalidConfigError. */
+export function parseFunctionConfig(input: unknown): FunctionConfig {
+  const result = functionConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `${where}: ${issue.message}`;
+  });
+  throw new InvalidConfigError(`Invalid function configuration: ${problems.join('; ')}`);
+}
+
+/** Parses the JSON text of a configuration (env var or request body). */
+export function parseFunctionConfigJson(text: string): FunctionConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidConfigError(`Invalid function configuration: not JSON (${(err as Error).message})`);
+  }
+  return parseFunctionConfig(value);
+}

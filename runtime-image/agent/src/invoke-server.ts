@@ -1,0 +1,103 @@
+// The gateway-facing side of the agent (port 8080): health, specialisation, and the Runtime
+// Interface Emulator's invoke endpoint. Plain node:http: this is the hot path.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvalidConfigError, NotFoundError, RequestTooLargeError } from './errors.js';
+import type { ExecutionEnvironment, InvokeRequest } from './environment.js';
+import { MAX_INVOKE_REQUEST_BYTES } from './function-errors.js';
+import { readBody, sendError, sendJson } from './http.js';
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations$/;
+/** Specialisation bodies are small JSON documents. */
+const MAX_SPECIALIZE_BYTES = 1024 * 1024;
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** X-Amz-Client-Context is base64 JSON on the wire; the runtime gets the decoded JSON. */
+function decodeClientContext(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.length > 0 ? decoded : undefined;
+}
+
+export function createInvokeServer(env: ExecutionEnvironment): Server {
+  const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    handle(env, req, res).catch((err) => sendError(res, err));
+  });
+  // The gateway keeps connections open; closing idle ones here would race its reuse of them.
+  server.keepAliveTimeout = 0;
+  return server;
+}
+
+export async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function handle(env: ExecutionEnvironment, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  if (req.method === 'POST' && INVOKE_PATH.test(path)) return invoke(env, req, res);
+  if (req.method === 'GET' && path === '/healthz') {
+    const { status, body } = env.health();
+    return sendJson(res, status, body);
+  }
+  if (req.method === 'POST' && path === '/lamina/v1/specialize') return specialize(env, req, res);
+  throw new NotFoundError(req.method ?? '', path);
+}
+
+async function specialize(
+  env: ExecutionEnvironment,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const body = await readBody(req, MAX_SPECIALIZE_BYTES);
+  if (body === undefined)
+    throw new InvalidConfigError('Invalid function configuration: body larger than 1 MiB');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InvalidConfigError(`Invalid function configuration: not JSON (${(err as Error).message})`);
+  }
+  sendJson(res, 200, await env.specialize(parsed));
+}
+
+async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const release = env.claim(); // throws 503 EnvironmentBusy / 409 NotSpecialized before reading the body
+  try {
+    const body = await readBody(req, MAX_INVOKE_REQUEST_BYTES);
+    if (body === undefined) throw new RequestTooLargeError(MAX_INVOKE_REQUEST_BYTES);
+    const request: InvokeRequest = {
+      requestId: header(req, 'x-amzn-requestid') || randomUUID(),
+      body,
+      contentType: header(req, 'content-type') || 'application/json',
+      logTail: header(req, 'x-amz-log-type')?.toLowerCase() === 'tail',
+      invokedFunctionArn: header(req, 'x-lamina-invoked-function-arn') || undefined,
+      clientContext: decodeClientContext(header(req, 'x-amz-client-context')),
+      traceId: header(req, 'x-amzn-trace-id') || undefined,
+    };
+    const result = await env.invoke(request);
+    const headers: Record<string, string | number> = {
+      'Content-Type': result.contentType,
+      'Content-Length': result.body.length,
+      'X-Amzn-RequestId': request.requestId,
+      'X-Amz-Executed-Version': result.executedVersion,
+    };
+    if (result.functionError) headers['X-Amz-Function-Error'] = 'Unhandled';
+    if (result.logTail) headers['X-Amz-Log-Result'] = result.logTail.toString('base64');
+    if (result.initDurationMs !== undefined)
+      headers['X-Lamina-Init-Duration-Ms'] = result.initDurationMs.toFixed(2);
+    if (result.environmentReset) headers['X-Lamina-Environment-Reset'] = 'true';
+    res.writeHead(200, headers);
+    res.end(result.body);
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,117 @@
+// Two streams, kept apart on purpose:
+//  - stdout carries the function's log exactly as CloudWatch would show it: the runtime's own
+//    output, framed by the platform's START / END / REPORT lines, in plain text;
+//  - stderr carries the agent's diagnostics as JSON lines, for machines.
+
+export const TAIL_BYTES = 4096;
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+let baseFields: Record<string, unknown> = {};
+
+/** Fields (function, version …) added to every agent log line from now on. */
+export function setLogContext(fields: Record<string, unknown>): void {
+  baseFields = { ...baseFields, ...fields };
+}
+
+export function agentLog(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...baseFields, ...fields });
+  process.stderr.write(line + '\n');
+}
+
+/** Keeps only the last TAIL_BYTES of what is appended (LogType: Tail). */
+export class TailBuffer {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  append(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    while (this.chunks.length > 1 && this.length - (this.chunks[0]?.length ?? 0) >= TAIL_BYTES) {
+      this.length -= this.chunks.shift()?.length ?? 0;
+    }
+  }
+
+  bytes(): Buffer {
+    const all = Buffer.concat(this.chunks, this.length);
+    return all.length > TAIL_BYTES ? all.subarray(all.length - TAIL_BYTES) : all;
+  }
+}
+
+/** Writes the function log and captures the current invocation's share of it. */
+export class FunctionLog {
+  private capture: TailBuffer | undefined;
+  private atLineStart = true;
+
+  constructor(
+    private readonly write: (chunk: Buffer) => void = (chunk) => void process.stdout.write(chunk),
+  ) {}
+
+  /** Output of the runtime process, passed through untouched. */
+  runtimeOutput(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.write(chunk);
+    this.capture?.append(chunk);
+    this.atLineStart = chunk[chunk.length - 1] === 0x0a;
+  }
+
+  /** A platform line; starts on a fresh line even if the function left one unfinished. */
+  platformLine(line: string): void {
+    const text = (this.atLineStart ? '' : '\n') + line + '\n';
+    this.runtimeOutput(Buffer.from(text));
+  }
+
+  beginCapture(): void {
+    this.capture = new TailBuffer();
+  }
+
+  /** The current invocation's log so far (for recognising a runtime's dying words). */
+  peekCapture(): string {
+    return this.capture?.bytes().toString('utf8') ?? '';
+  }
+
+  /** Stops capturing and returns the last 4 KB of the invocation's log. */
+  endCapture(): Buffer {
+    const bytes = this.capture?.bytes() ?? Buffer.alloc(0);
+    this.capture = undefined;
+    return bytes;
+  }
+}
+
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+export const startLine = (requestId: string, version: string) =>
+  `START RequestId: ${requestId} Version: ${version}`;
+
+export const endLine = (requestId: string) => `END RequestId: ${requestId}`;
+
+export interface Report {
+  requestId: string;
+  durationMs: number;
+  memorySizeMb: number;
+  maxMemoryUsedBytes: number;
+  initDurationMs?: number;
+  /** Set for platform-level failures, as newer Lambda REPORT lines do. */
+  status?: 'timeout' | 'error';
+  errorType?: string;
+}
+
+export function reportLine(report: Report): string {
+  const usedMb = Math.max(1, Math.round(report.maxMemoryUsedBytes / (1024 * 1024)));
+  let line =
+    `REPORT RequestId: ${report.requestId}\tDuration: ${ms(report.durationMs)}\t` +
+    `Billed Duration: ${Math.max(1, Math.ceil(report.durationMs))} ms\t` +
+    `Memory Size: ${report.memorySizeMb} MB\tMax Memory Used: ${usedMb} MB\t`;
+  if (report.initDurationMs !== undefined) line += `Init Duration: ${ms(report.initDurationMs)}\t`;
+  if (report.status) line += `Status: ${report.status}\t`;
+  if (report.errorType) line += `Error Type: ${report.errorType}\t`;
+  return line;
+}
+
+export const timeoutLine = (now: Date, requestId: string, timeoutSeconds: number) =>
+  `${now.toISOString()} ${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`;
+
+export const initStartLine = (runtime: string) => `INIT_START Runtime Version: ${runtime}`;
+
+export const initReportLine = (durationMs: number, status: 'error' | 'timeout', errorType: string) =>
+  `INIT_REPORT Init Duration: ${ms(durationMs)}\tPhase: init\tStatus: ${status}\tError Type: ${errorType}`;

@@ -1,0 +1,114 @@
+// What the runtime process is started with: command line, environment and working
+// directory [LAMBDA-SPEC §3]. Pure, so the variable rules are unit-tested without a process.
+import type { FunctionConfig } from './config.js';
+
+export interface RuntimeLayout {
+  taskRoot: string;
+  optRoot: string;
+  runtimeDir: string;
+  nodeBin: string;
+  pythonBin: string;
+}
+
+export interface RuntimeLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** An init failure decided before any process exists (no bootstrap to run). */
+export interface LaunchFailure {
+  errorType: string;
+  errorMessage: string;
+}
+
+/** Lambda's stream names look like `2024/01/31/[$LATEST]<32 hex>`. */
+export function logStreamName(version: string, now: Date, randomHex: string): string {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '/');
+  return `${day}/[${version}]${randomHex}`;
+}
+
+export function runtimeEnvironment(
+  config: FunctionConfig,
+  layout: RuntimeLayout,
+  runtimeApiAddress: string,
+  streamName: string,
+): Record<string, string> {
+  const { taskRoot: task, optRoot: opt, runtimeDir: rt } = layout;
+  // Unreserved: the user may replace these wholesale, as on Lambda.
+  const defaults: Record<string, string> = {
+    PATH: `/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:${opt}/bin`,
+    LD_LIBRARY_PATH: `/var/lang/lib:/lib64:/usr/lib64:${rt}:${rt}/lib:${task}:${task}/lib:${opt}/lib`,
+    NODE_PATH: `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules:${rt}/node_modules:${rt}:${task}`,
+    PYTHONPATH: rt,
+    LANG: 'en_US.UTF-8',
+  };
+  const reserved: Record<string, string> = {
+    _HANDLER: config.handler,
+    AWS_LAMBDA_FUNCTION_NAME: config.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: config.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: streamName,
+    AWS_LAMBDA_RUNTIME_API: runtimeApiAddress,
+    AWS_LAMBDA_INITIALIZATION_TYPE: config.initializationType,
+    AWS_REGION: config.region,
+    AWS_DEFAULT_REGION: config.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${config.runtime}`,
+    LAMBDA_TASK_ROOT: task,
+    LAMBDA_RUNTIME_DIR: rt,
+    TZ: ':UTC',
+  };
+  const env = { ...defaults, ...config.environment, ...reserved };
+  // The Python client finds layer paths under /opt; tell it only when that moved (tests).
+  if (config.runtime === 'python3.13' && opt !== '/opt') env.LAMINA_OPT_ROOT = opt;
+  return env;
+}
+
+/**
+ * V8 is told about the memory size so it collects garbage before the limit instead of being
+ * killed at it; new space is kept small as Lambda's Node bootstrap does.
+ */
+function nodeArgs(memorySize: number): string[] {
+  const semiSpace = Math.max(1, Math.floor(memorySize / 50 / 2));
+  const oldSpace = memorySize - Math.floor(memorySize / 50);
+  return [
+    '--expose-gc',
+    '--max-http-header-size=81920',
+    `--max-semi-space-size=${semiSpace}`,
+    `--max-old-space-size=${oldSpace}`,
+  ];
+}
+
+export function runtimeLaunch(
+  config: FunctionConfig,
+  layout: RuntimeLayout,
+  env: Record<string, string>,
+  isFile: (path: string) => boolean,
+): RuntimeLaunch | LaunchFailure {
+  const cwd = layout.taskRoot;
+  switch (config.runtime) {
+    case 'nodejs20.x':
+      return {
+        command: layout.nodeBin,
+        args: [...nodeArgs(config.memorySize), `${layout.runtimeDir}/node/index.mjs`],
+        env,
+        cwd,
+      };
+    case 'python3.13':
+      return { command: layout.pythonBin, args: [`${layout.runtimeDir}/python/bootstrap.py`], env, cwd };
+    case 'provided':
+    case 'provided.al2023': {
+      const candidates = [`${layout.taskRoot}/bootstrap`, `${layout.optRoot}/bootstrap`];
+      const bootstrap = candidates.find(isFile);
+      if (bootstrap === undefined) {
+        return {
+          errorType: 'Runtime.InvalidEntrypoint',
+          errorMessage: `Couldn't find valid bootstrap(s): [${candidates.join(' ')}]`,
+        };
+      }
+      return { command: bootstrap, args: [], env, cwd };
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// One language-runtime process: started in its own process group (so a kill takes its
+// children too), its stdout/stderr handed to the log capture, its death reported once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { MemoryWatch } from './memory.js';
+import type { RuntimeLaunch } from './runtime-env.js';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all (exec failed). */
+  spawnError?: NodeJS.ErrnoException;
+}
+
+// Go's names for signals, because Lambda's messages come from Go's os/exec
+// ("Runtime exited with error: signal: killed").
+const GO_SIGNAL_NAMES: Partial<Record<NodeJS.Signals, string>> = {
+  SIGKILL: 'killed',
+  SIGTERM: 'terminated',
+  SIGSEGV: 'segmentation fault',
+  SIGABRT: 'aborted',
+  SIGINT: 'interrupt',
+  SIGHUP: 'hangup',
+  SIGBUS: 'bus error',
+  SIGFPE: 'floating point exception',
+  SIGILL: 'illegal instruction',
+  SIGPIPE: 'broken pipe',
+  SIGQUIT: 'quit',
+  SIGTRAP: 'trace/breakpoint trap',
+  SIGUSR1: 'user defined signal 1',
+  SIGUSR2: 'user defined signal 2',
+  SIGXCPU: 'CPU time limit exceeded',
+  SIGSYS: 'bad system call',
+};
+
+/** Lambda's wording for how a runtime died [LAMBDA-SPEC §7]. */
+export function describeExit(exit: ExitInfo): string {
+  if (exit.spawnError) {
+    const reason = exit.spawnError.code === 'EACCES' ? 'permission denied' : 'no such file or directory';
+    return `fork/exec ${exit.spawnError.path ?? 'runtime'}: ${reason}`;
+  }
+  if (exit.signal) return `Runtime exited with error: signal: ${GO_SIGNAL_NAMES[exit.signal] ?? exit.signal}`;
+  if (exit.code === 0) return 'Runtime exited without providing a reason';
+  return `Runtime exited with error: exit status ${exit.code}`;
+}
+
+export class RuntimeProcess {
+  readonly exited: Promise<ExitInfo>;
+  /** Resolves once stdout and stderr are drained too (their last bytes can trail the exit). */
+  readonly closed: Promise<void>;
+  private readonly child: ChildProcess;
+  private killing = false;
+  private exitInfo: ExitInfo | undefined;
+
+  constructor(
+    launch: RuntimeLaunch,
+    readonly memory: MemoryWatch,
+    onOutput: (chunk: Buffer) => void,
+  ) {
+    const { command, args } = memory.wrap(launch.command, launch.args);
+    this.child = spawn(command, args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.on('data', onOutput);
+    this.child.stderr?.on('data', onOutput);
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (err: NodeJS.ErrnoException) => {
+        if (this.child.pid === undefined) this.finish({ code: null, signal: null, spawnError: err }, resolve);
+      });
+      this.child.once('exit', (code, signal) => this.finish({ code, signal }, resolve));
+    });
+    this.closed = new Promise((resolve) => {
+      this.child.once('close', () => resolve());
+      void this.exited.then((info) => info.spawnError && resolve());
+    });
+    if (this.child.pid !== undefined) memory.attach(this.child.pid);
+  }
+
+  private finish(info: ExitInfo, resolve: (info: ExitInfo) => void): void {
+    if (this.exitInfo) return;
+    this.exitInfo = info;
+    this.killGroup('SIGKILL'); // grandchildren die with the runtime, as the sandbox would
+    resolve(info);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** True once the agent asked for the process to die (timeout, reset, shutdown). */
+  get killedByAgent(): boolean {
+    return this.killing;
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** SIGKILLs the whole process group and waits until the runtime is reaped. */
+  kill(): Promise<ExitInfo> {
+    this.killing = true;
+    this.killGroup('SIGKILL');
+    return this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs` (Lambda's Shutdown phase is capped at 2 s). */
+  async shutdown(graceMs: number): Promise<ExitInfo> {
+    this.killing = true;
+    this.killGroup('SIGTERM');
+    const timer = setTimeout(() => this.killGroup('SIGKILL'), graceMs);
+    const info = await this.exited;
+    clearTimeout(timer);
+    return info;
+  }
+}

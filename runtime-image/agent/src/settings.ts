@@ -1,0 +1,63 @@
+// The agent's own settings, read once from its environment. The defaults are the image's
+// layout; tests override the paths and ports so the agent runs as an ordinary process.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const settingsSchema = z.object({
+  LAMINA_AGENT_HOST: z.string().default('0.0.0.0'),
+  LAMINA_AGENT_PORT: port.default(8080),
+  LAMINA_RUNTIME_API_PORT: port.default(9001),
+  LAMINA_TASK_ROOT: z.string().startsWith('/').default('/var/task'),
+  LAMINA_OPT_ROOT: z.string().startsWith('/').default('/opt'),
+  LAMINA_RUNTIME_DIR: z.string().startsWith('/').default('/var/runtime'),
+  /** Function configuration JSON: specialise at start instead of waiting for POST /specialize. */
+  LAMINA_FUNCTION: z.string().optional(),
+  /** A cgroup (v1 memory controller or v2) under which the agent creates one child per runtime process. */
+  LAMINA_MEMORY_CGROUP: z.string().startsWith('/').optional(),
+  /** Lambda's Init limit is 10 s [LAMBDA-SPEC §7]; tests shorten it. */
+  LAMINA_INIT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  LAMINA_NODE_BIN: z.string().default(process.execPath),
+  LAMINA_PYTHON_BIN: z.string().default('python3'),
+  /** Only for Max Memory Used sampling while an invocation runs without a cgroup. */
+  LAMINA_MEMORY_SAMPLE_MS: z.coerce.number().int().positive().default(100),
+});
+
+export interface AgentSettings {
+  host: string;
+  invokePort: number;
+  runtimeApiPort: number;
+  taskRoot: string;
+  optRoot: string;
+  runtimeDir: string;
+  functionJson: string | undefined;
+  memoryCgroup: string | undefined;
+  initTimeoutMs: number;
+  nodeBin: string;
+  pythonBin: string;
+  memorySampleMs: number;
+}
+
+/** Reads settings or throws an Error naming the offending variable. */
+export function readSettings(env: NodeJS.ProcessEnv): AgentSettings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid agent settings: ${problems.join('; ')}`);
+  }
+  const s = parsed.data;
+  return {
+    host: s.LAMINA_AGENT_HOST,
+    invokePort: s.LAMINA_AGENT_PORT,
+    runtimeApiPort: s.LAMINA_RUNTIME_API_PORT,
+    taskRoot: s.LAMINA_TASK_ROOT,
+    optRoot: s.LAMINA_OPT_ROOT,
+    runtimeDir: s.LAMINA_RUNTIME_DIR,
+    functionJson: s.LAMINA_FUNCTION,
+    memoryCgroup: s.LAMINA_MEMORY_CGROUP,
+    initTimeoutMs: s.LAMINA_INIT_TIMEOUT_MS,
+    nodeBin: s.LAMINA_NODE_BIN,
+    pythonBin: s.LAMINA_PYTHON_BIN,
+    memorySampleMs: s.LAMINA_MEMORY_SAMPLE_MS,
+  };
+}

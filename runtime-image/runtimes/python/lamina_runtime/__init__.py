@@ -1,0 +1,1 @@
+"""Lamina's Lambda runtime interface client for Python (stdlib only)."""
