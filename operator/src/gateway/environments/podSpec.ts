@@ -1,0 +1,117 @@
+// The pod of one execution environment (pure: spec in, manifest out).
+//
+// Resources: memory request = limit = memorySize MiB (the function's hard memory ceiling, an
+// OOM resets the environment as in Lambda). CPU is requested in proportion to memory
+// (1769 MB = 1 vCPU, LAMBDA-SPEC §11) with no CPU limit: the request is what the scheduler
+// packs by, while a CFS quota as small as 72m for a 128 MB function would stretch runtime
+// start-up, code extraction and every invoke by an order of magnitude and throttle in
+// bursts; Lambda itself does not slow Init down like that. Idle CPU on the node is shared.
+//
+// Secrets: every Secret in `environment.secretRefs` is attached with `envFrom` under the
+// prefix LAMINA_SECRET_; the agent strips the prefix and passes those variables to the
+// function (plain `environment.variables` win on a clash; reserved names are dropped). The
+// gateway never reads Secrets itself.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { EnvironmentSpec } from './types.js';
+
+export const LABELS = {
+  environment: 'lamina.dev/environment',
+  function: 'lamina.dev/function',
+  version: 'lamina.dev/version',
+  configHash: 'lamina.dev/config-hash',
+  initializationType: 'lamina.dev/initialization-type',
+} as const;
+
+export const SECRET_ENV_PREFIX = 'LAMINA_SECRET_';
+export const AGENT_PORT = 8080;
+export const RUNTIME_UID = 993;
+const MB_PER_VCPU = 1769;
+
+/** "$LATEST" is not a valid label value. */
+export function versionLabel(version: string): string {
+  return version === '$LATEST' ? 'LATEST' : version;
+}
+
+export function versionFromLabel(label: string | undefined): string {
+  return label === 'LATEST' || label === undefined ? '$LATEST' : label;
+}
+
+export function cpuRequestMillis(memorySize: number): number {
+  return Math.max(1, Math.round((memorySize * 1000) / MB_PER_VCPU));
+}
+
+export interface PodSettings {
+  image: string;
+  podName: string;
+}
+
+export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod {
+  const memory = `${spec.config.memorySize}Mi`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: settings.podName,
+      namespace: spec.namespace,
+      labels: {
+        'app.kubernetes.io/managed-by': 'lamina-gateway',
+        [LABELS.environment]: 'true',
+        [LABELS.function]: spec.functionName,
+        [LABELS.version]: versionLabel(spec.version),
+        [LABELS.configHash]: spec.configHash,
+        [LABELS.initializationType]: spec.initializationType,
+      },
+      ownerReferences: [{ ...spec.owner, blockOwnerDeletion: false }],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 2,
+      automountServiceAccountToken: spec.serviceAccountName !== undefined,
+      ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUNTIME_UID,
+        runAsGroup: RUNTIME_UID,
+        fsGroup: RUNTIME_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'function',
+          image: settings.image,
+          imagePullPolicy: 'IfNotPresent',
+          ports: [{ name: 'http', containerPort: AGENT_PORT }],
+          env: [{ name: 'LAMINA_FUNCTION', value: JSON.stringify(spec.config) }],
+          envFrom: spec.secretRefs.map((name) => ({ prefix: SECRET_ENV_PREFIX, secretRef: { name } })),
+          resources: {
+            requests: { cpu: `${cpuRequestMillis(spec.config.memorySize)}m`, memory },
+            limits: { memory },
+          },
+          readinessProbe: {
+            httpGet: { path: '/healthz', port: AGENT_PORT },
+            periodSeconds: 1,
+            failureThreshold: 1,
+            timeoutSeconds: 1,
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+          },
+          volumeMounts: [
+            { name: 'task', mountPath: '/var/task' },
+            { name: 'opt', mountPath: '/opt' },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'task', emptyDir: {} },
+        { name: 'opt', emptyDir: {} },
+        { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorageSize}Mi` } },
+      ],
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Execution environments: one pod each, one invocation at a time. The provider is the only
+// thing that knows how environments are made (Kubernetes pods today; a specialised generic
+// pod from a warm pool later), so the pool and the scaler are tested with a fake one.
+import type { InitializationType } from '../scaling/environmentPlan.js';
+
+/** The function configuration the in-pod agent runs (env LAMINA_FUNCTION or specialize body). */
+export interface AgentFunctionConfig {
+  functionName: string;
+  namespace: string;
+  /** "$LATEST" or a version number. */
+  version: string;
+  runtime: string;
+  handler?: string;
+  memorySize: number;
+  timeout: number;
+  environment: Record<string, string>;
+  code: { url: string; sha256: string };
+  layers: Array<{ url: string; sha256: string }>;
+  functionArn: string;
+  region: string;
+  initializationType: InitializationType;
+  maxUnzippedBytes: number;
+}
+
+/** Everything needed to create one environment. */
+export interface EnvironmentSpec {
+  /** namespace/function/version/configHash: environments with equal keys are interchangeable. */
+  key: string;
+  namespace: string;
+  functionName: string;
+  version: string;
+  configHash: string;
+  initializationType: InitializationType;
+  config: AgentFunctionConfig;
+  ephemeralStorageSize: number;
+  serviceAccountName?: string;
+  secretRefs: string[];
+  /** The Function that owns the environment (deleting it deletes its pods). */
+  owner: { apiVersion: string; kind: string; name: string; uid: string };
+}
+
+/** What the provider knows about one environment. */
+export interface EnvironmentRecord {
+  /** Unique id, `<namespace>/<pod name>` for pods. */
+  id: string;
+  key: string;
+  namespace: string;
+  functionName: string;
+  version: string;
+  initializationType: InitializationType;
+  /** Base URL of the agent, once known (http://10.0.0.7:8080). */
+  address?: string;
+  /** The agent answered its readiness check. */
+  ready: boolean;
+  /** Set when the environment cannot become or stay usable (image pull error, crash …). */
+  failure?: string;
+}
+
+export type EnvironmentEvent = { type: 'upsert'; env: EnvironmentRecord } | { type: 'delete'; id: string };
+
+export interface EnvironmentProvider {
+  /** Begins watching; resolves once the environments that already exist are listed. */
+  start(): Promise<void>;
+  stop(): void;
+  /**
+   * Asks for a new environment with the given id (`<namespace>/<name>`, chosen by the pool so
+   * it can recognise the environment's events before this call returns). Readiness is
+   * reported later through `subscribe`.
+   */
+  create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord>;
+  destroy(id: string): Promise<void>;
+  /** The environments known now (after `start`, including those made before a restart). */
+  list(): EnvironmentRecord[];
+  subscribe(listener: (event: EnvironmentEvent) => void): () => void;
+}
+
+export function environmentKey(namespace: string, functionName: string, version: string, configHash: string) {
+  return `${namespace}/${functionName}/${version}/${configHash}`;
+}
