@@ -1,0 +1,20 @@
+// Inline function files become a zip whose bytes depend only on the files: entries sorted
+// by path, one fixed timestamp, fixed permissions. The same files therefore always give the
+// same sha256, so an unchanged Function never looks changed and never publishes a version.
+import AdmZip from 'adm-zip';
+
+/** 1980-01-01 00:00:00 in MS-DOS date/time form (date in the high 16 bits): the zip epoch, time-zone free. */
+const DOS_EPOCH = (((1980 - 1980) << 9) | (1 << 5) | 1) << 16;
+/** rw-r--r--; adm-zip adds the regular-file type bits. */
+const FILE_MODE = 0o644;
+
+export function zipInlineFiles(files: Record<string, string>): Buffer {
+  const zip = new AdmZip();
+  const paths = Object.keys(files).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const path of paths) {
+    zip.addFile(path, Buffer.from(files[path] ?? '', 'utf8'), '', FILE_MODE);
+    const entry = zip.getEntry(path);
+    if (entry) entry.header.timeval = DOS_EPOCH;
+  }
+  return zip.toBuffer();
+}

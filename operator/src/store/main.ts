@@ -1,0 +1,22 @@
+// The artifact store on its own (`node dist/operator/src/store/main.js`), for clusters that
+// run it as a separate Deployment instead of inside the operator.
+import { createLogger } from '../shared/log.js';
+import { ConfigError, StoreEnv, parseEnv, storeConfigFrom } from './config.js';
+import { startStore } from './run.js';
+
+const log = createLogger({ component: 'lamina-store' });
+try {
+  const config = storeConfigFrom(parseEnv(StoreEnv, process.env));
+  const running = await startStore(config, log);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('shutting down', { signal });
+      void running.close().then(() => process.exit(0));
+    });
+  }
+} catch (err) {
+  log.error(err instanceof ConfigError ? err.message : 'artifact store failed to start', {
+    error: String(err),
+  });
+  process.exit(1);
+}
