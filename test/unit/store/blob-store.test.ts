@@ -82,7 +82,8 @@ describe('BlobStore', () => {
     const zip = rawZip([{ name: 'c.js', data: 'corrupt me' }]);
     const { sha256 } = await store.put(zip);
     const corrupted = Buffer.from(zip);
-    corrupted[corrupted.length - 30] ^= 0xff;
+    const at = corrupted.length - 30;
+    corrupted[at] = (corrupted[at] ?? 0) ^ 0xff;
     await writeFile(join(dir, 'blobs', 'sha256', sha256), corrupted);
     await assert.rejects(store.get(sha256), (err) => typeOf(err) === 'Lamina.CorruptBlob/');
     assert.equal(await store.stat(sha256), undefined);
