@@ -296,6 +296,7 @@ export class ExecutionEnvironment implements RuntimeApiEvents {
     if (!config) throw new NotSpecializedError();
     let initDurationMs = this.unreportedInitMs;
     this.unreportedInitMs = undefined;
+    if (this.runtime && !this.api.isPolling()) await this.awaitRuntimePoll(config);
     const environmentReset = this.resetPending;
     this.resetPending = false;
     const base = { executedVersion: config.version, environmentReset };
@@ -314,6 +315,28 @@ export class ExecutionEnvironment implements RuntimeApiEvents {
       this.state = 'ready';
     }
     return this.run(request, config, initDurationMs, base);
+  }
+
+  /**
+   * An environment is free again only once its runtime polls /next, as on Lambda. A runtime
+   * that posts its result and then exits (the Node client after a fatal error) or never
+   * polls again within the timeout is reset instead, and this invoke runs Init afresh.
+   */
+  private async awaitRuntimePoll(config: FunctionConfig): Promise<void> {
+    const proc = this.runtime as RuntimeProcess;
+    let timer: NodeJS.Timeout | undefined;
+    const polled = await Promise.race([
+      this.api.waitForPoll().then(() => true),
+      proc.exited.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), config.timeout * 1000))),
+    ]);
+    clearTimeout(timer);
+    if (polled || this.runtime !== proc) return; // polled, or its exit was handled as an idle death
+    this.runtime = undefined;
+    this.resetPending = true;
+    await proc.kill();
+    await proc.memory.dispose();
+    agentLog('warn', 'runtime never asked for the next invocation; reset');
   }
 
   private failedInit(

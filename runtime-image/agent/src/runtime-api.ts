@@ -55,6 +55,7 @@ export class RuntimeApi {
   /** Per runtime process ("generation"): reset by newGeneration(). */
   private initDone = false;
   private waiter: ServerResponse | undefined;
+  private pollListeners: (() => void)[] = [];
   private current: { invocation: Invocation; state: InvocationState; sent: boolean } | undefined;
 
   constructor(private readonly events: RuntimeApiEvents) {
@@ -89,6 +90,17 @@ export class RuntimeApi {
     this.current = undefined;
     this.waiter?.destroy();
     this.waiter = undefined;
+  }
+
+  /** True while the runtime waits on /next: it finished its previous invocation and can take one. */
+  isPolling(): boolean {
+    return this.waiter !== undefined;
+  }
+
+  /** Resolves when the runtime next polls /next. */
+  waitForPoll(): Promise<void> {
+    if (this.waiter) return Promise.resolve();
+    return new Promise((resolve) => this.pollListeners.push(resolve));
   }
 
   /** Hands an invocation to the runtime (now if it is polling /next, else on its next poll). */
@@ -159,6 +171,9 @@ export class RuntimeApi {
     res.on('close', () => {
       if (this.waiter === res) this.waiter = undefined;
     });
+    const listeners = this.pollListeners;
+    this.pollListeners = [];
+    for (const listener of listeners) listener();
   }
 
   private async complete(

@@ -292,7 +292,13 @@ export function openZip(bytes: Buffer): ZipArchive {
   try {
     raw = new AdmZip(bytes, { noSort: true }).getEntries();
   } catch (err) {
-    throw corrupt((err as Error).message ?? String(err));
+    const message = (err as Error).message ?? String(err);
+    // adm-zip refuses byte-identical duplicate names itself; keep the precise reason.
+    const duplicate = /Duplicate entry name "(.*)"/.exec(message);
+    if (duplicate) {
+      throw new InvalidZipFileError('DuplicateEntry', `Entry '${duplicate[1]}' appears more than once`, duplicate[1]);
+    }
+    throw corrupt(message);
   }
   const compressedData = (index: number): Buffer => {
     const entry = raw[index];

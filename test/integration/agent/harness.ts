@@ -36,8 +36,10 @@ export function zipOf(files: ZipSpec): Buffer {
 }
 
 /** Every file under a fixture directory, with its mode, as a ZipSpec (prefix puts it in a subfolder). */
-export function fixtureFiles(dir: string, prefix = ''): ZipSpec {
-  const root = join(fixturesDir, dir);
+export const fixtureFiles = (dir: string, prefix = ''): ZipSpec => filesUnder(join(fixturesDir, dir), prefix);
+
+/** Every file under an absolute directory, with its mode, as a ZipSpec. */
+export function filesUnder(root: string, prefix = ''): ZipSpec {
   const spec: ZipSpec = {};
   const walk = (current: string) => {
     for (const name of readdirSync(current)) {
@@ -227,7 +229,11 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
     }
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${stderr}`)), WAIT_MS);
+    const fail = (err: Error) => {
+      rmSync(tmp, { recursive: true, force: true });
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`agent did not start:\n${stderr}`)), WAIT_MS);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /"msg":"agent listening","invokePort":(\d+)/.exec(stderr);
@@ -238,7 +244,7 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`agent exited with ${code} before listening:\n${stderr}`));
+      fail(new Error(`agent exited with ${code} before listening:\n${stderr}`));
     });
   });
   const agent: AgentProcess = {
