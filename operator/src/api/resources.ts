@@ -1,6 +1,7 @@
 // The four custom resources: their names, printer columns and object types, derived from
 // the spec/status schemas beside this file. The CRD generator and the operator both read
 // this table, so a kind is described in exactly one place.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { AliasSpec, AliasStatus } from './alias.js';
 import { API_VERSION, GROUP } from './common.js';
@@ -104,26 +105,8 @@ export const RESOURCES = [FunctionResource, LayerResource, VersionResource, Alia
 
 export const API_GROUP_VERSION = `${GROUP}/${API_VERSION}`;
 
-/** The subset of ObjectMeta the operator and gateway read. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: Array<{
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-  }>;
-}
+/** Kubernetes object metadata; every Lamina object has a name. */
+export type ObjectMeta = V1ObjectMeta & { name: string };
 
 export interface CustomObject<Spec, Status> {
   apiVersion: string;
