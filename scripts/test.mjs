@@ -3,7 +3,7 @@
 // tier needs (the control plane for integration, the local cluster for e2e). Each tier is
 // a separate `node --test` run so a failure names its tier; the last line sums them up.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -109,6 +109,12 @@ async function runE2e() {
   if (findTests(join(root, 'test', 'e2e')).length === 0) return 0;
   const kubeconfig = provision('scripts/cluster/up.sh', []);
   return runNodeTests('e2e', { KUBECONFIG: kubeconfig, LAMINA_TEST_TIER: 'e2e' });
+}
+
+// A fresh clone has no node_modules: install exactly what the lock file says, once.
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
 const requested = process.argv[2] ?? 'all';
