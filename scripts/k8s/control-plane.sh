@@ -23,7 +23,7 @@ STATE_DIR="$LAMINA_CACHE/control-plane"
 PKI_DIR="$STATE_DIR/pki"
 ETCD_DATA_DIR="$STATE_DIR/etcd-data"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
-LOCK_FILE="$STATE_DIR/lock"
+LOCK_FILE="$STATE_DIR/control-plane.lock"
 
 ETCD_CLIENT_PORT="${LAMINA_CP_ETCD_CLIENT_PORT:-23790}"
 ETCD_PEER_PORT="${LAMINA_CP_ETCD_PEER_PORT:-23800}"
@@ -57,10 +57,12 @@ running_pid() {
 # survives the calling shell and test runner exiting and gets no terminal signals.
 # A background job of a non-interactive shell is not a process-group leader, so
 # setsid execs the binary in place and $! is the binary's own pid.
+# 9>&- : the child must not inherit our lock's file descriptor, or the lock would stay
+# held for as long as the daemon runs and every later up/down would block.
 start_detached() {
   local name="$1"
   shift
-  setsid "$@" >>"$STATE_DIR/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$STATE_DIR/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$(pidfile "$name")"
 }
 
