@@ -1,0 +1,103 @@
+// Gateway configuration: read once at start from LAMINA_* environment variables (the Helm
+// chart sets them), validated with zod. Invalid configuration stops the process with a
+// message naming the variable.
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+const ConfigEnv = z.object({
+  LAMINA_GATEWAY_PORT: int(0).max(65535).default(8080),
+  LAMINA_GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /** Namespace for bare function names (Lambda's "own account"). */
+  LAMINA_DEFAULT_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+    .default('default'),
+  /** Region shown in ARNs and AWS_REGION. */
+  LAMINA_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must look like an AWS region, e.g. us-east-1')
+    .default('us-east-1'),
+  /** Lambda's account concurrency limit, per namespace. */
+  LAMINA_NAMESPACE_CONCURRENCY_LIMIT: int(1).default(1000),
+  /** Concurrency reservations may never take. */
+  LAMINA_UNRESERVED_CONCURRENCY_MINIMUM: int(0).default(100),
+  /** New environments a function may start at once. */
+  LAMINA_SCALING_BURST: int(0).default(1000),
+  /** Environments added per interval after the burst. */
+  LAMINA_SCALING_RATE: int(0).default(1000),
+  LAMINA_SCALING_INTERVAL_MS: int(1).default(10_000),
+  /** On-demand environments idle this long are destroyed (scale to zero). */
+  LAMINA_IDLE_TIMEOUT_MS: int(1000).default(300_000),
+  LAMINA_MAINTENANCE_INTERVAL_MS: int(100).default(1000),
+  /** How long a cold invoke waits for its pod to become ready. */
+  LAMINA_COLD_START_TIMEOUT_MS: int(1000).default(60_000),
+  LAMINA_SYNC_PAYLOAD_LIMIT_BYTES: int(1).default(6_291_456),
+  LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES: int(1).default(1_048_576),
+  LAMINA_RUNTIME_IMAGE: z.string().min(1).default('lamina/runtime:dev'),
+  LAMINA_STORE_URL: z.string().url('must be a URL').default('http://lamina-store.lamina-system.svc:8090'),
+  /** Host suffix for host-based function URLs: <function>.<namespace>.<domain>. */
+  LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
+  /** Kubeconfig to use outside a cluster (defaults: in-cluster, then ~/.kube/config). */
+  KUBECONFIG: z.string().optional(),
+});
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  defaultNamespace: string;
+  region: string;
+  namespaceConcurrencyLimit: number;
+  unreservedConcurrencyMinimum: number;
+  scaling: { burst: number; rate: number; intervalMs: number };
+  idleTimeoutMs: number;
+  maintenanceIntervalMs: number;
+  coldStartTimeoutMs: number;
+  syncPayloadLimitBytes: number;
+  asyncPayloadLimitBytes: number;
+  runtimeImage: string;
+  storeUrl: string;
+  urlDomain: string;
+  /** Environment pods run in the function's own namespace. */
+  podNamespacePolicy: 'function-namespace';
+  kubeconfig?: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const parsed = ConfigEnv.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid gateway configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  if (c.LAMINA_UNRESERVED_CONCURRENCY_MINIMUM > c.LAMINA_NAMESPACE_CONCURRENCY_LIMIT) {
+    throw new ConfigError(
+      'invalid gateway configuration: LAMINA_UNRESERVED_CONCURRENCY_MINIMUM: must not exceed LAMINA_NAMESPACE_CONCURRENCY_LIMIT',
+    );
+  }
+  return {
+    port: c.LAMINA_GATEWAY_PORT,
+    host: c.LAMINA_GATEWAY_HOST,
+    defaultNamespace: c.LAMINA_DEFAULT_NAMESPACE,
+    region: c.LAMINA_REGION,
+    namespaceConcurrencyLimit: c.LAMINA_NAMESPACE_CONCURRENCY_LIMIT,
+    unreservedConcurrencyMinimum: c.LAMINA_UNRESERVED_CONCURRENCY_MINIMUM,
+    scaling: {
+      burst: c.LAMINA_SCALING_BURST,
+      rate: c.LAMINA_SCALING_RATE,
+      intervalMs: c.LAMINA_SCALING_INTERVAL_MS,
+    },
+    idleTimeoutMs: c.LAMINA_IDLE_TIMEOUT_MS,
+    maintenanceIntervalMs: c.LAMINA_MAINTENANCE_INTERVAL_MS,
+    coldStartTimeoutMs: c.LAMINA_COLD_START_TIMEOUT_MS,
+    syncPayloadLimitBytes: c.LAMINA_SYNC_PAYLOAD_LIMIT_BYTES,
+    asyncPayloadLimitBytes: c.LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES,
+    runtimeImage: c.LAMINA_RUNTIME_IMAGE,
+    storeUrl: c.LAMINA_STORE_URL,
+    urlDomain: c.LAMINA_URL_DOMAIN,
+    podNamespacePolicy: 'function-namespace',
+    ...(c.KUBECONFIG ? { kubeconfig: c.KUBECONFIG } : {}),
+  };
+}

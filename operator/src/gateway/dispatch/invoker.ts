@@ -1,0 +1,119 @@
+// One synchronous invocation, end to end: resolve the target, get an environment (warm,
+// cold or 429), call its agent, give the environment back, record metrics. The HTTP routes
+// and (later) the async poller both call this.
+import { ServiceException, TooManyRequestsException } from '../../errors.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import type { FunctionCatalog } from '../catalog/catalog.js';
+import { AgentUnavailableError, type AgentClient } from '../environments/agentClient.js';
+import type { EnvironmentPool } from '../environments/environmentPool.js';
+import { environmentSpec, type EnvironmentSettings } from '../environments/environmentSpec.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { resolveFunctionReference } from '../routing/functionName.js';
+import { resolveTarget, type InvokeTarget } from '../routing/resolveTarget.js';
+import type { RandomSource } from '../routing/weightedRouting.js';
+
+export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
+
+export interface InvokeOptions {
+  requestId: string;
+  invocationType: InvocationType;
+  /** X-Amz-Log-Type: Tail (honoured for RequestResponse only). */
+  tail?: boolean;
+  /** Base64 client context (RequestResponse only). */
+  clientContext?: string;
+  traceId?: string;
+}
+
+export interface InvokeOutcome {
+  payload: Buffer;
+  executedVersion: string;
+  functionError?: string;
+  logResult?: string;
+}
+
+export interface InvokerDeps {
+  catalog: FunctionCatalog;
+  pool: EnvironmentPool;
+  agent: AgentClient;
+  metrics: GatewayMetrics;
+  clock: Clock;
+  log: Logger;
+  random: RandomSource;
+  settings: EnvironmentSettings & { defaultNamespace: string };
+}
+
+/** Slack on top of the function timeout for the agent to report a timeout itself. */
+const AGENT_SLACK_MS = 5000;
+
+export class Invoker {
+  constructor(private readonly deps: InvokerDeps) {}
+
+  /** FunctionName + Qualifier → what runs, or a typed 400/404/409. */
+  resolve(functionName: string, qualifier: string | undefined): InvokeTarget {
+    const { catalog, settings, random } = this.deps;
+    const ref = resolveFunctionReference(functionName, qualifier, settings.defaultNamespace);
+    return resolveTarget(catalog, ref, settings.region, random);
+  }
+
+  async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
+    const { pool, agent, metrics, clock, log, settings } = this.deps;
+    const labels = { namespace: target.namespace, function: target.functionName, version: target.version };
+    const spec = environmentSpec(target.fn, target.version, target.snapshot, 'on-demand', settings);
+    const requested = clock.now();
+    let lease;
+    try {
+      lease = await pool.acquire(spec);
+    } catch (err) {
+      if (err instanceof TooManyRequestsException) metrics.throttles.inc({ ...labels, reason: err.reason });
+      else metrics.serviceErrors.inc(labels);
+      throw err;
+    }
+    if (lease.coldStart) {
+      metrics.coldStarts.inc(labels);
+      metrics.coldStartDuration.observe(labels, (clock.now() - requested) / 1000);
+    }
+    if (lease.spillover) metrics.spillover.inc(labels);
+    const sync = opts.invocationType === 'RequestResponse';
+    const started = clock.now();
+    try {
+      const result = await agent.invoke(lease.env.address, {
+        requestId: opts.requestId,
+        payload,
+        invokedFunctionArn: target.invokedFunctionArn,
+        tail: sync && opts.tail === true,
+        ...(sync && opts.clientContext ? { clientContext: opts.clientContext } : {}),
+        ...(opts.traceId ? { traceId: opts.traceId } : {}),
+        timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
+      });
+      lease.release();
+      metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
+      metrics.duration.observe(labels, (clock.now() - started) / 1000);
+      if (result.functionError) metrics.errors.inc({ ...labels, error_type: result.functionError });
+      if (result.environmentReset) metrics.environmentResets.inc(labels);
+      if (result.initDurationMs !== undefined) {
+        metrics.initDuration.observe(
+          { ...labels, initialization_type: lease.env.initializationType },
+          result.initDurationMs / 1000,
+        );
+      }
+      return {
+        payload: result.payload,
+        executedVersion: target.version,
+        ...(result.functionError ? { functionError: result.functionError } : {}),
+        ...(sync && opts.tail && result.logResult ? { logResult: result.logResult } : {}),
+      };
+    } catch (err) {
+      lease.release({ broken: err instanceof AgentUnavailableError });
+      metrics.serviceErrors.inc(labels);
+      log.error('invoke failed in the environment', {
+        requestId: opts.requestId,
+        function: target.functionName,
+        version: target.version,
+        environment: lease.env.id,
+        error: String(err),
+      });
+      throw new ServiceException('The execution environment failed while handling the request.');
+    }
+  }
+}

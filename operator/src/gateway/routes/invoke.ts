@@ -1,0 +1,133 @@
+// Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations (LAMBDA-SPEC §1).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  InvalidRequestContentException,
+  RequestEntityTooLargeException,
+  ServiceException,
+  ValidationException,
+} from '../../errors.js';
+import type { AsyncQueue } from '../asyncQueue.js';
+import type { InvocationType, Invoker } from '../dispatch/invoker.js';
+import { acceptRawBodies, bodyOf } from './rawBody.js';
+
+export interface InvokeRouteOptions {
+  invoker: Invoker;
+  syncPayloadLimitBytes: number;
+  asyncPayloadLimitBytes: number;
+  asyncQueue?: AsyncQueue;
+  now: () => number;
+}
+
+const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
+const LOG_TYPES = ['None', 'Tail'] as const;
+const MAX_CLIENT_CONTEXT_BYTES = 3583;
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function invocationType(request: FastifyRequest): InvocationType {
+  const value = headerValue(request, 'x-amz-invocation-type') ?? 'RequestResponse';
+  if (!(INVOCATION_TYPES as readonly string[]).includes(value)) {
+    throw ValidationException.enumValue(value, 'invocationType', INVOCATION_TYPES);
+  }
+  return value as InvocationType;
+}
+
+function wantsTail(request: FastifyRequest): boolean {
+  const value = headerValue(request, 'x-amz-log-type') ?? 'None';
+  if (!(LOG_TYPES as readonly string[]).includes(value)) {
+    throw ValidationException.enumValue(value, 'logType', LOG_TYPES);
+  }
+  return value === 'Tail';
+}
+
+function clientContext(request: FastifyRequest): string | undefined {
+  const value = headerValue(request, 'x-amz-client-context');
+  if (value === undefined || value === '') return undefined;
+  let ok = value.length <= MAX_CLIENT_CONTEXT_BYTES && /^[A-Za-z0-9+/]*={0,2}$/.test(value);
+  if (ok) {
+    try {
+      const decoded: unknown = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+      ok = decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok)
+    throw new InvalidRequestContentException('Client context must be a valid Base64-encoded JSON object.');
+  return value;
+}
+
+/** Lambda only accepts JSON payloads; an empty one is the event `{}`. */
+function jsonPayload(body: Buffer): Buffer {
+  if (body.length === 0) return Buffer.from('{}');
+  try {
+    JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (err) {
+    throw new InvalidRequestContentException(
+      `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`,
+    );
+  }
+  return body;
+}
+
+export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOptions): Promise<void> {
+  const { invoker, asyncQueue } = options;
+  acceptRawBodies(app, options.syncPayloadLimitBytes);
+
+  app.post<{ Params: { name: string }; Querystring: { Qualifier?: string } }>(
+    '/2015-03-31/functions/:name/invocations',
+    { bodyLimit: options.syncPayloadLimitBytes },
+    async (request, reply: FastifyReply) => {
+      const type = invocationType(request);
+      const tail = wantsTail(request);
+      const target = invoker.resolve(request.params.name, request.query.Qualifier);
+      const payload = jsonPayload(bodyOf(request.body));
+      const context = clientContext(request);
+      const traceId = headerValue(request, 'x-amzn-trace-id');
+
+      if (type === 'DryRun') return reply.code(204).send();
+
+      if (type === 'Event') {
+        if (payload.length > options.asyncPayloadLimitBytes) {
+          throw RequestEntityTooLargeException.forEvent(payload.length, options.asyncPayloadLimitBytes);
+        }
+        if (!asyncQueue) {
+          throw new ServiceException(
+            'Asynchronous invocation is not available: this gateway has no event queue.',
+          );
+        }
+        await asyncQueue.enqueue({
+          requestId: request.id,
+          namespace: target.namespace,
+          functionName: target.functionName,
+          ...(target.alias !== undefined
+            ? { qualifier: target.alias }
+            : target.version !== '$LATEST'
+              ? { qualifier: target.version }
+              : {}),
+          invokedFunctionArn: target.invokedFunctionArn,
+          payload,
+          receivedAt: options.now(),
+          ...(traceId ? { traceId } : {}),
+        });
+        return reply.code(202).send();
+      }
+
+      const outcome = await invoker.invoke(target, payload, {
+        requestId: request.id,
+        invocationType: 'RequestResponse',
+        tail,
+        ...(context ? { clientContext: context } : {}),
+        ...(traceId ? { traceId } : {}),
+      });
+      reply.code(200).header('content-type', 'application/json');
+      reply.header('X-Amz-Executed-Version', outcome.executedVersion);
+      if (outcome.functionError) reply.header('X-Amz-Function-Error', outcome.functionError);
+      if (outcome.logResult) reply.header('X-Amz-Log-Result', outcome.logResult);
+      return reply.send(outcome.payload);
+    },
+  );
+}

@@ -1,0 +1,90 @@
+// The gateway's HTTP server: the Invoke API, function URLs, /metrics and /healthz as
+// explicitly registered plugins. Every error leaves through the one mapper in errors.ts.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { UnknownOperationException, toWireError } from '../errors.js';
+import type { Logger } from '../shared/log.js';
+import type { AsyncQueue } from './asyncQueue.js';
+import type { FunctionCatalog } from './catalog/catalog.js';
+import type { Invoker } from './dispatch/invoker.js';
+import type { GatewayMetrics } from './metrics.js';
+import { functionUrlRoutes, type UrlAuthorizer } from './routes/functionUrl.js';
+import { invokeRoutes } from './routes/invoke.js';
+import { observabilityRoutes } from './routes/observability.js';
+import { hostToUrlPrefix } from './routing/functionUrl.js';
+import type { RandomSource } from './routing/weightedRouting.js';
+
+export interface ServerOptions {
+  invoker: Invoker;
+  catalog: FunctionCatalog;
+  metrics: GatewayMetrics;
+  log: Logger;
+  region: string;
+  urlDomain: string;
+  syncPayloadLimitBytes: number;
+  asyncPayloadLimitBytes: number;
+  random?: RandomSource;
+  now?: () => number;
+  asyncQueue?: AsyncQueue;
+  urlAuthorizer?: UrlAuthorizer;
+  ready?: () => boolean;
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const app = Fastify({
+    logger: false,
+    genReqId: () => randomUUID(),
+    // Headroom over the payload limit so fastify's own limit never fires first.
+    bodyLimit: options.syncPayloadLimitBytes,
+    // A function's host owns every path on it: map it to the path-based URL first.
+    rewriteUrl: (req) => {
+      const prefix = hostToUrlPrefix(req.headers.host, options.urlDomain);
+      return prefix ? `${prefix}${req.url ?? '/'}` : (req.url ?? '/');
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-amzn-RequestId', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const wire = toWireError(error, {
+      requestId: request.id,
+      bodyLimit: request.routeOptions.bodyLimit ?? options.syncPayloadLimitBytes,
+      operation: 'InvokeFunction',
+    });
+    if (wire.statusCode >= 500) {
+      options.log.error('request failed', { requestId: request.id, url: request.url, error: String(error) });
+    }
+    return reply.code(wire.statusCode).headers(wire.headers).send(wire.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const wire = toWireError(new UnknownOperationException('UnknownOperationException'), {
+      requestId: request.id,
+    });
+    return reply.code(wire.statusCode).headers(wire.headers).send(wire.body);
+  });
+
+  await app.register(invokeRoutes, {
+    invoker: options.invoker,
+    syncPayloadLimitBytes: options.syncPayloadLimitBytes,
+    asyncPayloadLimitBytes: options.asyncPayloadLimitBytes,
+    now,
+    ...(options.asyncQueue ? { asyncQueue: options.asyncQueue } : {}),
+  });
+  await app.register(functionUrlRoutes, {
+    invoker: options.invoker,
+    catalog: options.catalog,
+    metrics: options.metrics,
+    region: options.region,
+    random,
+    payloadLimitBytes: options.syncPayloadLimitBytes,
+    now,
+    ...(options.urlAuthorizer ? { authorizer: options.urlAuthorizer } : {}),
+  });
+  await app.register(observabilityRoutes, { metrics: options.metrics, ready: options.ready ?? (() => true) });
+  return app;
+}
