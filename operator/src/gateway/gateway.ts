@@ -80,18 +80,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     idleTimeoutMs: s.idleTimeoutMs,
     maintenanceIntervalMs: s.maintenanceIntervalMs,
   });
-  let metrics: GatewayMetrics | undefined;
-  const pool = new EnvironmentPool(parts.provider, ledger, scaler, clock, parts.log, poolSettings(settings), {
-    environmentFailed: (record, reason) => {
-      parts.log.warn('environment failed', { id: record.id, reason });
-      metrics?.environmentFailures.inc({
-        namespace: record.namespace,
-        function: record.functionName,
-        version: record.version,
-      });
-    },
-  });
-  metrics = new GatewayMetrics(
+  const metrics: GatewayMetrics = new GatewayMetrics(
     {
       environments: () => pool.views(),
       concurrentExecutions: (ns, fn) => ledger.concurrentExecutions(ns, fn),
@@ -100,6 +89,16 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     },
     parts.processMetrics ?? false,
   );
+  const pool = new EnvironmentPool(parts.provider, ledger, scaler, clock, parts.log, poolSettings(settings), {
+    environmentFailed: (record, reason) => {
+      parts.log.warn('environment failed', { id: record.id, reason });
+      metrics.environmentFailures.inc({
+        namespace: record.namespace,
+        function: record.functionName,
+        version: record.version,
+      });
+    },
+  });
   const environmentSettings = {
     storeUrl: settings.storeUrl,
     region: settings.region,

@@ -51,7 +51,7 @@ export class FakeAgents {
           environment: id,
         };
         this.invocations.push(invocation);
-        const handler = this.handlers[spec.functionName] ?? (() => ({ body: null }));
+        const handler: FakeHandler = this.handlers[spec.functionName] ?? (() => ({ body: null }));
         Promise.resolve(handler(invocation))
           .then((result) => {
             const headers: Record<string, string> = { 'content-type': 'application/json' };
