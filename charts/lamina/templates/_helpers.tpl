@@ -1,0 +1,33 @@
+{{/* Common labels on every object the chart makes. */}}
+{{- define "lamina.labels" -}}
+app.kubernetes.io/part-of: lamina
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "lamina.selector" -}}
+app.kubernetes.io/part-of: lamina
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The URL of the artifact store inside the cluster. */}}
+{{- define "lamina.storeUrl" -}}
+http://lamina-store.{{ .Release.Namespace }}.svc:{{ .Values.store.port }}
+{{- end -}}
+
+{{- define "lamina.podSecurity" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 993
+  runAsGroup: 993
+  fsGroup: 993
+  seccompProfile: { type: RuntimeDefault }
+{{- end -}}
+
+{{- define "lamina.containerSecurity" -}}
+securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities: { drop: [ALL] }
+{{- end -}}

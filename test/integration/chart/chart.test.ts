@@ -1,0 +1,95 @@
+// The Helm chart: lints, renders with its defaults, refuses invalid values through
+// values.schema.json, and everything it renders is accepted by a real API server.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { kubectl } from '../../harness/kube.js';
+import { repoRoot } from '../../harness/manifests.js';
+
+const run = promisify(execFile);
+const chart = join(repoRoot, 'charts', 'lamina');
+
+describe('Helm chart', () => {
+  let helm: string;
+
+  before(() => {
+    // Builds helm from its Go module on first use (cached), like every other tool here.
+    execFileSync('bash', ['scripts/k8s/build.sh', 'helm'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    helm = join(
+      execFileSync('bash', ['-c', '. scripts/versions.sh && printf %s "$HELM_BIN_DIR"'], {
+        cwd: repoRoot,
+      }).toString(),
+      'helm',
+    );
+  });
+
+  const template = (...args: string[]) =>
+    run(helm, ['template', 'lamina', chart, '--namespace', 'lamina-system', ...args], {
+      maxBuffer: 16 << 20,
+    });
+
+  it('passes helm lint', async () => {
+    const { stdout } = await run(helm, ['lint', chart, '--strict']);
+    assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders the operator, gateway, store, RBAC and services from the defaults', async () => {
+    const { stdout } = await template();
+    const kinds = parseAllDocuments(stdout)
+      .map((doc) => doc.toJS() as { kind: string; metadata: { name: string } } | null)
+      .filter((o) => o !== null)
+      .map((o) => `${o.kind}/${o.metadata.name}`);
+    for (const expected of [
+      'Deployment/lamina-operator',
+      'Deployment/lamina-gateway',
+      'Service/lamina-gateway',
+      'Service/lamina-store',
+      'PersistentVolumeClaim/lamina-store',
+      'ClusterRole/lamina-operator',
+      'ClusterRole/lamina-gateway',
+    ]) {
+      assert.ok(kinds.includes(expected), `${expected} missing from ${kinds.join(', ')}`);
+    }
+  });
+
+  it('carries the scaling rules into the gateway configuration', async () => {
+    const { stdout } = await template(
+      '--set',
+      'scaling.burst=7',
+      '--set',
+      'scaling.rate=2',
+      '--set',
+      'scaling.intervalSeconds=6',
+    );
+    assert.match(stdout, /name: LAMINA_SCALING_BURST, value: "7"/);
+    assert.match(stdout, /name: LAMINA_SCALING_RATE, value: "2"/);
+    assert.match(stdout, /name: LAMINA_SCALING_INTERVAL_MS, value: "6000"/);
+  });
+
+  it('refuses invalid values with the field named', async () => {
+    const values = join(mkdtempSync(join(tmpdir(), 'lamina-values-')), 'bad.yaml');
+    writeFileSync(values, 'concurrency:\n  namespaceLimit: 0\n  unreservedMinimum: 100\n');
+    const error = await template('-f', values).then(
+      () => assert.fail('invalid values were accepted'),
+      (e: { stderr: string }) => e.stderr,
+    );
+    assert.match(error, /concurrency.*namespaceLimit/s);
+  });
+
+  it('renders only objects the API server accepts (server-side dry run)', async () => {
+    const { stdout } = await template('--include-crds');
+    const file = join(mkdtempSync(join(tmpdir(), 'lamina-chart-')), 'rendered.yaml');
+    writeFileSync(file, stdout);
+    await kubectl('create', 'namespace', 'lamina-system').catch(() => undefined);
+    const { stdout: applied } = await kubectl('apply', '--dry-run=server', '-f', file);
+    assert.match(applied, /deployment.apps\/lamina-gateway created \(server dry run\)/);
+  });
+});
