@@ -19,7 +19,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../versions.sh
 . "$SCRIPT_DIR/../versions.sh"
 
-STATE_DIR="$LAMINA_CACHE/control-plane"
+# Overridable, with the ports below, to run a second, independent instance.
+STATE_DIR="${LAMINA_CP_STATE_DIR:-$LAMINA_CACHE/control-plane}"
 PKI_DIR="$STATE_DIR/pki"
 ETCD_DATA_DIR="$STATE_DIR/etcd-data"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
@@ -67,7 +68,7 @@ start_detached() {
 }
 
 stop_component() {
-  local name="$1" pid i
+  local name="$1" pid="" i
   if pid="$(running_pid "$name")"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
@@ -81,7 +82,10 @@ stop_component() {
       while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     fi
   fi
-  rm -f "$(pidfile "$name")"
+  # Remove the pidfile only if it is still the one we acted on.
+  if [[ -z "${pid:-}" || "$(cat "$(pidfile "$name")" 2>/dev/null)" == "$pid" ]]; then
+    rm -f "$(pidfile "$name")"
+  fi
 }
 
 # True when something (not necessarily us) accepts connections on 127.0.0.1:$1.
