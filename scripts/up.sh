@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `npm run up`: from a fresh machine to Lamina running, with an example invoked.
+#
+#   1. installs the npm dependencies when missing
+#   2. brings up the local single-node cluster (scripts/cluster/up.sh; kind where a
+#      Docker engine exists), or uses your current kubeconfig with LAMINA_USE_CURRENT_CONTEXT=1
+#   3. bundles the programs and builds the images offline into the cluster's containerd
+#   4. installs the Helm chart (helm built from its Go module, cached)
+#   5. applies the examples and invokes one through the gateway
+#   6. prints KUBECONFIG=… and LAMINA_GATEWAY=… and writes both to .lamina/env
+#
+# Idempotent: run it again after a change and it rebuilds what changed and upgrades.
+# `npm run down` undoes it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=versions.sh
+. scripts/versions.sh
+
+NAMESPACE=lamina-system
+log() { echo "[up] $*" >&2; }
+
+[[ -f node_modules/.package-lock.json ]] || npm ci --no-audit --no-fund >&2
+
+# --- cluster
+if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" == 1 ]]; then
+  export KUBECONFIG="${KUBECONFIG:-$HOME/.kube/config}"
+  log "using the current context of $KUBECONFIG"
+else
+  KUBECONFIG="$(LAMINA_SKIP_IMAGES=1 bash scripts/cluster/up.sh | sed -n 's/^KUBECONFIG=//p' | tail -n 1)"
+  export KUBECONFIG
+fi
+bash scripts/k8s/build.sh kubectl helm >&2
+kubectl() { "$K8S_BIN_DIR/kubectl" "$@"; }
+helm() { "$HELM_BIN_DIR/helm" "$@"; }
+
+# --- images
+log "bundling and building images"
+node scripts/bundle.mjs >&2
+if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" != kind ]]; then
+  bash runtime-image/build/build-offline.sh runtime operator >&2
+fi
+
+# --- the artifact store's volume: the local cluster has no dynamic provisioner, so a
+# hostPath PersistentVolume under the cache is pre-bound to the chart's claim.
+helm_store_args=()
+if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]]; then
+  store_dir="$LAMINA_CACHE/cluster/store"
+  mkdir -p "$store_dir" && chown 993:993 "$store_dir"
+  kubectl apply -f - >&2 <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: lamina-store
+spec:
+  capacity: { storage: 10Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ''
+  hostPath: { path: $store_dir, type: Directory }
+  claimRef: { namespace: $NAMESPACE, name: lamina-store }
+YAML
+fi
+
+# --- install
+log "installing the chart"
+helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
+  "${helm_store_args[@]}" --wait --timeout 5m >&2
+kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2
+kubectl -n "$NAMESPACE" rollout status deployment/lamina-operator deployment/lamina-gateway --timeout 180s >&2
+
+node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+node_port="$(kubectl -n "$NAMESPACE" get svc lamina-gateway -o jsonpath='{.spec.ports[0].nodePort}')"
+LAMINA_GATEWAY="http://$node_ip:$node_port"
+
+# --- examples
+log "applying the examples"
+for example in calculator random-image nodejs-hello custom-runtime shared-code-layer; do
+  kubectl apply -f "examples/$example/" >&2
+done
+bash examples/word-segmentation/build-layer.sh >&2
+kubectl apply -f examples/word-segmentation/function.yaml >&2
+kubectl wait --for=jsonpath='{.status.state}'=Active function/calculator --timeout=120s >&2
+
+log "invoking the calculator: 6 * 7"
+curl -fsS "$LAMINA_GATEWAY/url/default/calculator/?num1=6&num2=7&operator=mul" >&2
+echo >&2
+
+mkdir -p .lamina
+printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\n' "$KUBECONFIG" "$LAMINA_GATEWAY" >.lamina/env
+log "ready; load the environment with: source .lamina/env"
+echo "KUBECONFIG=$KUBECONFIG"
+echo "LAMINA_GATEWAY=$LAMINA_GATEWAY"
