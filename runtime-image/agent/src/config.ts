@@ -31,6 +31,8 @@ export const RESERVED_ENV_KEYS = new Set([
   'TZ',
 ]);
 
+const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
+
 const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters (a sha256 digest)');
 
 const artifact = z.object({
@@ -52,18 +54,23 @@ export const functionConfigSchema = z.object({
   memorySize: z.number().int().min(128).max(10240),
   timeout: z.number().int().min(1).max(900),
   environment: z
-    .record(
-      z.string().regex(/^[a-zA-Z]([a-zA-Z0-9_])+$/, 'keys must match [a-zA-Z]([a-zA-Z0-9_])+'),
-      z.string(),
-    )
+    .record(z.string(), z.string())
     .default({})
-    .refine((env) => !Object.keys(env).some((key) => RESERVED_ENV_KEYS.has(key)), {
-      error: (issue) =>
-        'Lambda was unable to configure your environment variables because the environment variables you have ' +
-        'provided contains reserved keys that are currently not supported for modification. Reserved keys used in ' +
-        `this request: ${Object.keys(issue.input as Record<string, string>)
-          .filter((key) => RESERVED_ENV_KEYS.has(key))
-          .join(', ')}`,
+    .superRefine((env, ctx) => {
+      const keys = Object.keys(env);
+      const reserved = keys.filter((key) => RESERVED_ENV_KEYS.has(key));
+      if (reserved.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'Lambda was unable to configure your environment variables because the environment variables you have ' +
+            'provided contains reserved keys that are currently not supported for modification. Reserved keys used ' +
+            `in this request: ${reserved.join(', ')}`,
+        });
+      }
+      for (const key of keys.filter((k) => !RESERVED_ENV_KEYS.has(k) && !ENV_KEY.test(k))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `key must match ${ENV_KEY.source}` });
+      }
     }),
   code: artifact,
   layers: z.array(artifact).max(5).default([]),

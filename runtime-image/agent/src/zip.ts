@@ -296,7 +296,11 @@ export function openZip(bytes: Buffer): ZipArchive {
     // adm-zip refuses byte-identical duplicate names itself; keep the precise reason.
     const duplicate = /Duplicate entry name "(.*)"/.exec(message);
     if (duplicate) {
-      throw new InvalidZipFileError('DuplicateEntry', `Entry '${duplicate[1]}' appears more than once`, duplicate[1]);
+      throw new InvalidZipFileError(
+        'DuplicateEntry',
+        `Entry '${duplicate[1]}' appears more than once`,
+        duplicate[1],
+      );
     }
     throw corrupt(message);
   }

@@ -6,7 +6,7 @@ function parseJsonHeader(value, name) {
   try {
     return JSON.parse(value);
   } catch (err) {
-    throw new Error(`Cannot parse ${name} as json: ${err}`);
+    throw new Error(`Cannot parse ${name} as json: ${err}`, { cause: err });
   }
 }
 

@@ -24,7 +24,14 @@ export class NodeJsExit extends RuntimeError {
   }
 }
 
-for (const cls of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError, UnhandledPromiseRejection, NodeJsExit]) {
+for (const cls of [
+  ImportModuleError,
+  HandlerNotFound,
+  MalformedHandlerName,
+  UserCodeSyntaxError,
+  UnhandledPromiseRejection,
+  NodeJsExit,
+]) {
   cls.prototype.name = `Runtime.${cls.name}`;
 }
 

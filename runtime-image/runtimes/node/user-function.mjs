@@ -54,7 +54,8 @@ export async function loadHandler(taskRoot, fullHandler) {
     app = await loadModule(taskRoot, moduleRoot, moduleName);
   } catch (err) {
     if (err instanceof SyntaxError) throw new UserCodeSyntaxError(err);
-    if (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') throw new ImportModuleError(err);
+    if (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND')
+      throw new ImportModuleError(err);
     throw err;
   }
   const handler = exportPath.split('.').reduce((object, key) => object?.[key], app);

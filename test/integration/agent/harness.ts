@@ -17,7 +17,10 @@ export const WAIT_MS = 20_000;
 
 // ---- zips -------------------------------------------------------------------------------
 
-export type ZipSpec = Record<string, string | Buffer | { data: string | Buffer; mode?: number } | { symlink: string }>;
+export type ZipSpec = Record<
+  string,
+  string | Buffer | { data: string | Buffer; mode?: number } | { symlink: string }
+>;
 
 /** Builds a zip in memory. Modes default to 0644 (0755 for names ending in "bootstrap"). */
 export function zipOf(files: ZipSpec): Buffer {
@@ -29,7 +32,12 @@ export function zipOf(files: ZipSpec): Buffer {
       continue;
     }
     const data = typeof spec === 'string' || Buffer.isBuffer(spec) ? spec : spec.data;
-    const mode = typeof spec === 'object' && !Buffer.isBuffer(spec) && spec.mode !== undefined ? spec.mode : name.endsWith('bootstrap') ? 0o755 : 0o644;
+    const mode =
+      typeof spec === 'object' && !Buffer.isBuffer(spec) && spec.mode !== undefined
+        ? spec.mode
+        : name.endsWith('bootstrap')
+          ? 0o755
+          : 0o644;
     zip.addFile(name, Buffer.isBuffer(data) ? data : Buffer.from(data), '', mode);
   }
   return zip.toBuffer();
@@ -129,12 +137,16 @@ export function functionConfig(input: FunctionInput): Record<string, unknown> {
 /** The Python the tests run functions with: LAMINA_TEST_PYTHON, else python3.13, else python3. */
 export const pythonBin: string = (() => {
   for (const candidate of [process.env.LAMINA_TEST_PYTHON, 'python3.13', 'python3']) {
-    if (candidate && spawnSync(candidate, ['-c', 'import sys'], { stdio: 'ignore' }).status === 0) return candidate;
+    if (candidate && spawnSync(candidate, ['-c', 'import sys'], { stdio: 'ignore' }).status === 0)
+      return candidate;
   }
   return 'python3';
 })();
 
-export const pythonVersion: string = spawnSync(pythonBin, ['-c', 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")'])
+export const pythonVersion: string = spawnSync(pythonBin, [
+  '-c',
+  'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")',
+])
   .stdout.toString()
   .trim();
 
@@ -174,15 +186,24 @@ export function httpRequest(
   headers: Record<string, string> = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: keepAlive, timeout: WAIT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const data = Buffer.concat(chunks);
-        const text = data.toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data, text, json: () => JSON.parse(text) });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path, headers, agent: keepAlive, timeout: WAIT_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const data = Buffer.concat(chunks);
+          const text = data.toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: data,
+            text,
+            json: () => JSON.parse(text),
+          });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} took longer than ${WAIT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -211,11 +232,15 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
     ...(options.fn ? { LAMINA_FUNCTION: JSON.stringify(options.fn) } : {}),
     ...options.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')],
+    {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   const stdoutWaiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -264,13 +289,21 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
         headers,
       ),
     specialize: (config) =>
-      httpRequest(port, 'POST', '/lamina/v1/specialize', typeof config === 'string' ? config : JSON.stringify(config)),
+      httpRequest(
+        port,
+        'POST',
+        '/lamina/v1/specialize',
+        typeof config === 'string' ? config : JSON.stringify(config),
+      ),
     health: () => httpRequest(port, 'GET', '/healthz'),
     get: (path) => httpRequest(port, 'GET', path),
     waitForStdout: (pattern) =>
       new Promise((resolve, reject) => {
         if (pattern.test(stdout)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`stdout never matched ${pattern}:\n${stdout}`)), WAIT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`stdout never matched ${pattern}:\n${stdout}`)),
+          WAIT_MS,
+        );
         stdoutWaiters.push({
           pattern,
           resolve: () => {

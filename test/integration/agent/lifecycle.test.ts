@@ -71,7 +71,12 @@ describe('a generic agent', () => {
   });
 
   test('rejects an invalid configuration with 400 naming the fields', async () => {
-    const bad = await agent.specialize({ ...config(good()), handler: undefined, runtime: 'cobol', memorySize: 64 });
+    const bad = await agent.specialize({
+      ...config(good()),
+      handler: undefined,
+      runtime: 'cobol',
+      memorySize: 64,
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.json().errorType, 'InvalidParameterValueException');
     const message = String(bad.json().errorMessage);
@@ -79,7 +84,9 @@ describe('a generic agent', () => {
     assert.match(message, /runtime: /);
     assert.match(message, /memorySize: /);
 
-    const reserved = await agent.specialize(config(good(), { environment: { AWS_REGION: 'eu-west-1', OK: '1' } }));
+    const reserved = await agent.specialize(
+      config(good(), { environment: { AWS_REGION: 'eu-west-1', OK: '1' } }),
+    );
     assert.equal(reserved.status, 400);
     assert.match(String(reserved.json().errorMessage), /Reserved keys used in this request: AWS_REGION/);
 
@@ -100,7 +107,9 @@ describe('a generic agent', () => {
 
   test('reports an artifact that cannot be fetched (502)', async () => {
     const { url } = good();
-    const res = await agent.specialize(config({ url: url.replace(/[a-f0-9]{64}$/, '0'.repeat(64)), sha256: '0'.repeat(64) }));
+    const res = await agent.specialize(
+      config({ url: url.replace(/[a-f0-9]{64}$/, '0'.repeat(64)), sha256: '0'.repeat(64) }),
+    );
     assert.equal(res.status, 502);
     assert.equal(res.json().errorType, 'Lamina.ArtifactFetchFailed');
     await assertStillGeneric();
@@ -109,8 +118,16 @@ describe('a generic agent', () => {
   const hostile: [string, () => Buffer, RegExp, Record<string, unknown>?][] = [
     ['path traversal', () => zipWithRawName('../outside.txt'), /escapes the extraction directory/],
     ['an absolute path', () => zipWithRawName('/tmp/lamina-agent-absolute.txt'), /absolute path/],
-    ['a symlink out of the tree', () => zipOf({ 'index.js': 'x', link: { symlink: '../../etc' } }), /points outside/],
-    ['a file written through a symlink', () => zipOf({ dir: { symlink: '.' }, 'dir/x.js': 'x' }), /lies inside symlink/],
+    [
+      'a symlink out of the tree',
+      () => zipOf({ 'index.js': 'x', link: { symlink: '../../etc' } }),
+      /points outside/,
+    ],
+    [
+      'a file written through a symlink',
+      () => zipOf({ dir: { symlink: '.' }, 'dir/x.js': 'x' }),
+      /lies inside symlink/,
+    ],
     [
       'duplicate names',
       () => {
@@ -131,7 +148,11 @@ describe('a generic agent', () => {
       },
       /Entry 'a.js' appears more than once/,
     ],
-    ['a corrupt archive', () => Buffer.from('PK\x03\x04 this is not really a zip'), /Could not unzip uploaded file/],
+    [
+      'a corrupt archive',
+      () => Buffer.from('PK\x03\x04 this is not really a zip'),
+      /Could not unzip uploaded file/,
+    ],
     [
       'a declared size over the limit',
       () => withDeclaredSize(zipOf({ 'big.bin': Buffer.alloc(4096, 1) }), 0x7fffffff),
@@ -237,14 +258,18 @@ describe('Init failures', () => {
     assert.equal(second.json<string>(), 'second init worked');
     assert.ok(second.headers['x-lamina-init-duration-ms'], 'this invoke ran Init again');
     assert.equal((await agent.health()).json().state, 'ready');
-    await agent.waitForStdout(/INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError/);
+    await agent.waitForStdout(
+      /INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError/,
+    );
   });
 
   test('gives Init 10 s (here 1 s) and reports a timeout as Runtime.Unknown; healthz is 503 meanwhile', async () => {
     const agent = await startAgent({ env: { LAMINA_INIT_TIMEOUT_MS: '1000' } });
     started.push(agent);
     const code = store.put(zipOf(fixtureFiles('python/basic')));
-    const specialised = agent.specialize(functionConfig({ runtime: 'python3.13', handler: 'slow_import.handler', code }));
+    const specialised = agent.specialize(
+      functionConfig({ runtime: 'python3.13', handler: 'slow_import.handler', code }),
+    );
     let sawInitializing = false;
     for (let i = 0; i < 100 && !sawInitializing; i++) {
       const health = await agent.health();
@@ -263,7 +288,9 @@ describe('Init failures', () => {
 
   test('specialises at start from LAMINA_FUNCTION and reports a Node.js init error', async () => {
     const code = store.put(zipOf(fixtureFiles('node/basic')));
-    const agent = await startAgent({ fn: functionConfig({ runtime: 'nodejs20.x', handler: 'missing.handler', code }) });
+    const agent = await startAgent({
+      fn: functionConfig({ runtime: 'nodejs20.x', handler: 'missing.handler', code }),
+    });
     started.push(agent);
     const health = await waitUntilSettled(agent);
     assert.equal(health.state, 'failed');
@@ -272,6 +299,9 @@ describe('Init failures', () => {
   });
 
   test('exits with a message when LAMINA_FUNCTION is invalid', async () => {
-    await assert.rejects(startAgent({ env: { LAMINA_FUNCTION: '{"functionName":"x"}' } }), /exited with 2[\s\S]*runtime/);
+    await assert.rejects(
+      startAgent({ env: { LAMINA_FUNCTION: '{"functionName":"x"}' } }),
+      /exited with 2[\s\S]*runtime/,
+    );
   });
 });

@@ -117,7 +117,10 @@ describe('agent with nodejs20.x', () => {
     assert.equal(env.TZ, ':UTC');
     assert.equal(env.LANG, 'C.UTF-8', 'an unreserved variable is overridable');
     assert.equal(env.MY_VAR, 'my value');
-    assert.equal(env._X_AMZN_TRACE_ID, 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1');
+    assert.equal(
+      env._X_AMZN_TRACE_ID,
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+    );
     assert.ok(env.PATH?.split(':').includes(`${agent.optRoot}/bin`));
     assert.ok(env.LD_LIBRARY_PATH?.split(':').includes(`${agent.optRoot}/lib`));
     assert.equal(
@@ -152,16 +155,25 @@ describe('agent with nodejs20.x', () => {
 
   test('returns the last 4 KB of the invocation log with LogType Tail', async () => {
     const lines = Array.from({ length: 200 }, (_, i) => `line number ${i} ${'.'.repeat(20)}`);
-    const res = await agent.invoke({ action: 'log', lines }, { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'tail-1' });
+    const res = await agent.invoke(
+      { action: 'log', lines },
+      { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'tail-1' },
+    );
     const tail = Buffer.from(String(res.headers['x-amz-log-result']), 'base64');
     assert.equal(tail.length, 4096);
     const text = tail.toString('utf8');
     assert.match(text, /\tINFO\tline number 199 /);
     assert.match(text, /tail-1\tINFO\tline number 199/);
-    assert.match(text, /raw line without newline\nEND RequestId: tail-1\nREPORT RequestId: tail-1\tDuration: /);
+    assert.match(
+      text,
+      /raw line without newline\nEND RequestId: tail-1\nREPORT RequestId: tail-1\tDuration: /,
+    );
     assert.doesNotMatch(text, /line number 0 /, 'only the last 4 KB');
 
-    const short = await agent.invoke({ action: 'log', lines: ['hello'] }, { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'tail-2' });
+    const short = await agent.invoke(
+      { action: 'log', lines: ['hello'] },
+      { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'tail-2' },
+    );
     const shortText = Buffer.from(String(short.headers['x-amz-log-result']), 'base64').toString('utf8');
     assert.match(shortText, /^START RequestId: tail-2 Version: \$LATEST\n.*\ttail-2\tINFO\thello\n/);
   });
@@ -228,7 +240,10 @@ describe('agent with nodejs20.x', () => {
       errorMessage: 'RequestId: exit-3 Error: Runtime exited with error: exit status 3',
     });
     const clean = await agent.invoke({ action: 'exit', code: 0 }, { 'X-Amzn-RequestId': 'exit-0' });
-    assert.equal(clean.json().errorMessage, 'RequestId: exit-0 Error: Runtime exited without providing a reason');
+    assert.equal(
+      clean.json().errorMessage,
+      'RequestId: exit-0 Error: Runtime exited without providing a reason',
+    );
     assert.equal((await agent.invoke({ action: 'echo' })).status, 200);
   });
 
@@ -270,11 +285,16 @@ describe('nodejs20.x handler loading', () => {
   });
 
   test('loads an ES module (.mjs)', async () => {
-    assert.deepEqual((await invokeWith('esm.handler', undefined, { a: 1 })).json(), { esm: true, event: { a: 1 } });
+    assert.deepEqual((await invokeWith('esm.handler', undefined, { a: 1 })).json(), {
+      esm: true,
+      event: { a: 1 },
+    });
   });
 
   test('loads .js as an ES module when package.json says "type": "module"', async () => {
-    assert.deepEqual((await invokeWith('index.handler', fixtureFiles('node/esm-pkg'))).json(), { typeModule: true });
+    assert.deepEqual((await invokeWith('index.handler', fixtureFiles('node/esm-pkg'))).json(), {
+      typeModule: true,
+    });
   });
 
   test('loads a .cjs module and a dotted export path', async () => {
@@ -297,7 +317,12 @@ describe('nodejs20.x handler loading', () => {
     ['nodot', 'Runtime.MalformedHandlerName', /^Bad handler$/],
     ['../escape.handler', 'Runtime.MalformedHandlerName', /is not a valid handler name/],
     ['initfail.handler', 'RangeError', /^init went wrong$/],
-    ['syntax.handler', 'Runtime.UserCodeSyntaxError', /^SyntaxError: /, { 'syntax.js': 'exports.handler = async () => { return { ; };' }],
+    [
+      'syntax.handler',
+      'Runtime.UserCodeSyntaxError',
+      /^SyntaxError: /,
+      { 'syntax.js': 'exports.handler = async () => { return { ; };' },
+    ],
   ];
   for (const [handler, errorType, message, files] of initErrors) {
     test(`reports ${errorType} for handler '${handler}' on the first invoke`, async () => {

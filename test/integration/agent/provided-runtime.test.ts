@@ -55,21 +55,38 @@ describe('provided runtimes', () => {
 
     const failed = await agent.invoke({ fail: true });
     assert.equal(failed.headers['x-amz-function-error'], 'Unhandled');
-    assert.deepEqual(failed.json(), { errorMessage: 'bootstrap was asked to fail', errorType: 'BootstrapFailure' });
+    assert.deepEqual(failed.json(), {
+      errorMessage: 'bootstrap was asked to fail',
+      errorType: 'BootstrapFailure',
+    });
   });
 
   test('runs <opt>/bootstrap from a layer when the code has none', async () => {
     const layer = store.put(zipOf(fixtureFiles('provided/python')));
-    const agent = await agentFor('provided', zipOf({ 'readme.txt': 'no bootstrap here' }), { layers: [layer] });
+    const agent = await agentFor('provided', zipOf({ 'readme.txt': 'no bootstrap here' }), {
+      layers: [layer],
+    });
     const res = (await agent.invoke({ from: 'layer' })).json<Json>();
     assert.equal(res.script, `${agent.optRoot}/bootstrap`);
   });
 
-  test('runs the AWS tutorial shell bootstrap (curl)', { skip: !existsSync('/usr/bin/curl') && 'curl is not installed' }, async () => {
-    const agent = await agentFor('provided', zipOf(fixtureFiles('provided/shell')));
-    assert.deepEqual((await agent.invoke({ n: 1 })).json(), { shell: true, handler: 'function.handler', event: { n: 1 } });
-    assert.deepEqual((await agent.invoke({ n: 2 })).json(), { shell: true, handler: 'function.handler', event: { n: 2 } });
-  });
+  test(
+    'runs the AWS tutorial shell bootstrap (curl)',
+    { skip: !existsSync('/usr/bin/curl') && 'curl is not installed' },
+    async () => {
+      const agent = await agentFor('provided', zipOf(fixtureFiles('provided/shell')));
+      assert.deepEqual((await agent.invoke({ n: 1 })).json(), {
+        shell: true,
+        handler: 'function.handler',
+        event: { n: 1 },
+      });
+      assert.deepEqual((await agent.invoke({ n: 2 })).json(), {
+        shell: true,
+        handler: 'function.handler',
+        event: { n: 2 },
+      });
+    },
+  );
 
   test('reports Runtime.InvalidEntrypoint when there is no bootstrap', async () => {
     const agent = await agentFor('provided', zipOf({ 'readme.txt': 'nothing to run' }));
@@ -82,7 +99,10 @@ describe('provided runtimes', () => {
   });
 
   test('reports Runtime.InvalidEntrypoint when the bootstrap is not executable', async () => {
-    const agent = await agentFor('provided', zipOf({ bootstrap: { data: '#!/bin/sh\necho never\n', mode: 0o644 } }));
+    const agent = await agentFor(
+      'provided',
+      zipOf({ bootstrap: { data: '#!/bin/sh\necho never\n', mode: 0o644 } }),
+    );
     const res = await agent.invoke({});
     assert.equal(res.json().errorType, 'Runtime.InvalidEntrypoint');
     assert.match(String(res.json().errorMessage), /fork\/exec .*\/bootstrap: permission denied$/);
@@ -105,11 +125,16 @@ describe('provided runtimes', () => {
         },
       );
       assert.deepEqual(first.json(), { step: 'statuses' });
-      const seen = (await agent.invoke({ step: 'report' })).json<Record<string, { status: number; body: string }>>();
+      const seen = (await agent.invoke({ step: 'report' })).json<
+        Record<string, { status: number; body: string }>
+      >();
       const body = (name: string) => JSON.parse(seen[name]?.body ?? 'null');
 
       assert.equal(seen.wrongIdResponse?.status, 400);
-      assert.deepEqual(body('wrongIdResponse'), { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      assert.deepEqual(body('wrongIdResponse'), {
+        errorMessage: 'Invalid request ID',
+        errorType: 'InvalidRequestID',
+      });
       assert.equal(seen.wrongIdError?.status, 400);
       assert.equal(seen.initErrorAfterInit?.status, 403);
       assert.equal(body('initErrorAfterInit').errorType, 'InvalidStateTransition');
@@ -138,7 +163,9 @@ describe('provided runtimes', () => {
       const res = await agent.invoke({ step: 'oversized' });
       assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
       assert.equal(res.json().errorType, 'Function.ResponseSizeTooLarge');
-      const seen = (await agent.invoke({ step: 'report' })).json<Record<string, { status: number; body: string }>>();
+      const seen = (await agent.invoke({ step: 'report' })).json<
+        Record<string, { status: number; body: string }>
+      >();
       assert.equal(seen.oversized?.status, 413);
       assert.deepEqual(JSON.parse(seen.oversized?.body ?? ''), {
         errorMessage: 'Exceeded maximum allowed payload size (6291556 bytes).',
@@ -155,7 +182,11 @@ describe('provided runtimes', () => {
     test('passes an error document through and honours Lambda-Runtime-Function-Error-Type', async () => {
       const custom = await agent.invoke({ step: 'custom-error' });
       assert.equal(custom.headers['x-amz-function-error'], 'Unhandled');
-      assert.deepEqual(custom.json(), { errorMessage: 'custom failure', errorType: 'MyError', stackTrace: ['here'] });
+      assert.deepEqual(custom.json(), {
+        errorMessage: 'custom failure',
+        errorType: 'MyError',
+        stackTrace: ['here'],
+      });
       const empty = await agent.invoke({ step: 'empty-error' });
       assert.deepEqual(empty.json(), { errorType: 'Function.CustomFailure', errorMessage: '' });
     });
@@ -167,10 +198,14 @@ describe('provided runtimes', () => {
     let installError = '';
     if (!existsSync(join(cache, 'python/awslambdaric'))) {
       mkdirSync(cache, { recursive: true });
-      const pip = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--target', join(cache, 'python'), 'awslambdaric'], {
-        encoding: 'utf8',
-        timeout: 180_000,
-      });
+      const pip = spawnSync(
+        python,
+        ['-m', 'pip', 'install', '--quiet', '--target', join(cache, 'python'), 'awslambdaric'],
+        {
+          encoding: 'utf8',
+          timeout: 180_000,
+        },
+      );
       if (pip.status !== 0) installError = `pip install awslambdaric failed: ${pip.stderr || pip.error}`;
     }
 
@@ -202,20 +237,26 @@ describe('provided runtimes', () => {
       const res = await agent.invoke({ action: 'echo', via: 'awslambdaric' });
       assert.equal(res.status, 200);
       assert.deepEqual(res.json<Json>().event, { action: 'echo', via: 'awslambdaric' });
-      const ctx = (await agent.invoke({ action: 'context_fields' }, { 'X-Amzn-RequestId': 'ric-ctx' })).json<Json>();
+      const ctx = (
+        await agent.invoke({ action: 'context_fields' }, { 'X-Amzn-RequestId': 'ric-ctx' })
+      ).json<Json>();
       assert.equal(ctx.aws_request_id, 'ric-ctx');
       assert.equal(ctx.function_name, 'calc');
       assert.ok((ctx.remaining as number) > 0);
     });
 
-    test("reports errors in the same shape as Lamina's Python client", { skip: installError || false }, async () => {
-      const res = await agent.invoke({ action: 'throws' }, { 'X-Amzn-RequestId': 'ric-err' });
-      assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
-      const error = res.json<{ stackTrace: string[] }>();
-      assert.deepEqual(Object.keys(error), ['errorMessage', 'errorType', 'requestId', 'stackTrace']);
-      assert.equal(res.json().errorType, 'ValueError');
-      assert.equal(res.json().errorMessage, 'boom from python');
-      assert.equal(res.json().requestId, 'ric-err');
-    });
+    test(
+      "reports errors in the same shape as Lamina's Python client",
+      { skip: installError || false },
+      async () => {
+        const res = await agent.invoke({ action: 'throws' }, { 'X-Amzn-RequestId': 'ric-err' });
+        assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
+        const error = res.json<{ stackTrace: string[] }>();
+        assert.deepEqual(Object.keys(error), ['errorMessage', 'errorType', 'requestId', 'stackTrace']);
+        assert.equal(res.json().errorType, 'ValueError');
+        assert.equal(res.json().errorMessage, 'boom from python');
+        assert.equal(res.json().requestId, 'ric-err');
+      },
+    );
   });
 });

@@ -71,9 +71,9 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
       { action: 'context_fields' },
       {
         'X-Amzn-RequestId': 'py-ctx-1',
-        'X-Amz-Client-Context': Buffer.from(JSON.stringify({ client: { app_title: 'py app' }, custom: { c: 1 } })).toString(
-          'base64',
-        ),
+        'X-Amz-Client-Context': Buffer.from(
+          JSON.stringify({ client: { app_title: 'py app' }, custom: { c: 1 } }),
+        ).toString('base64'),
       },
     );
     const ctx = res.json<Json & { env: Record<string, string>; sys_path: string[] }>();
@@ -92,13 +92,20 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
     assert.equal(ctx.env._HANDLER, 'app.handler');
     assert.equal(ctx.env.MY_VAR, 'py value');
     assert.equal(ctx.env.PYTHONPATH, '/custom/path', 'PYTHONPATH is the user’s to override');
-    assert.equal(ctx.env.LAMINA_OPT_ROOT, undefined, 'the runtime client keeps its own settings out of os.environ');
+    assert.equal(
+      ctx.env.LAMINA_OPT_ROOT,
+      undefined,
+      'the runtime client keeps its own settings out of os.environ',
+    );
     assert.deepEqual(ctx.sys_path.slice(0, 3), [
       agent.taskRoot,
       `${agent.optRoot}/python/lib/${pythonVersion}/site-packages`,
       `${agent.optRoot}/python`,
     ]);
-    assert.ok(!ctx.sys_path.some((p) => p.endsWith('runtimes/python')), 'the runtime client directory is not importable');
+    assert.ok(
+      !ctx.sys_path.some((p) => p.endsWith('runtimes/python')),
+      'the runtime client directory is not importable',
+    );
   });
 
   test('imports from <opt>/python and its site-packages, later layers winning', async () => {
@@ -111,13 +118,21 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
   test('reports an exception with errorMessage, errorType, requestId and stackTrace', async () => {
     const res = await agent.invoke({ action: 'throws' }, { 'X-Amzn-RequestId': 'py-err-1' });
     assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
-    const error = res.json<{ errorMessage: string; errorType: string; requestId: string; stackTrace: string[] }>();
+    const error = res.json<{
+      errorMessage: string;
+      errorType: string;
+      requestId: string;
+      stackTrace: string[];
+    }>();
     assert.deepEqual(Object.keys(error), ['errorMessage', 'errorType', 'requestId', 'stackTrace']);
     assert.equal(error.errorMessage, 'boom from python');
     assert.equal(error.errorType, 'ValueError');
     assert.equal(error.requestId, 'py-err-1');
     assert.match(error.stackTrace[0] ?? '', /^ {2}File ".*app\.py", line \d+, in handler\n/);
-    assert.ok(error.stackTrace.every((frame) => !frame.includes('lamina_runtime')), 'runtime frames are hidden');
+    assert.ok(
+      error.stackTrace.every((frame) => !frame.includes('lamina_runtime')),
+      'runtime frames are hidden',
+    );
   });
 
   test('reports Runtime.MarshalError for a result JSON cannot represent', async () => {
@@ -125,13 +140,22 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
     assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
     const error = res.json();
     assert.equal(error.errorType, 'Runtime.MarshalError');
-    assert.match(String(error.errorMessage), /^Unable to marshal response: Object of type set is not JSON serializable/);
+    assert.match(
+      String(error.errorMessage),
+      /^Unable to marshal response: Object of type set is not JSON serializable/,
+    );
   });
 
   test('captures print() and logging output in the Tail log', async () => {
-    const res = await agent.invoke({ action: 'log', lines: ['printed'] }, { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'py-log' });
+    const res = await agent.invoke(
+      { action: 'log', lines: ['printed'] },
+      { 'X-Amz-Log-Type': 'Tail', 'X-Amzn-RequestId': 'py-log' },
+    );
     const tail = Buffer.from(String(res.headers['x-amz-log-result']), 'base64').toString('utf8');
-    assert.match(tail, /^START RequestId: py-log Version: \$LATEST\nprinted\n\[INFO\]\t\S+Z\tpy-log\tvia logging\nEND RequestId: py-log\nREPORT RequestId: py-log\t/);
+    assert.match(
+      tail,
+      /^START RequestId: py-log Version: \$LATEST\nprinted\n\[INFO\]\t\S+Z\tpy-log\tvia logging\nEND RequestId: py-log\nREPORT RequestId: py-log\t/,
+    );
   });
 
   test('times out and recovers with a fresh Init', async () => {
@@ -154,7 +178,9 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
       errorType: 'Runtime.ExitError',
       errorMessage: 'RequestId: py-exit Error: Runtime exited with error: exit status 2',
     });
-    await agent.waitForStdout(/about to exit\nRequestId: py-exit Error: Runtime exited with error: exit status 2\nRuntime.ExitError\nEND RequestId: py-exit/);
+    await agent.waitForStdout(
+      /about to exit\nRequestId: py-exit Error: Runtime exited with error: exit status 2\nRuntime.ExitError\nEND RequestId: py-exit/,
+    );
     assert.equal((await agent.invoke({ action: 'echo' })).status, 200);
   });
 
@@ -190,11 +216,24 @@ describe('python3.13 handler loading and init errors', () => {
 
   const initErrors: [string, string, RegExp, Record<string, string>?][] = [
     ['app.missing', 'Runtime.HandlerNotFound', /^Handler 'missing' missing on module 'app'$/],
-    ['import_error.handler', 'Runtime.ImportModuleError', /^Unable to import module 'import_error': No module named 'definitely_not_installed'$/],
-    ['nowhere.handler', 'Runtime.ImportModuleError', /^Unable to import module 'nowhere': No module named 'nowhere'$/],
+    [
+      'import_error.handler',
+      'Runtime.ImportModuleError',
+      /^Unable to import module 'import_error': No module named 'definitely_not_installed'$/,
+    ],
+    [
+      'nowhere.handler',
+      'Runtime.ImportModuleError',
+      /^Unable to import module 'nowhere': No module named 'nowhere'$/,
+    ],
     ['nodot', 'Runtime.MalformedHandlerName', /^Bad handler 'nodot': /],
     ['raise_at_import.handler', 'KeyError', /init went wrong/],
-    ['syntax.handler', 'Runtime.UserCodeSyntaxError', /^Syntax error in module 'syntax': /, { 'syntax.py': 'def handler(:\n' }],
+    [
+      'syntax.handler',
+      'Runtime.UserCodeSyntaxError',
+      /^Syntax error in module 'syntax': /,
+      { 'syntax.py': 'def handler(:\n' },
+    ],
   ];
   for (const [handler, errorType, message, files] of initErrors) {
     test(`reports ${errorType} for handler '${handler}'`, async () => {

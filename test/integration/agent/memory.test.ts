@@ -1,0 +1,107 @@
+// Out-of-memory: the agent places each runtime in a memory cgroup (LAMINA_MEMORY_CGROUP) capped
+// at the function's memory size, so an allocation past it is killed by the kernel, reported
+// as Runtime.OutOfMemory, and the environment is reset. Needs a writable memory cgroup.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  fixtureFiles,
+  functionConfig,
+  startAgent,
+  startArtifactStore,
+  zipOf,
+  type AgentProcess,
+  type ArtifactStore,
+} from './harness.js';
+
+type Json = Record<string, unknown>;
+
+/** A fresh cgroup below this process's own memory cgroup, or why there cannot be one. */
+function makeTestCgroup(): { dir: string } | { skip: string } {
+  let lines: string[];
+  try {
+    lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  } catch {
+    return { skip: 'no /proc/self/cgroup' };
+  }
+  const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  const own = v1
+    ? join('/sys/fs/cgroup/memory', v1.split(':')[2] ?? '/')
+    : v2
+      ? join('/sys/fs/cgroup', v2.slice(3))
+      : '';
+  if (!own) return { skip: 'no memory cgroup for this process' };
+  const dir = join(own, `lamina-agent-test-${process.pid}`);
+  try {
+    mkdirSync(dir);
+    return { dir };
+  } catch (err) {
+    return { skip: `cannot create a memory cgroup under ${own}: ${(err as Error).message}` };
+  }
+}
+
+const cgroup = makeTestCgroup();
+const skip = 'skip' in cgroup ? cgroup.skip : false;
+
+describe('memory limit (cgroup)', { skip }, () => {
+  let store: ArtifactStore;
+  const started: AgentProcess[] = [];
+
+  before(async () => {
+    store = await startArtifactStore();
+  });
+  after(async () => {
+    await Promise.all(started.map((a) => a.stop()));
+    await store?.close();
+    if ('dir' in cgroup) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        try {
+          rmdirSync(cgroup.dir);
+          break;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    }
+  });
+
+  for (const [runtime, fixture, action] of [
+    ['nodejs20.x', 'node/basic', 'oom'],
+    ['python3.13', 'python/basic', 'oom'],
+  ] as const) {
+    test(`${runtime}: allocating past memorySize is Runtime.OutOfMemory, then the environment recovers`, async () => {
+      const code = store.put(zipOf(fixtureFiles(fixture)));
+      const handler = runtime === 'nodejs20.x' ? 'index.handler' : 'app.handler';
+      const agent = await startAgent({
+        fn: functionConfig({ runtime, handler, code, memorySize: 128, timeout: 10 }),
+        env: { LAMINA_MEMORY_CGROUP: (cgroup as { dir: string }).dir },
+      });
+      started.push(agent);
+      const before = (await agent.invoke({ action: 'echo' })).json<Json>().pid;
+
+      const res = await agent.invoke({ action, megabytes: 512 }, { 'X-Amzn-RequestId': `oom-${runtime}` });
+      assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
+      assert.equal(res.headers['x-lamina-environment-reset'], 'true');
+      assert.deepEqual(res.json(), {
+        errorType: 'Runtime.OutOfMemory',
+        errorMessage: `RequestId: oom-${runtime} Error: Runtime exited with error: signal: killed`,
+      });
+      await agent.waitForStdout(
+        new RegExp(`REPORT RequestId: oom-${runtime}\\t.*Status: error\\tError Type: Runtime.OutOfMemory`),
+      );
+      const report =
+        agent
+          .stdout()
+          .split('\n')
+          .find((l) => l.startsWith(`REPORT RequestId: oom-${runtime}`)) ?? '';
+      const used = Number(/Max Memory Used: (\d+) MB/.exec(report)?.[1]);
+      assert.ok(used >= 120 && used <= 130, `Max Memory Used is the cgroup peak, near 128 MB: ${report}`);
+
+      const next = await agent.invoke({ action: 'echo' });
+      assert.equal(next.status, 200);
+      assert.notEqual(next.json<Json>().pid, before);
+    });
+  }
+});

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseFunctionConfig } from '../../../runtime-image/agent/src/config.js';
+import {
+  logStreamName,
+  runtimeEnvironment,
+  runtimeLaunch,
+} from '../../../runtime-image/agent/src/runtime-env.js';
+
+const layout = {
+  taskRoot: '/var/task',
+  optRoot: '/opt',
+  runtimeDir: '/var/runtime',
+  nodeBin: '/usr/bin/node',
+  pythonBin: 'python3',
+};
+
+const config = (extra: Record<string, unknown> = {}) =>
+  parseFunctionConfig({
+    functionName: 'calc',
+    namespace: 'default',
+    version: '3',
+    runtime: 'nodejs20.x',
+    handler: 'index.handler',
+    memorySize: 512,
+    timeout: 3,
+    code: { url: 'http://s/b', sha256: 'a'.repeat(64) },
+    functionArn: 'arn:aws:lambda:eu-west-1:default:function:calc',
+    region: 'eu-west-1',
+    ...extra,
+  });
+
+describe('runtime environment', () => {
+  test('matches the values Lambda sets, for the image layout', () => {
+    const env = runtimeEnvironment(config(), layout, '127.0.0.1:9001', '2026/01/02/[3]abc');
+    assert.deepEqual(env, {
+      PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+      LD_LIBRARY_PATH:
+        '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
+      NODE_PATH:
+        '/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task',
+      PYTHONPATH: '/var/runtime',
+      LANG: 'en_US.UTF-8',
+      _HANDLER: 'index.handler',
+      AWS_LAMBDA_FUNCTION_NAME: 'calc',
+      AWS_LAMBDA_FUNCTION_VERSION: '3',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/calc',
+      AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/02/[3]abc',
+      AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      LAMBDA_TASK_ROOT: '/var/task',
+      LAMBDA_RUNTIME_DIR: '/var/runtime',
+      TZ: ':UTC',
+    });
+  });
+
+  test('lets user variables replace the unreserved ones', () => {
+    const env = runtimeEnvironment(
+      config({ environment: { PATH: '/mine', LANG: 'C', EXTRA: '1' } }),
+      layout,
+      'a:1',
+      's',
+    );
+    assert.equal(env.PATH, '/mine');
+    assert.equal(env.LANG, 'C');
+    assert.equal(env.EXTRA, '1');
+  });
+
+  test('moves every /opt path, and tells the Python client, when the opt root is overridden', () => {
+    const moved = { ...layout, optRoot: '/tmp/x/opt' };
+    const env = runtimeEnvironment(config({ runtime: 'python3.13' }), moved, 'a:1', 's');
+    assert.ok(env.PATH?.endsWith(':/tmp/x/opt/bin'));
+    assert.ok(env.LD_LIBRARY_PATH?.endsWith(':/tmp/x/opt/lib'));
+    assert.ok(
+      env.NODE_PATH?.startsWith('/tmp/x/opt/nodejs/node20/node_modules:/tmp/x/opt/nodejs/node_modules:'),
+    );
+    assert.equal(env.LAMINA_OPT_ROOT, '/tmp/x/opt');
+    assert.equal(
+      runtimeEnvironment(config({ runtime: 'python3.13' }), layout, 'a:1', 's').LAMINA_OPT_ROOT,
+      undefined,
+    );
+  });
+
+  test('builds log stream names like Lambda', () => {
+    assert.equal(
+      logStreamName('$LATEST', new Date('2026-03-04T05:06:07Z'), 'f'.repeat(32)),
+      `2026/03/04/[$LATEST]${'f'.repeat(32)}`,
+    );
+  });
+});
+
+describe('runtime launch', () => {
+  const always = () => true;
+
+  test('starts Node.js with memory-aware V8 flags and the runtime client', () => {
+    const launch = runtimeLaunch(config(), layout, {}, always);
+    assert.ok('command' in launch);
+    assert.equal(launch.command, '/usr/bin/node');
+    assert.deepEqual(launch.args, [
+      '--expose-gc',
+      '--max-http-header-size=81920',
+      '--max-semi-space-size=5',
+      '--max-old-space-size=502',
+      '/var/runtime/node/index.mjs',
+    ]);
+    assert.equal(launch.cwd, '/var/task');
+  });
+
+  test('starts Python with the runtime client', () => {
+    const launch = runtimeLaunch(config({ runtime: 'python3.13' }), layout, {}, always);
+    assert.ok('command' in launch);
+    assert.deepEqual([launch.command, ...launch.args], ['python3', '/var/runtime/python/bootstrap.py']);
+  });
+
+  test('looks for the bootstrap in the task root, then in /opt', () => {
+    const onlyOpt = (path: string) => path === '/opt/bootstrap';
+    const fromOpt = runtimeLaunch(config({ runtime: 'provided' }), layout, {}, onlyOpt);
+    assert.ok('command' in fromOpt && fromOpt.command === '/opt/bootstrap');
+    const fromTask = runtimeLaunch(config({ runtime: 'provided.al2023' }), layout, {}, always);
+    assert.ok('command' in fromTask && fromTask.command === '/var/task/bootstrap');
+    assert.deepEqual(
+      runtimeLaunch(config({ runtime: 'provided' }), layout, {}, () => false),
+      {
+        errorType: 'Runtime.InvalidEntrypoint',
+        errorMessage: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
+      },
+    );
+  });
+});
