@@ -84,7 +84,7 @@ kubectl apply -f examples/word-segmentation/function.yaml >&2
 kubectl wait --for=jsonpath='{.status.state}'=Active function/calculator --timeout=120s >&2
 
 log "invoking the calculator: 6 * 7"
-curl -fsS "$LAMINA_GATEWAY/url/default/calculator/?num1=6&num2=7&operator=mul" >&2
+curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=mul" >&2
 echo >&2
 
 mkdir -p .lamina
