@@ -1,0 +1,147 @@
+// Execution environments as pods: created from the pod spec, watched by an informer on the
+// environment label (in every namespace), deleted when reclaimed. Pods that exist when the
+// gateway starts are listed first, so they are adopted rather than duplicated.
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../../shared/log.js';
+import type { InitializationType } from '../scaling/environmentPlan.js';
+import { AGENT_PORT, LABELS, environmentPod, versionFromLabel } from '../environments/podSpec.js';
+import {
+  environmentKey,
+  type EnvironmentEvent,
+  type EnvironmentProvider,
+  type EnvironmentRecord,
+  type EnvironmentSpec,
+} from '../environments/types.js';
+import { resilientInformer, type ResilientInformer } from './informers.js';
+
+/** Container states from which a pod will not become a usable environment. */
+const FATAL_WAITING = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'CrashLoopBackOff',
+  'RunContainerError',
+]);
+
+export function podFailure(pod: V1Pod): string | undefined {
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded')
+    return `pod ${phase}${pod.status?.reason ? `: ${pod.status.reason}` : ''}`;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const waiting = c.state?.waiting?.reason;
+    if (waiting && FATAL_WAITING.has(waiting))
+      return `${waiting}${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
+    const terminated = c.state?.terminated;
+    if (terminated) return `container exited (${terminated.reason ?? terminated.exitCode})`;
+  }
+  return undefined;
+}
+
+export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
+  const labels = pod.metadata?.labels ?? {};
+  const namespace = pod.metadata?.namespace;
+  const name = pod.metadata?.name;
+  const functionName = labels[LABELS.function];
+  const hash = labels[LABELS.configHash];
+  if (!namespace || !name || !functionName || !hash) return undefined;
+  const version = versionFromLabel(labels[LABELS.version]);
+  const ip = pod.status?.podIP;
+  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  const failure = podFailure(pod);
+  return {
+    id: `${namespace}/${name}`,
+    key: environmentKey(namespace, functionName, version, hash),
+    namespace,
+    functionName,
+    version,
+    initializationType: (labels[LABELS.initializationType] as InitializationType | undefined) ?? 'on-demand',
+    ...(ip ? { address: `http://${ip.includes(':') ? `[${ip}]` : ip}:${AGENT_PORT}` } : {}),
+    ready: ready && Boolean(ip),
+    ...(failure ? { failure } : {}),
+  };
+}
+
+export interface KubernetesProviderSettings {
+  image: string;
+}
+
+export class KubernetesProvider implements EnvironmentProvider {
+  private readonly core: CoreV1Api;
+  private readonly informer: ResilientInformer<V1Pod>;
+  private readonly listeners = new Set<(event: EnvironmentEvent) => void>();
+
+  constructor(
+    kc: KubeConfig,
+    private readonly settings: KubernetesProviderSettings,
+    private readonly log: Logger,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    const selector = `${LABELS.environment}=true`;
+    this.informer = resilientInformer<V1Pod>(
+      kc,
+      '/api/v1/pods',
+      () => this.core.listPodForAllNamespaces({ labelSelector: selector }),
+      log,
+      selector,
+    );
+    const upsert = (pod: V1Pod) => {
+      if (pod.metadata?.deletionTimestamp) {
+        this.emit({ type: 'delete', id: `${pod.metadata.namespace}/${pod.metadata.name}` });
+        return;
+      }
+      const env = podToRecord(pod);
+      if (env) this.emit({ type: 'upsert', env });
+    };
+    this.informer.on('add', upsert);
+    this.informer.on('update', upsert);
+    this.informer.on('delete', (pod) =>
+      this.emit({ type: 'delete', id: `${pod.metadata?.namespace}/${pod.metadata?.name}` }),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.informer.start();
+  }
+
+  stop(): void {
+    void this.informer.stop();
+  }
+
+  async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
+    const [, podName = id] = id.split('/');
+    const body = environmentPod(spec, { image: this.settings.image, podName });
+    const created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });
+    this.log.debug('environment pod created', { id, key: spec.key });
+    const record = podToRecord(created);
+    if (!record) throw new Error(`created pod ${id} lacks Lamina labels`);
+    return record;
+  }
+
+  async destroy(id: string): Promise<void> {
+    const [namespace = '', name = ''] = id.split('/');
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+  }
+
+  list(): EnvironmentRecord[] {
+    return this.informer
+      .list()
+      .filter((pod) => !pod.metadata?.deletionTimestamp)
+      .map(podToRecord)
+      .filter((r): r is EnvironmentRecord => r !== undefined);
+  }
+
+  subscribe(listener: (event: EnvironmentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: EnvironmentEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

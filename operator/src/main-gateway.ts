@@ -1,0 +1,64 @@
+// The gateway process: Lambda's Invoke API and function URLs in front of execution
+// environments on Kubernetes. Configuration comes from LAMINA_* variables (see
+// gateway/config.ts); invalid configuration stops the process naming the variable.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, loadConfig } from './gateway/config.js';
+import { createGateway } from './gateway/gateway.js';
+import { KubernetesCatalog } from './gateway/kubernetes/kubernetesCatalog.js';
+import { KubernetesProvider } from './gateway/kubernetes/kubernetesProvider.js';
+import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisionedStatusWriter.js';
+import { createLogger } from './shared/log.js';
+
+async function main(): Promise<void> {
+  const log = createLogger({ component: 'gateway' });
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+
+  const catalog = new KubernetesCatalog(kc, log.child({ part: 'catalog' }));
+  await catalog.start();
+  const gateway = await createGateway({
+    settings: config,
+    catalog,
+    provider: new KubernetesProvider(kc, { image: config.runtimeImage }, log.child({ part: 'environments' })),
+    statusWriter: new KubernetesProvisionedStatusWriter(kc),
+    log,
+    processMetrics: true,
+  });
+  await gateway.start();
+  const address = await gateway.app.listen({ port: config.port, host: config.host });
+  log.info('gateway listening', {
+    address,
+    defaultNamespace: config.defaultNamespace,
+    region: config.region,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    await gateway.stop();
+    await catalog.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
