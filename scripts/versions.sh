@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # every variable here is used by the scripts that source this file
 # Single source of truth for the versions of third-party components that Lamina's
 # scripts build or run. Source it:  . "$(dirname "$0")/../versions.sh"
 # Everything is built from the Go module proxy (no git clones, no release binaries).

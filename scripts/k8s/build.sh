@@ -15,7 +15,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../versions.sh
+# shellcheck source=scripts/versions.sh
 . "$SCRIPT_DIR/../versions.sh"
 
 SRC_DIR="$LAMINA_CACHE/src"

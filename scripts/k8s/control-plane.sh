@@ -16,7 +16,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../versions.sh
+# shellcheck source=scripts/versions.sh
 . "$SCRIPT_DIR/../versions.sh"
 
 # Overridable, with the ports below, to run a second, independent instance.
