@@ -64,6 +64,8 @@ export interface PoolEvents {
 export class EnvironmentPool {
   private readonly envs = new Map<string, PoolEnvironment>();
   private provisionedTargets = new Map<string, ProvisionedTarget>();
+  /** Keys whose provisioned environments failed to be created: retried with backoff. */
+  private readonly provisionBackoff = new Map<string, { until: number; delayMs: number }>();
   private unsubscribe?: () => void;
   private maintenanceTimer?: { cancel(): void };
 
@@ -308,9 +310,10 @@ export class EnvironmentPool {
       const env = this.envs.get(id);
       if (env) env.retire = true;
     }
+    const now = this.clock.now();
     for (const [key, count] of plan.create) {
       const target = this.provisionedTargets.get(key);
-      if (!target) continue;
+      if (!target || (this.provisionBackoff.get(key)?.until ?? 0) > now) continue;
       const spec: EnvironmentSpec = {
         ...target.spec,
         initializationType: 'provisioned-concurrency',
@@ -322,7 +325,15 @@ export class EnvironmentPool {
           () => undefined,
           (err: unknown) => {
             this.envs.delete(env.record.id);
-            this.log.error('provisioned environment creation failed', { key, error: String(err) });
+            const delayMs = Math.min(60_000, (this.provisionBackoff.get(key)?.delayMs ?? 500) * 2);
+            if ((this.provisionBackoff.get(key)?.until ?? 0) <= this.clock.now()) {
+              this.log.error('provisioned environment creation failed', {
+                key,
+                retryInMs: delayMs,
+                error: String(err),
+              });
+            }
+            this.provisionBackoff.set(key, { until: this.clock.now() + delayMs, delayMs });
           },
         );
       }
@@ -361,6 +372,7 @@ export class EnvironmentPool {
       return;
     }
     if (env.state === 'starting' && record.ready && record.address) {
+      if (record.initializationType === 'provisioned-concurrency') this.provisionBackoff.delete(record.key);
       if (env.claimedBy) env.claimedBy.resolve(env);
       else {
         env.state = 'idle';

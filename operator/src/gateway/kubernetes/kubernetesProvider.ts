@@ -63,6 +63,22 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
   };
 }
 
+/** "403 pods is forbidden: …" instead of client-node's full HTTP dump. */
+export function describeApiError(err: unknown): string {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  if (typeof e.code === 'number') {
+    let message = '';
+    try {
+      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : undefined;
+      message = body?.message ?? '';
+    } catch {
+      message = String(e.body).slice(0, 200);
+    }
+    return `${e.code} ${message}`.trim();
+  }
+  return e.message ?? String(err);
+}
+
 export interface KubernetesProviderSettings {
   image: string;
 }
@@ -112,7 +128,12 @@ export class KubernetesProvider implements EnvironmentProvider {
   async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
     const [, podName = id] = id.split('/');
     const body = environmentPod(spec, { image: this.settings.image, podName });
-    const created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });
+    let created: V1Pod;
+    try {
+      created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });
+    } catch (err) {
+      throw new Error(`creating pod ${id} failed: ${describeApiError(err)}`);
+    }
     this.log.debug('environment pod created', { id, key: spec.key });
     const record = podToRecord(created);
     if (!record) throw new Error(`created pod ${id} lacks Lamina labels`);
