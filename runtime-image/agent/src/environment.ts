@@ -388,7 +388,7 @@ export class ExecutionEnvironment implements RuntimeApiEvents {
     const started = this.clock.monotonic();
     const end = await new Promise<InvocationEnd>((resolve) => {
       const timer = setTimeout(() => resolve({ kind: 'timeout' }), config.timeout * 1000);
-      const sampler = setInterval(() => proc.memory.sample(), this.settings.memorySampleMs);
+      const sampler = setInterval(() => proc.memory.sample(true), this.settings.memorySampleMs);
       this.active = {
         requestId,
         end: (e) => {
@@ -436,7 +436,6 @@ export class ExecutionEnvironment implements RuntimeApiEvents {
       reset = true;
       const exit = end.kind === 'exit' ? end.exit : await proc.kill();
       await Promise.race([proc.closed, new Promise((r) => setTimeout(r, 200))]);
-      proc.memory.sample();
       if (end.kind === 'timeout') {
         status = 'timeout';
         errorType = 'Sandbox.Timedout';

@@ -16,8 +16,11 @@ export interface MemoryWatch {
   attach(pid: number): void;
   /** Highest memory use seen so far, in bytes. */
   peakBytes(): number;
-  /** Re-reads the peak; cheap enough to call at the end of every invocation. */
-  sample(): void;
+  /**
+   * Re-reads the peak. `deep` also walks the runtime's child processes (periodic sampling of a
+   * long invocation); the shallow read is one file and runs at the end of every invocation.
+   */
+  sample(deep?: boolean): void;
   /** True if the kernel's OOM killer acted on this process since attach(). */
   oomKilled(): boolean;
   /** Releases kernel objects once the process tree is dead. */
@@ -45,16 +48,24 @@ export function readCounter(path: string, key: string): number | undefined {
   }
 }
 
-/** VmHWM (peak resident set) of a process and all its descendants, summed, in bytes. */
+/** VmHWM (peak resident set) of one process, in bytes; 0 once it is gone. */
+export function processPeakBytes(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** VmHWM of a process and all its descendants, summed, in bytes. */
 export function processTreePeakBytes(pid: number): number {
   let total = 0;
   const stack = [pid];
   while (stack.length > 0) {
     const current = stack.pop() as number;
+    total += processPeakBytes(current);
     try {
-      const status = readFileSync(`/proc/${current}/status`, 'utf8');
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      if (match?.[1]) total += Number(match[1]) * 1024;
       for (const tid of readdirSync(`/proc/${current}/task`)) {
         const children = readFileSync(`/proc/${current}/task/${tid}/children`, 'utf8').trim();
         if (children) stack.push(...children.split(' ').map(Number));
@@ -101,8 +112,9 @@ export class ProcMemoryWatch implements MemoryWatch {
     this.oomBaseline = this.counter && readCounter(this.counter.path, this.counter.key);
   }
 
-  sample(): void {
-    if (this.pid) this.peak = Math.max(this.peak, processTreePeakBytes(this.pid));
+  sample(deep = false): void {
+    if (!this.pid) return;
+    this.peak = Math.max(this.peak, deep ? processTreePeakBytes(this.pid) : processPeakBytes(this.pid));
   }
 
   peakBytes(): number {

@@ -68,16 +68,16 @@ export function runtimeEnvironment(
 
 /**
  * V8 is told about the memory size so it collects garbage before the limit instead of being
- * killed at it; new space is kept small as Lambda's Node bootstrap does.
+ * killed at it. Same split as Lambda's Node.js bootstrap: a tenth for new space (half of it
+ * per semi-space), the rest for old space.
  */
 function nodeArgs(memorySize: number): string[] {
-  const semiSpace = Math.max(1, Math.floor(memorySize / 50 / 2));
-  const oldSpace = memorySize - Math.floor(memorySize / 50);
+  const newSpace = Math.floor(memorySize / 10);
   return [
     '--expose-gc',
     '--max-http-header-size=81920',
-    `--max-semi-space-size=${semiSpace}`,
-    `--max-old-space-size=${oldSpace}`,
+    `--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`,
+    `--max-old-space-size=${memorySize - newSpace}`,
   ];
 }
 

@@ -232,15 +232,14 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
     ...(options.fn ? { LAMINA_FUNCTION: JSON.stringify(options.fn) } : {}),
     ...options.env,
   };
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')],
-    {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // LAMINA_AGENT_ENTRY runs a built bundle (dist/agent/agent.mjs) instead of the sources.
+  const entry = process.env.LAMINA_AGENT_ENTRY;
+  const args = entry ? [entry] : ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const stdoutWaiters: { pattern: RegExp; resolve: () => void }[] = [];

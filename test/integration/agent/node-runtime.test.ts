@@ -65,6 +65,12 @@ describe('agent with nodejs20.x', () => {
     assert.equal(second.json<Json>().pid, first.json<Json>().pid);
   });
 
+  test('hands an empty invoke body to the handler as {}', async () => {
+    const res = await agent.invoke(Buffer.alloc(0), { 'Content-Type': 'application/json' });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json<Json>().event, {});
+  });
+
   test('keeps module state and /tmp between warm invocations', async () => {
     const marker = join(agent.tmp, 'counter-marker');
     const a = (await agent.invoke({ action: 'counter', marker })).json<Json>();
@@ -304,6 +310,7 @@ describe('nodejs20.x handler loading', () => {
 
   test('supports callback handlers', async () => {
     assert.deepEqual((await invokeWith('index.callback')).json(), { style: 'callback', waits: true });
+    assert.deepEqual((await invokeWith('index.callbackNoWait')).json(), { waits: false });
     const failed = await invokeWith('index.callbackError');
     assert.equal(failed.headers['x-amz-function-error'], 'Unhandled');
     assert.equal(failed.json().errorMessage, 'callback failure');

@@ -103,8 +103,8 @@ describe('runtime launch', () => {
     assert.deepEqual(launch.args, [
       '--expose-gc',
       '--max-http-header-size=81920',
-      '--max-semi-space-size=5',
-      '--max-old-space-size=502',
+      '--max-semi-space-size=25',
+      '--max-old-space-size=461',
       '/var/runtime/node/index.mjs',
     ]);
     assert.equal(launch.cwd, '/var/task');
