@@ -27,8 +27,16 @@ const INITS = Number(process.env.BENCH_INITS ?? 7);
 const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
 
 const NOOP = {
-  node: { runtime: 'nodejs20.x', handler: 'index.handler', files: { 'index.js': 'exports.handler = async () => null;\n' } },
-  python: { runtime: 'python3.13', handler: 'app.handler', files: { 'app.py': 'def handler(event, context):\n    return None\n' } },
+  node: {
+    runtime: 'nodejs20.x',
+    handler: 'index.handler',
+    files: { 'index.js': 'exports.handler = async () => null;\n' },
+  },
+  python: {
+    runtime: 'python3.13',
+    handler: 'app.handler',
+    files: { 'app.py': 'def handler(event, context):\n    return None\n' },
+  },
 };
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -37,11 +45,19 @@ function post(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path, agent: keepAlive, headers: { 'Content-Length': PAYLOAD.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent: keepAlive,
+        headers: { 'Content-Length': PAYLOAD.length },
+      },
       (res) => {
         res.on('data', () => {});
         res.on('end', () => {
-          if (res.statusCode !== 200 || res.headers['x-amz-function-error']) reject(new Error(`status ${res.statusCode}`));
+          if (res.statusCode !== 200 || res.headers['x-amz-function-error'])
+            reject(new Error(`status ${res.statusCode}`));
           else resolve(Number(process.hrtime.bigint() - started) / 1e6);
         });
       },
@@ -74,13 +90,17 @@ async function startEchoServer(): Promise<{ port: number; stop: () => void }> {
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))),
+  );
   return { port, stop: () => child.kill() };
 }
 
 async function warmInvokes(store: ArtifactStore, kind: keyof typeof NOOP): Promise<number[]> {
   const fn = NOOP[kind];
-  const agent = await startAgent({ fn: functionConfig({ runtime: fn.runtime, handler: fn.handler, code: store.put(zipOf(fn.files)) }) });
+  const agent = await startAgent({
+    fn: functionConfig({ runtime: fn.runtime, handler: fn.handler, code: store.put(zipOf(fn.files)) }),
+  });
   try {
     return await measure(agent.port, '/2015-03-31/functions/function/invocations');
   } finally {
@@ -88,7 +108,10 @@ async function warmInvokes(store: ArtifactStore, kind: keyof typeof NOOP): Promi
   }
 }
 
-async function initTimes(store: ArtifactStore, kind: keyof typeof NOOP): Promise<{ init: number[]; specialize: number[] }> {
+async function initTimes(
+  store: ArtifactStore,
+  kind: keyof typeof NOOP,
+): Promise<{ init: number[]; specialize: number[] }> {
   const fn = NOOP[kind];
   const code = store.put(zipOf(fn.files));
   const init: number[] = [];
@@ -111,13 +134,18 @@ const row = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 
 async function main() {
-  const bundle = spawnSync(process.execPath, ['scripts/bundle.mjs', 'agent'], { cwd: repoRoot, stdio: 'inherit' });
+  const bundle = spawnSync(process.execPath, ['scripts/bundle.mjs', 'agent'], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
   if (bundle.status !== 0) throw new Error('bundling the agent failed');
   process.env.LAMINA_AGENT_ENTRY = join(repoRoot, 'dist/agent/agent.mjs');
   const store = await startArtifactStore();
   const echo = await startEchoServer();
   try {
-    console.log(`warm invokes: ${INVOKES} sequential requests after ${WARMUP} warm-up, keep-alive, ${PAYLOAD.length}-byte event`);
+    console.log(
+      `warm invokes: ${INVOKES} sequential requests after ${WARMUP} warm-up, keep-alive, ${PAYLOAD.length}-byte event`,
+    );
     const baseline = await measure(echo.port, '/');
     const node = await warmInvokes(store, 'node');
     const python = await warmInvokes(store, 'python');
@@ -129,15 +157,28 @@ async function main() {
       [`agent + Python no-op (${pythonVersion})`, python],
     ] as const) {
       const overhead = quantile(samples, 0.5) - quantile(baseline, 0.5);
-      console.log(row([name, ms(quantile(samples, 0.5)), ms(quantile(samples, 0.99)), samples === baseline ? '-' : `+${ms(overhead)}`], widths));
+      console.log(
+        row(
+          [
+            name,
+            ms(quantile(samples, 0.5)),
+            ms(quantile(samples, 0.99)),
+            samples === baseline ? '-' : `+${ms(overhead)}`,
+          ],
+          widths,
+        ),
+      );
     }
 
     console.log(`\ninit: p50 over ${INITS} specialisations of a generic agent each`);
     console.log(row(['runtime', 'Init p50', 'Init max', 'specialise p50'], widths));
     for (const kind of ['node', 'python'] as const) {
       const { init, specialize } = await initTimes(store, kind);
-      const label = kind === 'node' ? `nodejs20.x (node ${process.versions.node})` : `python3.13 (${pythonBin})`;
-      console.log(row([label, ms(quantile(init, 0.5)), ms(Math.max(...init)), ms(quantile(specialize, 0.5))], widths));
+      const label =
+        kind === 'node' ? `nodejs20.x (node ${process.versions.node})` : `python3.13 (${pythonBin})`;
+      console.log(
+        row([label, ms(quantile(init, 0.5)), ms(Math.max(...init)), ms(quantile(specialize, 0.5))], widths),
+      );
     }
   } finally {
     echo.stop();
