@@ -67,7 +67,7 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
 export function describeApiError(err: unknown): string {
   const e = err as { code?: number; body?: unknown; message?: string };
   if (typeof e.code === 'number') {
-    let message = '';
+    let message: string;
     try {
       const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : undefined;
       message = body?.message ?? '';
@@ -132,7 +132,7 @@ export class KubernetesProvider implements EnvironmentProvider {
     try {
       created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });
     } catch (err) {
-      throw new Error(`creating pod ${id} failed: ${describeApiError(err)}`);
+      throw new Error(`creating pod ${id} failed: ${describeApiError(err)}`, { cause: err });
     }
     this.log.debug('environment pod created', { id, key: spec.key });
     const record = podToRecord(created);
