@@ -32,3 +32,9 @@ export const responseTooLarge = (): { errorMessage: string; errorType: string } 
 });
 
 export const encodePayload = (payload: object): Buffer => Buffer.from(JSON.stringify(payload));
+
+/** The runtime's error document passes through; an empty one is filled in from its error-type header. */
+export function errorBody(body: Buffer, errorType: string | undefined): Buffer {
+  if (body.length > 0) return body;
+  return encodePayload({ errorType: errorType ?? 'Runtime.Unknown', errorMessage: '' });
+}

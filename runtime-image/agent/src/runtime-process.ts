@@ -43,6 +43,29 @@ export function describeExit(exit: ExitInfo): string {
   return `Runtime exited with error: exit status ${exit.code}`;
 }
 
+const OOM_SHARE_OF_LIMIT = 0.9;
+
+/**
+ * Out-of-memory rule (README, "Memory"): a SIGKILL the agent did not send is
+ * Runtime.OutOfMemory when the kernel's OOM-kill counter moved (the runtime's cgroup, or the
+ * container's) or the observed peak reached 90% of the memory size; so is V8 aborting with
+ * "heap out of memory". A process that could not be started is Runtime.InvalidEntrypoint.
+ */
+export function classifyDeath(
+  exit: ExitInfo,
+  memory: MemoryWatch,
+  memorySizeMb: number,
+  recentOutput: string,
+): string {
+  if (exit.spawnError) return 'Runtime.InvalidEntrypoint';
+  const limit = memorySizeMb * 1024 * 1024;
+  if (exit.signal === 'SIGKILL' && (memory.oomKilled() || memory.peakBytes() >= OOM_SHARE_OF_LIMIT * limit)) {
+    return 'Runtime.OutOfMemory';
+  }
+  if (exit.signal === 'SIGABRT' && /heap out of memory/.test(recentOutput)) return 'Runtime.OutOfMemory';
+  return 'Runtime.ExitError';
+}
+
 export class RuntimeProcess {
   readonly exited: Promise<ExitInfo>;
   /** Resolves once stdout and stderr are drained too (their last bytes can trail the exit). */

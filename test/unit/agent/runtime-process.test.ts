@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseFunctionConfig } from '../../../runtime-image/agent/src/config.js';
-import { classifyDeath } from '../../../runtime-image/agent/src/environment.js';
 import type { MemoryWatch } from '../../../runtime-image/agent/src/memory.js';
-import { describeExit } from '../../../runtime-image/agent/src/runtime-process.js';
+import { classifyDeath, describeExit } from '../../../runtime-image/agent/src/runtime-process.js';
 
 describe('describeExit (Lambda wording, from Go os/exec)', () => {
   test('exit codes, signals and exec failures', () => {
@@ -26,17 +24,7 @@ describe('describeExit (Lambda wording, from Go os/exec)', () => {
 });
 
 describe('classifyDeath (out-of-memory rule)', () => {
-  const config = parseFunctionConfig({
-    functionName: 'f',
-    namespace: 'n',
-    version: '$LATEST',
-    runtime: 'nodejs20.x',
-    handler: 'i.h',
-    memorySize: 128,
-    timeout: 3,
-    code: { url: 'http://s/b', sha256: 'a'.repeat(64) },
-    functionArn: 'arn',
-  });
+  const config = 128;
   const watch = (peakMb: number, oomKilled: boolean): MemoryWatch => ({
     wrap: (command, args) => ({ command, args }),
     attach: () => {},
