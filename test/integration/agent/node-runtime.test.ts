@@ -263,7 +263,10 @@ describe('agent with nodejs20.x', () => {
     const next = await agent.invoke({ action: 'echo' });
     assert.equal(next.status, 200);
     assert.equal(next.headers['x-lamina-environment-reset'], 'true');
-    assert.match(agent.stderr(), /"msg":"runtime exited while idle".*"reason":"Runtime exited with error: exit status 129"/);
+    assert.match(
+      agent.stderr(),
+      /"msg":"runtime exited while idle".*"reason":"Runtime exited with error: exit status 129"/,
+    );
     assert.ok(next.headers['x-lamina-init-duration-ms']);
   });
 });
