@@ -16,7 +16,7 @@ export const envBool = (fallback: boolean) =>
 export class ConfigError extends Error {}
 
 /** Parses `env` with a schema whose keys are the variable names; throws a ConfigError naming each bad one. */
-export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );

@@ -1,0 +1,65 @@
+// What every reconciler gets: typed clients for writes, informer caches for reads, the
+// artifact store, events, the clock and a logger. Built once by the manager.
+import type { Alias, Layer, LaminaFunction, Version } from '../api/index.js';
+import type { ResourceClient } from '../kube/custom-objects.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { ReadCache } from '../kube/informer.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import type { CodeResolver } from './code.js';
+import type { KeyedMutex } from './keyed-mutex.js';
+
+export interface Clients {
+  functions: ResourceClient<LaminaFunction>;
+  versions: ResourceClient<Version>;
+  aliases: ResourceClient<Alias>;
+  layers: ResourceClient<Layer>;
+}
+
+export interface Caches {
+  functions: ReadCache<LaminaFunction>;
+  versions: ReadCache<Version>;
+  aliases: ReadCache<Alias>;
+  layers: ReadCache<Layer>;
+}
+
+export interface ControllerContext {
+  clients: Clients;
+  cache: Caches;
+  code: CodeResolver;
+  events: EventRecorder;
+  clock: Clock;
+  log: Logger;
+  /** Function code + layers, unzipped (Lambda: 250 MB). */
+  maxUnzippedBytes: number;
+  publishLock: KeyedMutex;
+}
+
+export const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Versions of one function that exist and are not being deleted. */
+export function versionsOf(cache: ReadCache<Version>, namespace: string, functionName: string): Version[] {
+  return cache
+    .list(namespace)
+    .filter((v) => v.spec.functionName === functionName && !v.metadata.deletionTimestamp);
+}
+
+export function aliasesOf(cache: ReadCache<Alias>, namespace: string, functionName: string): Alias[] {
+  return cache
+    .list(namespace)
+    .filter((a) => a.spec.functionName === functionName && !a.metadata.deletionTimestamp);
+}
+
+/** The qualifier clients use for an alias: spec.name, defaulting to metadata.name. */
+export const aliasName = (alias: Alias) => alias.spec.name ?? alias.metadata.name;
+
+/** The version numbers an alias sends traffic to. */
+export function routedVersions(alias: Alias): string[] {
+  return [
+    alias.spec.functionVersion,
+    ...Object.keys(alias.spec.routingConfig?.additionalVersionWeights ?? {}),
+  ];
+}
+
+export const FUNCTION_LABEL = 'lamina.dev/function';
+export const VERSION_IN_USE_FINALIZER = 'lamina.dev/version-in-use';

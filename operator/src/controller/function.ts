@@ -1,0 +1,228 @@
+// The Function reconciler ($LATEST). Level-triggered: from the spec and the caches it computes
+// what status should say (code digest, pinned layers, revision id, state, conditions), writes
+// only the difference, and, with `publish: true`, publishes a Version when $LATEST differs
+// from the newest published one.
+import {
+  FunctionSpec,
+  environmentSize,
+  limits,
+  sameConfiguration,
+  snapshotOfLatest,
+  type LaminaFunction,
+  type FunctionStatus,
+  type PinnedLayer,
+} from '../api/index.js';
+import { setConditions, type ConditionUpdate } from './conditions.js';
+import { isoTime, versionsOf, type ControllerContext } from './context.js';
+import { resolveLayerPins } from './layer-pins.js';
+import { publish } from './publish.js';
+import { Reason, type Failure } from './reasons.js';
+import { revisionIdOf } from './revision.js';
+import { statusPatch } from './status-patch.js';
+import type { ReconcileResult } from './workqueue.js';
+
+type Stage = 'spec' | 'code' | 'layers' | 'size';
+
+type Evaluation =
+  | { ok: true; codeSha256: string; codeSize: number; layers: PinnedLayer[]; revisionId: string }
+  | ({ ok: false; stage: Stage } & Failure);
+
+const OWNED: (keyof FunctionStatus & string)[] = [
+  'observedGeneration',
+  'state',
+  'stateReasonCode',
+  'stateReason',
+  'lastUpdateStatus',
+  'conditions',
+  'codeSha256',
+  'codeSize',
+  'revisionId',
+  'layers',
+  'latestVersion',
+  'lastModified',
+];
+
+async function evaluate(ctx: ControllerContext, fn: LaminaFunction): Promise<Evaluation> {
+  const namespace = fn.metadata.namespace ?? 'default';
+  const parsed = FunctionSpec.safeParse(fn.spec);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ');
+    return { ok: false, stage: 'spec', reasonCode: Reason.InvalidParameterValue, message };
+  }
+  const spec = parsed.data;
+  const variables = spec.environment?.variables;
+  if (environmentSize(variables) > limits.environmentBytes) {
+    return {
+      ok: false,
+      stage: 'spec',
+      reasonCode: Reason.InvalidParameterValue,
+      message:
+        'Lambda was unable to configure your environment variables because the environment variables you have ' +
+        `provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`,
+    };
+  }
+  const code = await ctx.code.resolve(spec.code);
+  if (!code.ok) return { ...code, stage: 'code' };
+
+  const pins = resolveLayerPins({
+    functionNamespace: namespace,
+    runtime: spec.runtime,
+    references: spec.layers ?? [],
+    previous: fn.status?.layers ?? [],
+    lookup: (ns, name) => ctx.cache.layers.get(ns, name),
+  });
+  if (!pins.ok) return { ...pins, stage: 'layers' };
+
+  const total = code.unzippedSize + pins.pins.reduce((sum, p) => sum + (p.unzippedSize ?? 0), 0);
+  if (total > ctx.maxUnzippedBytes) {
+    return {
+      ok: false,
+      stage: 'size',
+      reasonCode: Reason.CodeTooLarge,
+      message:
+        `Function code combined with layers exceeds the maximum allowed size of ${ctx.maxUnzippedBytes} bytes. ` +
+        `The actual size is ${total} bytes (code ${code.unzippedSize}, layers ${total - code.unzippedSize}).`,
+    };
+  }
+  return {
+    ok: true,
+    codeSha256: code.sha256,
+    codeSize: code.size,
+    layers: pins.pins,
+    revisionId: revisionIdOf(spec, code.sha256, pins.pins),
+  };
+}
+
+function conditionsFor(result: Evaluation): ConditionUpdate[] {
+  if (result.ok) {
+    return [
+      { type: 'CodeResolved', status: 'True', reason: 'Resolved', message: `sha256 ${result.codeSha256}` },
+      {
+        type: 'LayersResolved',
+        status: 'True',
+        reason: 'Resolved',
+        message: `${result.layers.length} layer(s) pinned`,
+      },
+      { type: 'Ready', status: 'True', reason: 'Active', message: `revision ${result.revisionId}` },
+    ];
+  }
+  const failed = (type: string): ConditionUpdate => ({
+    type,
+    status: 'False',
+    reason: result.reasonCode,
+    message: result.message,
+  });
+  const unknown = (type: string): ConditionUpdate => ({ type, status: 'Unknown', reason: 'NotEvaluated' });
+  const ok = (type: string): ConditionUpdate => ({ type, status: 'True', reason: 'Resolved' });
+  const stageConditions: Record<Stage, ConditionUpdate[]> = {
+    spec: [unknown('CodeResolved'), unknown('LayersResolved')],
+    code: [failed('CodeResolved'), unknown('LayersResolved')],
+    layers: [ok('CodeResolved'), failed('LayersResolved')],
+    size: [ok('CodeResolved'), ok('LayersResolved')],
+  };
+  return [...stageConditions[result.stage], failed('Ready')];
+}
+
+function latestVersionOf(ctx: ControllerContext, fn: LaminaFunction): string | undefined {
+  const numbers = versionsOf(ctx.cache.versions, fn.metadata.namespace ?? 'default', fn.metadata.name)
+    .map((v) => v.spec.version ?? 0)
+    .filter((n) => n > 0);
+  return numbers.length ? String(Math.max(...numbers)) : undefined;
+}
+
+export async function reconcileFunction(
+  ctx: ControllerContext,
+  namespace: string,
+  name: string,
+): Promise<ReconcileResult | void> {
+  const fn = ctx.cache.functions.get(namespace, name);
+  if (!fn || fn.metadata.deletionTimestamp) return; // Versions and Aliases go with it (ownerReferences)
+  const generation = fn.metadata.generation ?? 0;
+  const now = isoTime(ctx.clock.now());
+  let current = fn.status ?? {};
+
+  if (!current.state) {
+    // A new function: say so at once, before a possibly slow download.
+    const updated = await ctx.clients.functions.patchStatus(namespace, name, {
+      state: 'Pending',
+      stateReasonCode: 'Creating',
+      stateReason: 'The function is being created',
+      lastUpdateStatus: 'InProgress',
+    });
+    current = updated.status ?? current;
+  }
+
+  const result = await evaluate(ctx, fn);
+  const desired: FunctionStatus = result.ok
+    ? {
+        ...current,
+        state: 'Active',
+        stateReasonCode: undefined,
+        stateReason: undefined,
+        lastUpdateStatus: 'Successful',
+        codeSha256: result.codeSha256,
+        codeSize: result.codeSize,
+        layers: result.layers,
+        revisionId: result.revisionId,
+        lastModified:
+          current.revisionId === result.revisionId && current.lastModified ? current.lastModified : now,
+      }
+    : {
+        // The last good code, layers and revision stay in status: they are still referenced
+        // (garbage collection) and published versions do not depend on them.
+        ...current,
+        state: 'Failed',
+        stateReasonCode: result.reasonCode,
+        stateReason: result.message,
+        lastUpdateStatus: 'Failed',
+      };
+  desired.observedGeneration = generation;
+  desired.latestVersion = latestVersionOf(ctx, fn);
+  desired.conditions = setConditions(current.conditions, conditionsFor(result), now, generation);
+
+  const patch = statusPatch(current, desired, OWNED);
+  if (patch) await ctx.clients.functions.patchStatus(namespace, name, patch);
+  await recordTransitions(ctx, fn, current, result);
+
+  if (!result.ok) return result.retryAfterMs ? { requeueAfterMs: result.retryAfterMs } : undefined;
+  if (fn.spec.publish) await publishIfChanged(ctx, { ...fn, status: desired });
+}
+
+async function recordTransitions(
+  ctx: ControllerContext,
+  fn: LaminaFunction,
+  previous: FunctionStatus,
+  result: Evaluation,
+): Promise<void> {
+  if (result.ok) {
+    if (previous.state !== 'Active') {
+      await ctx.events.record(
+        fn,
+        'Normal',
+        'Active',
+        `Function is Active (code sha256 ${result.codeSha256.slice(0, 12)}…, ${result.layers.length} layer(s), revision ${result.revisionId})`,
+      );
+    } else if (previous.revisionId !== result.revisionId) {
+      await ctx.events.record(
+        fn,
+        'Normal',
+        'Updated',
+        `Revision ${result.revisionId} (code sha256 ${result.codeSha256.slice(0, 12)}…)`,
+      );
+    }
+  } else if (previous.state !== 'Failed' || previous.stateReason !== result.message) {
+    await ctx.events.record(fn, 'Warning', result.reasonCode, result.message);
+  }
+}
+
+/** `publish: true`: publish unless the newest published version already equals $LATEST. */
+async function publishIfChanged(ctx: ControllerContext, fn: LaminaFunction): Promise<void> {
+  const latest = snapshotOfLatest(fn);
+  if (!latest) return;
+  const namespace = fn.metadata.namespace ?? 'default';
+  const newest = versionsOf(ctx.cache.versions, namespace, fn.metadata.name)
+    .filter((v) => v.spec.version !== undefined && v.spec.snapshot)
+    .sort((a, b) => (b.spec.version ?? 0) - (a.spec.version ?? 0))[0];
+  if (newest?.spec.snapshot && sameConfiguration(newest.spec.snapshot, latest)) return; // cheap check on the cache
+  await publish(ctx, namespace, fn.metadata.name, { kind: 'function' });
+}

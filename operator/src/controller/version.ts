@@ -1,0 +1,189 @@
+// The Version reconciler. A Version is either
+//  - numbered (spec.version set, by the publisher): Active, Published=True, owned by its
+//    Function, and protected by the finalizer lamina.dev/version-in-use, which holds its
+//    deletion while an Alias routes to it;
+//  - pending (a user's request to publish): handed to the publisher, which numbers it, or
+//    answers "Unchanged" (status.version = the existing newest version; no new number), or
+//    fails a CodeSha256/RevisionId precondition. Those two answers are final for the object.
+import type { Version, VersionStatus } from '../api/index.js';
+import { withControllerReference } from '../kube/owner.js';
+import { findCondition, setConditions, type ConditionUpdate } from './conditions.js';
+import {
+  FUNCTION_LABEL,
+  VERSION_IN_USE_FINALIZER,
+  aliasName,
+  aliasesOf,
+  isoTime,
+  routedVersions,
+  type ControllerContext,
+} from './context.js';
+import { publish } from './publish.js';
+import { statusPatch } from './status-patch.js';
+import type { ReconcileResult } from './workqueue.js';
+
+const OWNED: (keyof VersionStatus & string)[] = [
+  'observedGeneration',
+  'state',
+  'stateReason',
+  'conditions',
+  'version',
+];
+/** Published=False reasons that settle a pending Version for good. */
+const FINAL_REASONS = new Set(['Unchanged', 'InvalidParameterValueException', 'PreconditionFailedException']);
+
+export async function reconcileVersion(
+  ctx: ControllerContext,
+  namespace: string,
+  name: string,
+): Promise<ReconcileResult | void> {
+  const version = ctx.cache.versions.get(namespace, name);
+  if (!version) return;
+  if (version.metadata.deletionTimestamp) return releaseWhenUnused(ctx, version);
+  if (await adoptByFunction(ctx, version)) return; // the update brings us back
+
+  const number = version.spec.version;
+  if (number !== undefined) {
+    return writeStatus(ctx, version, {
+      state: 'Active',
+      stateReason: undefined,
+      version: String(number),
+      conditions: [
+        {
+          type: 'Published',
+          status: 'True',
+          reason: 'Published',
+          message: `version ${number} of ${version.spec.functionName}`,
+        },
+        { type: 'Ready', status: 'True', reason: 'Active' },
+      ],
+    });
+  }
+  const settled = findCondition(version.status?.conditions, 'Published');
+  if (
+    settled &&
+    settled.status === 'False' &&
+    FINAL_REASONS.has(settled.reason) &&
+    settled.observedGeneration === version.metadata.generation
+  ) {
+    return;
+  }
+
+  const outcome = await publish(ctx, namespace, version.spec.functionName, { kind: 'version', name });
+  switch (outcome.kind) {
+    case 'done':
+    case 'published':
+      return; // the spec change brings us back to write Active
+    case 'unchanged':
+      await ctx.events.record(
+        version,
+        'Normal',
+        'Unchanged',
+        `$LATEST is unchanged since version ${outcome.version}; no new version was published`,
+      );
+      return writeStatus(ctx, version, {
+        state: 'Active',
+        stateReason: `Unchanged since version ${outcome.version}: this object stands for version ${outcome.version}`,
+        version: String(outcome.version),
+        conditions: [
+          {
+            type: 'Published',
+            status: 'False',
+            reason: 'Unchanged',
+            message: `$LATEST equals version ${outcome.version}`,
+          },
+          { type: 'Ready', status: 'True', reason: 'Unchanged' },
+        ],
+      });
+    case 'failed':
+      await ctx.events.record(version, 'Warning', outcome.reasonCode, outcome.message);
+      return writeStatus(ctx, version, {
+        state: 'Failed',
+        stateReason: outcome.message,
+        version: undefined,
+        conditions: [
+          { type: 'Published', status: 'False', reason: outcome.reasonCode, message: outcome.message },
+          { type: 'Ready', status: 'False', reason: outcome.reasonCode, message: outcome.message },
+        ],
+      });
+    case 'waiting':
+      return writeStatus(ctx, version, {
+        state: 'Pending',
+        stateReason: outcome.message,
+        version: undefined,
+        conditions: [
+          { type: 'Published', status: 'Unknown', reason: outcome.reasonCode, message: outcome.message },
+          { type: 'Ready', status: 'False', reason: outcome.reasonCode, message: outcome.message },
+        ],
+      });
+  }
+}
+
+async function writeStatus(
+  ctx: ControllerContext,
+  version: Version,
+  desired: Omit<VersionStatus, 'conditions'> & { conditions: ConditionUpdate[] },
+): Promise<void> {
+  const generation = version.metadata.generation ?? 0;
+  const current = version.status ?? {};
+  const next: VersionStatus = {
+    ...desired,
+    observedGeneration: generation,
+    conditions: setConditions(current.conditions, desired.conditions, isoTime(ctx.clock.now()), generation),
+  };
+  const patch = statusPatch(current, next, OWNED);
+  if (patch)
+    await ctx.clients.versions.patchStatus(
+      version.metadata.namespace ?? 'default',
+      version.metadata.name,
+      patch,
+    );
+}
+
+/** Owner reference and label to the Function (a user-created Version has neither). True if it patched. */
+async function adoptByFunction(ctx: ControllerContext, version: Version): Promise<boolean> {
+  const namespace = version.metadata.namespace ?? 'default';
+  const fn = ctx.cache.functions.get(namespace, version.spec.functionName);
+  if (!fn?.metadata.uid) return false;
+  const owner = withControllerReference(version.metadata.ownerReferences, fn);
+  const labelled = version.metadata.labels?.[FUNCTION_LABEL] === fn.metadata.name;
+  if (!owner.changed && labelled) return false;
+  await ctx.clients.versions.patch(
+    namespace,
+    version.metadata.name,
+    { metadata: { labels: { [FUNCTION_LABEL]: fn.metadata.name }, ownerReferences: owner.refs } },
+    version.metadata.resourceVersion,
+  );
+  return true;
+}
+
+/** Deletion: remove our finalizer once no Alias routes to this version. */
+async function releaseWhenUnused(ctx: ControllerContext, version: Version): Promise<void> {
+  const finalizers = version.metadata.finalizers ?? [];
+  if (!finalizers.includes(VERSION_IN_USE_FINALIZER)) return;
+  const namespace = version.metadata.namespace ?? 'default';
+  const fn = ctx.cache.functions.get(namespace, version.spec.functionName);
+  const number = String(version.spec.version ?? '');
+  // When the Function itself goes, its Aliases go too: nothing to protect.
+  const users =
+    fn && !fn.metadata.deletionTimestamp
+      ? aliasesOf(ctx.cache.aliases, namespace, version.spec.functionName).filter((a) =>
+          routedVersions(a).includes(number),
+        )
+      : [];
+  if (users.length > 0) {
+    const names = users.map(aliasName).sort().join(', ');
+    await ctx.events.record(
+      version,
+      'Warning',
+      'VersionInUse',
+      `Version ${number} cannot be deleted while alias ${names} routes to it; point the alias at another version first`,
+    );
+    return;
+  }
+  await ctx.clients.versions.patch(
+    namespace,
+    version.metadata.name,
+    { metadata: { finalizers: finalizers.filter((f) => f !== VERSION_IN_USE_FINALIZER) } },
+    version.metadata.resourceVersion,
+  );
+}

@@ -1,0 +1,32 @@
+// `npm run operator` / the operator container's entrypoint: configuration from the
+// environment, then the operator until SIGTERM. Losing the leader lease exits the process
+// (exit code 1) so Kubernetes restarts it with clean state, as client-go controllers do.
+import { operatorConfigFromEnv } from './controller/config.js';
+import { startOperator } from './controller/operator.js';
+import { loadKubeConfig } from './kube/config.js';
+import { createLogger } from './shared/log.js';
+import { ConfigError } from './store/config.js';
+
+const log = createLogger({ component: 'lamina-operator' });
+
+try {
+  const config = operatorConfigFromEnv();
+  const operator = await startOperator(config, {
+    kc: loadKubeConfig(),
+    log,
+    defaultMetrics: true,
+    onLostLeadership: () => {
+      log.error('lost the leader lease; exiting so a clean replica takes over');
+      process.exit(1);
+    },
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('shutting down', { signal });
+      void operator.stop().then(() => process.exit(0));
+    });
+  }
+} catch (err) {
+  log.error(err instanceof ConfigError ? err.message : 'operator failed to start', { error: String(err) });
+  process.exit(1);
+}
