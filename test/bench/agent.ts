@@ -12,7 +12,6 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import {
   functionConfig,
-  pythonBin,
   pythonVersion,
   repoRoot,
   startAgent,
@@ -175,7 +174,7 @@ async function main() {
     for (const kind of ['node', 'python'] as const) {
       const { init, specialize } = await initTimes(store, kind);
       const label =
-        kind === 'node' ? `nodejs20.x (node ${process.versions.node})` : `python3.13 (${pythonBin})`;
+        kind === 'node' ? `nodejs20.x (node ${process.versions.node})` : `python3.13 (${pythonVersion})`;
       console.log(
         row([label, ms(quantile(init, 0.5)), ms(Math.max(...init)), ms(quantile(specialize, 0.5))], widths),
       );
