@@ -84,6 +84,13 @@ export class RequestTooLargeError extends AgentError {
   }
 }
 
+/** The invoke request itself is malformed (e.g. a client context that is not base64 JSON). */
+export class InvalidRequestContentError extends AgentError {
+  constructor(message: string) {
+    super('InvalidRequestContentException', message, 400);
+  }
+}
+
 export class NotFoundError extends AgentError {
   constructor(method: string, path: string) {
     super('Lamina.NotFound', `No route for ${method} ${path}`, 404);

@@ -3,7 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidConfigError, NotFoundError, RequestTooLargeError } from './errors.js';
+import {
+  InvalidConfigError,
+  InvalidRequestContentError,
+  NotFoundError,
+  RequestTooLargeError,
+} from './errors.js';
 import type { ExecutionEnvironment, InvokeRequest } from './environment.js';
 import { MAX_INVOKE_REQUEST_BYTES } from './function-errors.js';
 import { readBody, sendError, sendJson } from './http.js';
@@ -17,11 +22,23 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
-/** X-Amz-Client-Context is base64 JSON on the wire; the runtime gets the decoded JSON. */
+/**
+ * X-Amz-Client-Context is base64 JSON on the wire; the runtime gets the decoded JSON in a
+ * header, so it is re-serialised as ASCII-only JSON (a header cannot carry raw UTF-8 or line
+ * breaks; the runtime parses the \u escapes back to the same value).
+ */
 function decodeClientContext(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  return decoded.length > 0 ? decoded : undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+  } catch {
+    throw new InvalidRequestContentError('Client context must be a valid Base64-encoded JSON object.');
+  }
+  return JSON.stringify(parsed).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function createInvokeServer(env: ExecutionEnvironment): Server {

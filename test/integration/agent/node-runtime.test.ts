@@ -136,6 +136,21 @@ describe('agent with nodejs20.x', () => {
     );
   });
 
+  test('passes a non-ASCII client context intact and refuses one that is not base64 JSON', async () => {
+    const clientContext = { custom: { greeting: 'grüß dich — 你好', lines: 'a\nb' } };
+    const res = await agent.invoke(
+      { action: 'context' },
+      { 'X-Amz-Client-Context': Buffer.from(JSON.stringify(clientContext)).toString('base64') },
+    );
+    assert.deepEqual(res.json<Json>().clientContext, clientContext);
+    const bad = await agent.invoke(
+      { action: 'echo' },
+      { 'X-Amz-Client-Context': Buffer.from('not json').toString('base64') },
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().errorType, 'InvalidRequestContentException');
+  });
+
   test('extracts layers in order (the later file wins) and resolves modules from them', async () => {
     const res = await agent.invoke({ action: 'layers', optRoot: agent.optRoot });
     assert.deepEqual(res.json(), { lib: 'b', shared: 'from layer b' });
