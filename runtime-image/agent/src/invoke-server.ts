@@ -94,7 +94,9 @@ async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: Serv
     const request: InvokeRequest = {
       requestId: header(req, 'x-amzn-requestid') || randomUUID(),
       body,
-      contentType: header(req, 'content-type') || 'application/json',
+      // A synchronous Invoke payload is JSON whatever the client labelled it (the AWS SDKs send
+      // application/octet-stream), so the runtime is always told application/json.
+      contentType: 'application/json',
       logTail: header(req, 'x-amz-log-type')?.toLowerCase() === 'tail',
       invokedFunctionArn: header(req, 'x-lamina-invoked-function-arn') || undefined,
       clientContext: decodeClientContext(header(req, 'x-amz-client-context')),

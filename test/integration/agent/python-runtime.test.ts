@@ -57,6 +57,14 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
     assert.equal(second.headers['x-lamina-init-duration-ms'], undefined);
   });
 
+  test('parses the event as JSON whatever content type the client sent (the AWS SDKs send octet-stream)', async () => {
+    const res = await agent.invoke(
+      { action: 'echo', k: 'v' },
+      { 'Content-Type': 'application/octet-stream' },
+    );
+    assert.deepEqual(res.json<Json>().event, { action: 'echo', k: 'v' });
+  });
+
   test('keeps module state and /tmp between warm invocations', async () => {
     const marker = join(agent.tmp, 'py-counter');
     const a = (await agent.invoke({ action: 'counter', marker })).json<Json>();
