@@ -213,8 +213,10 @@ describe('agent with nodejs20.x', () => {
   });
 
   test('answers a concurrent invoke with 503 EnvironmentBusy at once', async () => {
-    const slow = agent.invoke({ action: 'sleep', ms: 500 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const slow = agent.invoke({ action: 'sleep', ms: 1000 });
+    for (let i = 0; i < 200 && (await agent.health()).json().busy !== true; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const busy = await agent.invoke({ action: 'echo' });
     assert.equal(busy.status, 503);
     assert.equal(busy.json().errorType, 'Lamina.EnvironmentBusy');
