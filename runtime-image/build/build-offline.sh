@@ -252,10 +252,37 @@ bud() {
   }
 }
 
+# A hash of everything a Dockerfile build reads: the Dockerfile, the base image and the
+# files it copies. Equal to the last build's -> the build is skipped (fast `cluster:up`).
+inputs_hash() {
+  local dockerfile="$1"
+  shift
+  {
+    sha256sum "$dockerfile"
+    image_id "$BASE_IMAGE"
+    (cd "$REPO_ROOT" && find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum)
+    (cd "$REPO_ROOT" && find "$@" -printf '%p %m %y\n' 2>/dev/null | sort)
+  } | sha256sum | cut -d' ' -f1
+}
+
+# bud_if_changed <dockerfile> <image> <context paths the Dockerfile copies...>
+bud_if_changed() {
+  local dockerfile="$1" name="$2" stamp hash
+  shift 2
+  stamp="$BUILDAH_DIR/inputs-${name##*/}"
+  hash="$(inputs_hash "$dockerfile" "$@")"
+  if [[ -n "$(image_id "$name")" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
+    log "$name: inputs unchanged, not rebuilding"
+    return 0
+  fi
+  bud "$dockerfile" "$name"
+  echo "$hash" >"$stamp"
+}
+
 build_runtime() {
   ensure_base
   ensure_agent_bundle
-  bud "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE"
+  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE" runtime-image/runtimes dist/agent/agent.mjs
   export_and_import "$RUNTIME_IMAGE" runtime
 }
 
@@ -269,7 +296,8 @@ build_operator() {
     return 0
   fi
   ensure_base
-  bud "$dockerfile" "$OPERATOR_IMAGE"
+  # The operator Dockerfile's inputs are not known here: hash the whole operator/ and dist/.
+  bud_if_changed "$dockerfile" "$OPERATOR_IMAGE" operator dist
   export_and_import "$OPERATOR_IMAGE" operator
 }
 

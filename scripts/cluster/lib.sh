@@ -117,7 +117,8 @@ start_detached() {
   shift
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   echo "---- $(date -Is) starting: $*" >>"$LOG_DIR/$name.log"
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  # 8>&- 9>&-: the daemons must not inherit (and hold) the up/build lock descriptors.
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$(pidfile "$name")"
 }
 
