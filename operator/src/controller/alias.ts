@@ -14,7 +14,7 @@ import {
   versionsOf,
   type ControllerContext,
 } from './context.js';
-import { Reason, type Failure } from './reasons.js';
+import { Reason, clip, type Failure } from './reasons.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -61,7 +61,7 @@ export async function reconcileAlias(
     ? {
         ...current,
         state: 'Failed',
-        stateReason: failure.message,
+        stateReason: clip(failure.message),
         resolvedVersion: undefined,
         additionalVersion: undefined,
         additionalVersionWeight: undefined,
@@ -88,7 +88,7 @@ export async function reconcileAlias(
   const patch = statusPatch(current, desired, OWNED);
   if (patch) await ctx.clients.aliases.patchStatus(namespace, name, patch);
 
-  if (failure && (current.state !== 'Failed' || current.stateReason !== failure.message)) {
+  if (failure && (current.state !== 'Failed' || current.stateReason !== clip(failure.message))) {
     await ctx.events.record(alias, 'Warning', failure.reasonCode, failure.message);
   } else if (
     !failure &&

@@ -16,7 +16,7 @@ import { setConditions, type ConditionUpdate } from './conditions.js';
 import { isoTime, versionsOf, type ControllerContext } from './context.js';
 import { resolveLayerPins } from './layer-pins.js';
 import { publish } from './publish.js';
-import { Reason, type Failure } from './reasons.js';
+import { Reason, clip, type Failure } from './reasons.js';
 import { revisionIdOf } from './revision.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
@@ -110,7 +110,7 @@ function conditionsFor(result: Evaluation): ConditionUpdate[] {
     type,
     status: 'False',
     reason: result.reasonCode,
-    message: result.message,
+    message: clip(result.message),
   });
   const unknown = (type: string): ConditionUpdate => ({ type, status: 'Unknown', reason: 'NotEvaluated' });
   const ok = (type: string): ConditionUpdate => ({ type, status: 'True', reason: 'Resolved' });
@@ -173,7 +173,7 @@ export async function reconcileFunction(
         ...current,
         state: 'Failed',
         stateReasonCode: result.reasonCode,
-        stateReason: result.message,
+        stateReason: clip(result.message),
         lastUpdateStatus: 'Failed',
       };
   desired.observedGeneration = generation;
@@ -210,7 +210,7 @@ async function recordTransitions(
         `Revision ${result.revisionId} (code sha256 ${result.codeSha256.slice(0, 12)}…)`,
       );
     }
-  } else if (previous.state !== 'Failed' || previous.stateReason !== result.message) {
+  } else if (previous.state !== 'Failed' || previous.stateReason !== clip(result.message)) {
     await ctx.events.record(fn, 'Warning', result.reasonCode, result.message);
   }
 }

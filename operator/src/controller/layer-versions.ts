@@ -26,8 +26,8 @@ export function decideLayerVersions(
   now: string,
 ): LayerVersionDecision {
   const deleted = new Set(deletedVersions);
-  const versions = existing
-    .map((record) => {
+  const versions: LayerVersionRecord[] = existing
+    .map((record): LayerVersionRecord => {
       const { deleted: _was, ...rest } = record;
       return deleted.has(record.version) ? { ...rest, deleted: true } : rest;
     })

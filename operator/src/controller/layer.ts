@@ -7,6 +7,7 @@ import type { Layer, LayerStatus } from '../api/index.js';
 import { setConditions } from './conditions.js';
 import { isoTime, type ControllerContext } from './context.js';
 import { decideLayerVersions } from './layer-versions.js';
+import { clip } from './reasons.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -80,7 +81,7 @@ export async function reconcileLayer(
     desired = {
       ...current,
       state: 'Failed',
-      stateReason: content.message,
+      stateReason: clip(content.message),
       conditions: setConditions(
         current.conditions,
         [
@@ -128,7 +129,7 @@ async function recordEvents(
       `Layer version ${v.version} deleted: functions that pinned it keep it; new references are refused`,
     );
   }
-  if (failure && (previous.state !== 'Failed' || previous.stateReason !== failure.message)) {
+  if (failure && (previous.state !== 'Failed' || previous.stateReason !== clip(failure.message))) {
     await ctx.events.record(layer, 'Warning', failure.reasonCode, failure.message);
   }
 }

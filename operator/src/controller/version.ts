@@ -18,6 +18,7 @@ import {
   type ControllerContext,
 } from './context.js';
 import { publish } from './publish.js';
+import { clip } from './reasons.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -98,7 +99,7 @@ export async function reconcileVersion(
       await ctx.events.record(version, 'Warning', outcome.reasonCode, outcome.message);
       return writeStatus(ctx, version, {
         state: 'Failed',
-        stateReason: outcome.message,
+        stateReason: clip(outcome.message),
         version: undefined,
         conditions: [
           { type: 'Published', status: 'False', reason: outcome.reasonCode, message: outcome.message },
@@ -108,7 +109,7 @@ export async function reconcileVersion(
     case 'waiting':
       return writeStatus(ctx, version, {
         state: 'Pending',
-        stateReason: outcome.message,
+        stateReason: clip(outcome.message),
         version: undefined,
         conditions: [
           { type: 'Published', status: 'Unknown', reason: outcome.reasonCode, message: outcome.message },
