@@ -24,7 +24,9 @@ export const LABELS = {
 
 export const SECRET_ENV_PREFIX = 'LAMINA_SECRET_';
 export const AGENT_PORT = 8080;
+/** Lambda's sandbox user and group (sbx_user1051), as in the runtime image. */
 export const RUNTIME_UID = 993;
+export const RUNTIME_GID = 990;
 const MB_PER_VCPU = 1769;
 
 /** "$LATEST" is not a valid label value. */
@@ -72,8 +74,8 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
       securityContext: {
         runAsNonRoot: true,
         runAsUser: RUNTIME_UID,
-        runAsGroup: RUNTIME_UID,
-        fsGroup: RUNTIME_UID,
+        runAsGroup: RUNTIME_GID,
+        fsGroup: RUNTIME_GID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       containers: [

@@ -1,0 +1,293 @@
+// The gateway as a host process against the real single-node cluster and the real runtime
+// image: Invoke API (AWS SDK) and function URL, warm reuse, a killed environment replaced,
+// idle reclaim to zero pods, and 50 parallel invokes against reserved concurrency 3.
+//
+// Code reaches the environments through the artifact store. When the operator is running it
+// resolves the Function (status.codeSha256) and the in-cluster store serves the zip; until
+// then this test stands in for both: it zips the inline code, serves it from the host on the
+// node's bridge address and writes the Function's status as the operator would.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import AdmZip from 'adm-zip';
+import { ensureCluster } from '../harness/cluster.js';
+import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
+
+const GROUP = { group: 'lamina.dev', version: 'v1alpha1' };
+const IDLE_TIMEOUT_MS = 20_000;
+
+const ECHO = `let invocations = 0;
+export const handler = async (event, context) => {
+  invocations += 1;
+  return { event, invocations, version: context.functionVersion, mode: process.env.MODE };
+};
+`;
+const SLOW = `export const handler = async () => {
+  const start = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { start, end: Date.now() };
+};
+`;
+
+function zip(files: Record<string, string>): Buffer {
+  const z = new AdmZip();
+  for (const [name, content] of Object.entries(files)) z.addFile(name, Buffer.from(content));
+  return z.toBuffer();
+}
+
+/** The highest number of intervals open at the same instant. */
+function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
+  const points = intervals.flatMap((i) => [
+    { t: i.start, d: 1 },
+    { t: i.end, d: -1 },
+  ]);
+  points.sort((a, b) => a.t - b.t || a.d - b.d);
+  let open = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (open += p.d));
+  return max;
+}
+
+describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
+  let kc: KubeConfig;
+  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  let core: CoreV1Api;
+  let custom: CustomObjectsApi;
+  let store: Server | undefined;
+  let gateway: ChildProcess | undefined;
+  let gatewayUrl: string;
+  let client: LambdaClient;
+  const blobs = new Map<string, Buffer>();
+
+  async function createFunction(name: string, code: string, extra: Record<string, unknown> = {}) {
+    await custom.createNamespacedCustomObject({
+      ...GROUP,
+      namespace: ns.name,
+      plural: 'functions',
+      body: {
+        apiVersion: 'lamina.dev/v1alpha1',
+        kind: 'Function',
+        metadata: { name },
+        spec: {
+          runtime: 'nodejs20.x',
+          handler: 'index.handler',
+          timeout: 10,
+          code: { inline: { 'index.mjs': code } },
+          environment: { variables: { MODE: 'e2e' } },
+          ...extra,
+        },
+      },
+    });
+  }
+
+  /** Waits for the operator to resolve the code, or stands in for it (returns the store URL). */
+  async function resolveCode(names: Record<string, string>): Promise<string | undefined> {
+    const resolvedByOperator = await waitFor(
+      'the operator to resolve code',
+      async () => {
+        const fn = (await custom.getNamespacedCustomObject({
+          ...GROUP,
+          namespace: ns.name,
+          plural: 'functions',
+          name: Object.keys(names)[0]!,
+        })) as { status?: { codeSha256?: string } };
+        return fn.status?.codeSha256 ? true : undefined;
+      },
+      10_000,
+      500,
+    ).catch(() => false);
+    if (resolvedByOperator) return undefined;
+    for (const [name, code] of Object.entries(names)) {
+      const body = zip({ 'index.mjs': code });
+      const sha = createHash('sha256').update(body).digest('hex');
+      blobs.set(sha, body);
+      await custom.patchNamespacedCustomObjectStatus(
+        {
+          ...GROUP,
+          namespace: ns.name,
+          plural: 'functions',
+          name,
+          body: {
+            status: {
+              state: 'Active',
+              codeSha256: sha,
+              codeSize: body.length,
+              revisionId: randomBytes(4).toString('hex'),
+            },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    }
+    store = createServer((req, res) => {
+      const sha = /^\/blobs\/sha256\/([a-f0-9]{64})$/.exec(req.url ?? '')?.[1];
+      const blob = sha ? blobs.get(sha) : undefined;
+      if (!blob) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/zip', 'content-length': blob.length }).end(blob);
+    });
+    await new Promise<void>((resolve) => store!.listen(0, '0.0.0.0', resolve));
+    const node = (await core.listNode()).items[0];
+    const hostIp = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
+    return `http://${hostIp}:${(store.address() as AddressInfo).port}`;
+  }
+
+  async function startGateway(kubeconfig: string, storeUrl: string | undefined) {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    gateway = spawn(process.execPath, ['--import', 'tsx', 'operator/src/main-gateway.ts'], {
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        LAMINA_GATEWAY_PORT: String(port),
+        LAMINA_GATEWAY_HOST: '127.0.0.1',
+        LAMINA_DEFAULT_NAMESPACE: ns.name,
+        LAMINA_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+        LAMINA_COLD_START_TIMEOUT_MS: '90000',
+        LAMINA_LOG_LEVEL: 'warn',
+        ...(storeUrl ? { LAMINA_STORE_URL: storeUrl } : {}),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    gatewayUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'the gateway to be healthy',
+      async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.ok || undefined,
+      30_000,
+      250,
+    );
+    client = new LambdaClient({
+      endpoint: gatewayUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'lamina', secretAccessKey: 'lamina' },
+      maxAttempts: 1,
+    });
+  }
+
+  const environmentPods = async (fn: string) =>
+    (
+      await core.listNamespacedPod({
+        namespace: ns.name,
+        labelSelector: `lamina.dev/environment=true,lamina.dev/function=${fn}`,
+      })
+    ).items.filter((p) => !p.metadata?.deletionTimestamp);
+
+  const invoke = async (name: string, payload: unknown = {}) => {
+    const out = await client.send(
+      new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }),
+    );
+    return { out, body: JSON.parse(Buffer.from(out.Payload ?? []).toString() || 'null') };
+  };
+
+  before(async () => {
+    const { kubeconfigPath } = await ensureCluster();
+    kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    await installLaminaCrds(kc);
+    ns = await createTestNamespace(kc, 'gwe2e');
+    core = kc.makeApiClient(CoreV1Api);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    await createFunction('echo', ECHO, { functionUrl: { authType: 'NONE' } });
+    await createFunction('slow', SLOW, { reservedConcurrentExecutions: 3 });
+    const storeUrl = await resolveCode({ echo: ECHO, slow: SLOW });
+    await startGateway(kubeconfigPath, storeUrl);
+  });
+
+  after(async () => {
+    client?.destroy();
+    if (gateway && gateway.exitCode === null) {
+      gateway.kill('SIGTERM');
+      await new Promise((resolve) => gateway!.once('exit', resolve));
+    }
+    store?.close();
+    await ns?.dispose();
+  });
+
+  it('invokes through the Invoke API with a cold start, then reuses the warm environment', async () => {
+    const first = await invoke('echo', { n: 1 });
+    assert.equal(first.out.StatusCode, 200);
+    assert.equal(first.out.ExecutedVersion, '$LATEST');
+    assert.equal(first.out.FunctionError, undefined, JSON.stringify(first.body));
+    assert.deepEqual(first.body.event, { n: 1 });
+    assert.equal(first.body.mode, 'e2e');
+    const second = await invoke('echo', { n: 2 });
+    assert.equal(second.body.invocations, first.body.invocations + 1, 'same environment, state kept');
+    assert.equal((await environmentPods('echo')).length, 1);
+  });
+
+  it('serves the function URL', async () => {
+    const res = await fetch(`${gatewayUrl}/lambda-url/${ns.name}/echo/hello?x=1`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as {
+      event: { rawPath: string; queryStringParameters: Record<string, string> };
+    };
+    assert.equal(body.event.rawPath, '/hello');
+    assert.deepEqual(body.event.queryStringParameters, { x: '1' });
+  });
+
+  it('replaces a killed environment', async () => {
+    const [pod] = await environmentPods('echo');
+    assert.ok(pod);
+    await core.deleteNamespacedPod({ namespace: ns.name, name: pod.metadata!.name!, gracePeriodSeconds: 0 });
+    await waitFor('the gateway to forget the killed pod', async () => {
+      const pods = await environmentPods('echo');
+      return pods.every((p) => p.metadata?.name !== pod.metadata?.name) ? true : undefined;
+    });
+    const after = await invoke('echo', { n: 3 });
+    assert.equal(after.out.FunctionError, undefined);
+    assert.equal(after.body.invocations, 1, 'a fresh environment');
+  });
+
+  it('never runs more than 3 of 50 parallel invokes with reserved concurrency 3; the rest get 429 at once', async () => {
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => invoke('slow')));
+    const elapsed = Date.now() - started;
+    const ok = results
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => r.value.body as { start: number; end: number });
+    const throttled = results.filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+    assert.equal(ok.length + throttled.length, 50, 'none lost');
+    assert.equal(ok.length, 3, 'the three admitted invokes all ran');
+    for (const err of throttled) {
+      assert.ok(err instanceof TooManyRequestsException, String(err));
+      assert.equal(err.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    }
+    assert.ok(maxOverlap(ok) <= 3);
+    assert.ok(elapsed < 120_000, `took ${elapsed} ms`);
+    const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `lamina_throttles_total\\{namespace="${ns.name}",function="slow",version="\\$LATEST",reason="ReservedFunctionConcurrentInvocationLimitExceeded"\\} ${throttled.length}`,
+      ),
+    );
+    // Warm now: three parallel invokes all run, overlapping.
+    const warm = await Promise.all([invoke('slow'), invoke('slow'), invoke('slow')]);
+    assert.equal(maxOverlap(warm.map((w) => w.body as { start: number; end: number })), 3);
+  });
+
+  it('reclaims idle environments down to zero pods', async () => {
+    await waitFor(
+      'idle environments to be reclaimed',
+      async () =>
+        (await environmentPods('echo')).length + (await environmentPods('slow')).length === 0
+          ? true
+          : undefined,
+      IDLE_TIMEOUT_MS + 60_000,
+      1000,
+    );
+  });
+});
