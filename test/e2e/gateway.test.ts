@@ -7,24 +7,14 @@
 // then this test stands in for both: it zips the inline code, serves it from the host on the
 // node's bridge address and writes the Function's status as the operator would.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import AdmZip from 'adm-zip';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureCluster } from '../harness/cluster.js';
 import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
+import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
+import { createInlineFunction, resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
 
-const GROUP = { group: 'lamina.dev', version: 'v1alpha1' };
 const IDLE_TIMEOUT_MS = 20_000;
 
 const ECHO = `let invocations = 0;
@@ -39,12 +29,6 @@ const SLOW = `export const handler = async () => {
   return { start, end: Date.now() };
 };
 `;
-
-function zip(files: Record<string, string>): Buffer {
-  const z = new AdmZip();
-  for (const [name, content] of Object.entries(files)) z.addFile(name, Buffer.from(content));
-  return z.toBuffer();
-}
 
 /** The highest number of intervals open at the same instant. */
 function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
@@ -63,111 +47,21 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
   let kc: KubeConfig;
   let ns: Awaited<ReturnType<typeof createTestNamespace>>;
   let core: CoreV1Api;
-  let custom: CustomObjectsApi;
-  let store: Server | undefined;
-  let gateway: ChildProcess | undefined;
+  let standIn: StandIn | undefined;
+  let gateway: GatewayProcess | undefined;
   let gatewayUrl: string;
   let client: LambdaClient;
-  const blobs = new Map<string, Buffer>();
-
-  async function createFunction(name: string, code: string, extra: Record<string, unknown> = {}) {
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      namespace: ns.name,
-      plural: 'functions',
-      body: {
-        apiVersion: 'lamina.dev/v1alpha1',
-        kind: 'Function',
-        metadata: { name },
-        spec: {
-          runtime: 'nodejs20.x',
-          handler: 'index.handler',
-          timeout: 10,
-          code: { inline: { 'index.mjs': code } },
-          environment: { variables: { MODE: 'e2e' } },
-          ...extra,
-        },
-      },
-    });
-  }
-
-  /** Waits for the operator to resolve the code, or stands in for it (returns the store URL). */
-  async function resolveCode(names: Record<string, string>): Promise<string | undefined> {
-    const resolvedByOperator = await waitFor(
-      'the operator to resolve code',
-      async () => {
-        const fn = (await custom.getNamespacedCustomObject({
-          ...GROUP,
-          namespace: ns.name,
-          plural: 'functions',
-          name: Object.keys(names)[0]!,
-        })) as { status?: { codeSha256?: string } };
-        return fn.status?.codeSha256 ? true : undefined;
-      },
-      10_000,
-      500,
-    ).catch(() => false);
-    if (resolvedByOperator) return undefined;
-    for (const [name, code] of Object.entries(names)) {
-      const body = zip({ 'index.mjs': code });
-      const sha = createHash('sha256').update(body).digest('hex');
-      blobs.set(sha, body);
-      await custom.patchNamespacedCustomObjectStatus(
-        {
-          ...GROUP,
-          namespace: ns.name,
-          plural: 'functions',
-          name,
-          body: {
-            status: {
-              state: 'Active',
-              codeSha256: sha,
-              codeSize: body.length,
-              revisionId: randomBytes(4).toString('hex'),
-            },
-          },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    }
-    store = createServer((req, res) => {
-      const sha = /^\/blobs\/sha256\/([a-f0-9]{64})$/.exec(req.url ?? '')?.[1];
-      const blob = sha ? blobs.get(sha) : undefined;
-      if (!blob) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/zip', 'content-length': blob.length }).end(blob);
-    });
-    await new Promise<void>((resolve) => store!.listen(0, '0.0.0.0', resolve));
-    const node = (await core.listNode()).items[0];
-    const hostIp = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
-    return `http://${hostIp}:${(store.address() as AddressInfo).port}`;
-  }
 
   async function startGateway(kubeconfig: string, storeUrl: string | undefined) {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    gateway = spawn(process.execPath, ['--import', 'tsx', 'operator/src/main-gateway.ts'], {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        LAMINA_GATEWAY_PORT: String(port),
-        LAMINA_GATEWAY_HOST: '127.0.0.1',
-        LAMINA_DEFAULT_NAMESPACE: ns.name,
-        LAMINA_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
-        LAMINA_COLD_START_TIMEOUT_MS: '90000',
-        LAMINA_LOG_LEVEL: 'warn',
-        ...(storeUrl ? { LAMINA_STORE_URL: storeUrl } : {}),
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    gateway = await startGatewayProcess({
+      KUBECONFIG: kubeconfig,
+      LAMINA_DEFAULT_NAMESPACE: ns.name,
+      LAMINA_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+      LAMINA_COLD_START_TIMEOUT_MS: '90000',
+      LAMINA_LOG_LEVEL: 'warn',
+      ...(storeUrl ? { LAMINA_STORE_URL: storeUrl } : {}),
     });
-    gatewayUrl = `http://127.0.0.1:${port}`;
-    await waitFor(
-      'the gateway to be healthy',
-      async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.ok || undefined,
-      30_000,
-      250,
-    );
+    gatewayUrl = gateway.url;
     client = new LambdaClient({
       endpoint: gatewayUrl,
       region: 'us-east-1',
@@ -198,20 +92,17 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
     await installLaminaCrds(kc);
     ns = await createTestNamespace(kc, 'gwe2e');
     core = kc.makeApiClient(CoreV1Api);
-    custom = kc.makeApiClient(CustomObjectsApi);
-    await createFunction('echo', ECHO, { functionUrl: { authType: 'NONE' } });
-    await createFunction('slow', SLOW, { reservedConcurrentExecutions: 3 });
-    const storeUrl = await resolveCode({ echo: ECHO, slow: SLOW });
-    await startGateway(kubeconfigPath, storeUrl);
+    const env = { environment: { variables: { MODE: 'e2e' } } };
+    await createInlineFunction(kc, ns.name, 'echo', ECHO, { ...env, functionUrl: { authType: 'NONE' } });
+    await createInlineFunction(kc, ns.name, 'slow', SLOW, { ...env, reservedConcurrentExecutions: 3 });
+    standIn = await resolveCodeOrStandIn(kc, ns.name, { echo: ECHO, slow: SLOW });
+    await startGateway(kubeconfigPath, standIn.storeUrl);
   });
 
   after(async () => {
     client?.destroy();
-    if (gateway && gateway.exitCode === null) {
-      gateway.kill('SIGTERM');
-      await new Promise((resolve) => gateway!.once('exit', resolve));
-    }
-    store?.close();
+    await gateway?.stop();
+    standIn?.close();
     await ns?.dispose();
   });
 
