@@ -230,14 +230,22 @@ build_pause() {
   export_and_import "$PAUSE_IMAGE" pause
 }
 
-# `npm run build:agent` is another part of the repo; run it when the bundle is missing.
-ensure_agent_bundle() {
-  local agent="$REPO_ROOT/dist/agent/agent.mjs"
-  if [[ ! -f "$agent" ]] && grep -q '"build:agent"' "$REPO_ROOT/package.json"; then
-    log "runtime: dist/agent/agent.mjs missing, running npm run build:agent"
-    (cd "$REPO_ROOT" && npm run --silent build:agent) >&2 || die "npm run build:agent failed"
+# The bundles come from another part of the repo (`npm run build:agent` /
+# `build:operator`, esbuild, about a second): rebuilt every time so the image never
+# carries a stale bundle; an unchanged bundle hashes the same and rebuilds nothing.
+run_bundle() {
+  local script="$1" out="$2"
+  if grep -q "\"$script\"" "$REPO_ROOT/package.json"; then
+    (cd "$REPO_ROOT" && npm run --silent "$script") >/dev/null 2>"$BUILDAH_DIR/$script.log" || {
+      cat "$BUILDAH_DIR/$script.log" >&2
+      die "npm run $script failed"
+    }
   fi
-  [[ -f "$agent" ]] || die "dist/agent/agent.mjs does not exist and package.json has no build:agent script"
+  [[ -e "$REPO_ROOT/$out" ]] || die "$out does not exist (and npm run $script did not make it)"
+}
+
+ensure_agent_bundle() {
+  run_bundle build:agent dist/agent/agent.mjs
   [[ -d "$REPO_ROOT/runtime-image/runtimes" ]] || die "runtime-image/runtimes/ does not exist"
 }
 
@@ -296,13 +304,45 @@ build_operator() {
     return 0
   fi
   ensure_base
+  run_bundle build:operator dist/operator
   # The operator Dockerfile's inputs are not known here: hash the whole operator/ and dist/.
   bud_if_changed "$dockerfile" "$OPERATOR_IMAGE" operator dist
   export_and_import "$OPERATOR_IMAGE" operator
 }
 
+# Leftovers of an interrupted build: working containers (and their overlay mounts).
+# Called with the lock held, so no other build of ours is using them.
+clean_working_containers() {
+  bah rm --all >/dev/null 2>&1 || true
+}
+
+# Untagged images nothing builds on any more (older agent layers...). Layer-cache images
+# of the current builds have children and survive; pruning a leaf exposes its parent,
+# hence the loop.
+prune_images() {
+  local i
+  for ((i = 0; i < 12; i++)); do
+    [[ -n "$(bah rmi --prune 2>/dev/null)" ]] || break
+  done
+}
+
+# containers/storage leaves its overlay home bind-mounted after buildah exits; unmount it
+# so a finished build leaves no mounts behind.
+unmount_storage() {
+  local target
+  findmnt -rn -o TARGET | grep -F "$BUILDAH_DIR/storage" | awk '{print length, $0}' | sort -rn |
+    cut -d' ' -f2- | while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true; done
+}
+
 main() {
   setup
+  exec 7>"$IMAGES_DIR/lock"
+  if ! flock -n 7; then
+    log "another image build is running, waiting for $IMAGES_DIR/lock ..."
+    flock 7
+  fi
+  trap unmount_storage EXIT
+  clean_working_containers
   local start=$SECONDS t
   for t in "${TARGETS[@]}"; do
     case "$t" in
@@ -312,6 +352,7 @@ main() {
       operator) build_operator ;;
     esac
   done
+  prune_images
   log "done in $((SECONDS - start))s"
 }
 

@@ -105,6 +105,7 @@ running_pid() {
   [[ -f "$(pidfile "$name")" ]] || return 1
   pid="$(cat "$(pidfile "$name")")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
   [[ "$(basename "${exe% (deleted)}")" == "$name" ]] || return 1
   echo "$pid"
@@ -122,19 +123,28 @@ start_detached() {
   echo $! >"$(pidfile "$name")"
 }
 
+# Alive = exists and is not a zombie. The daemons' parent (the up.sh that started them)
+# is gone, so a dead daemon waits as a zombie until PID 1 reaps it, which can take a
+# while on this machine; kill -0 alone would count it as still running.
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
 stop_component() {
   local name="$1" timeout="${2:-10}" pid i
   if pid="$(running_pid "$name")"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < timeout * 10; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
+    for ((i = 0; i < timeout * 20; i++)); do
+      alive "$pid" || break
+      sleep 0.05
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       log "$name did not exit after ${timeout}s, killing it"
       kill -KILL "$pid" 2>/dev/null || true
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      while alive "$pid"; do sleep 0.05; done
     fi
   fi
   rm -f "$(pidfile "$name")"
