@@ -330,8 +330,11 @@ prune_images() {
 # so a finished build leaves no mounts behind.
 unmount_storage() {
   local target
-  findmnt -rn -o TARGET | grep -F "$BUILDAH_DIR/storage" | awk '{print length, $0}' | sort -rn |
-    cut -d' ' -f2- | while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true; done
+  for target in $(findmnt -rn -o TARGET | { grep -F "$BUILDAH_DIR/storage" || true; } |
+    awk '{print length, $0}' | sort -rn | cut -d' ' -f2-); do
+    umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true
+  done
+  return 0
 }
 
 main() {
@@ -341,7 +344,7 @@ main() {
     log "another image build is running, waiting for $IMAGES_DIR/lock ..."
     flock 7
   fi
-  trap unmount_storage EXIT
+  trap 'rc=$?; unmount_storage; exit $rc' EXIT
   clean_working_containers
   local start=$SECONDS t
   for t in "${TARGETS[@]}"; do

@@ -125,7 +125,7 @@ all_healthy() {
 install_dependencies() {
   ensure_packages containerd:containerd runc:runc "$CNI_BIN_DIR/bridge:containernetworking-plugins" \
     iptables:iptables conntrack:conntrack openssl:openssl curl:curl ethtool:ethtool \
-    ip:iproute2 findmnt:util-linux
+    ip:iproute2 findmnt:util-linux nft:nftables
   # Binaries from the Go module proxy (cached; the first build takes minutes).
   # Some k8s.io staging versions pinned in versions.sh are served by the module proxy
   # but unknown to the checksum database (404 on lookup); skip the sumdb for exactly
