@@ -18,6 +18,7 @@ import { resolveLayerPins } from './layer-pins.js';
 import { publish } from './publish.js';
 import { Reason, clip, type Failure } from './reasons.js';
 import { revisionIdOf } from './revision.js';
+import { PUBLISHED_REVISION_ANNOTATION } from './versioning.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -215,10 +216,10 @@ async function recordTransitions(
   }
 }
 
-/** `publish: true`: publish unless the newest published version already equals $LATEST. */
+/** `publish: true`: publish when $LATEST changed since the last publish and differs from the newest version. */
 async function publishIfChanged(ctx: ControllerContext, fn: LaminaFunction): Promise<void> {
   const latest = snapshotOfLatest(fn);
-  if (!latest) return;
+  if (!latest || fn.metadata.annotations?.[PUBLISHED_REVISION_ANNOTATION] === latest.revisionId) return;
   const namespace = fn.metadata.namespace ?? 'default';
   const newest = versionsOf(ctx.cache.versions, namespace, fn.metadata.name)
     .filter((v) => v.spec.version !== undefined && v.spec.snapshot)

@@ -22,7 +22,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { reconcileAlias } from './alias.js';
 import type { CodeResolver } from './code.js';
-import { aliasesOf, versionsOf, type Caches, type Clients, type ControllerContext } from './context.js';
+import { type Caches, type Clients, type ControllerContext } from './context.js';
 import { reconcileFunction } from './function.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { reconcileLayer } from './layer.js';
@@ -132,9 +132,12 @@ export class Manager {
   private wire(): void {
     const { functions, versions, aliases, layers } = this.watched;
     const q = this.queues;
+    // Including objects being deleted: a Version held by its finalizer waits for these events.
     const dependantsOf = (namespace: string, functionName: string) => {
-      for (const v of versionsOf(versions, namespace, functionName)) q.Version.add(keyOf(v));
-      for (const a of aliasesOf(aliases, namespace, functionName)) q.Alias.add(keyOf(a));
+      for (const v of versions.list(namespace))
+        if (v.spec.functionName === functionName) q.Version.add(keyOf(v));
+      for (const a of aliases.list(namespace))
+        if (a.spec.functionName === functionName) q.Alias.add(keyOf(a));
     };
     functions.on((_event, fn) => {
       q.Function.add(keyOf(fn));
@@ -144,7 +147,8 @@ export class Manager {
       const namespace = v.metadata.namespace ?? 'default';
       q.Version.add(keyOf(v));
       q.Function.add(`${namespace}/${v.spec.functionName}`);
-      for (const a of aliasesOf(aliases, namespace, v.spec.functionName)) q.Alias.add(keyOf(a));
+      for (const a of aliases.list(namespace))
+        if (a.spec.functionName === v.spec.functionName) q.Alias.add(keyOf(a));
     });
     aliases.on((_event, a) => {
       q.Alias.add(keyOf(a));

@@ -15,6 +15,7 @@ import { FUNCTION_LABEL, VERSION_IN_USE_FINALIZER, type ControllerContext } from
 import { Reason } from './reasons.js';
 import {
   LAST_VERSION_ANNOTATION,
+  PUBLISHED_REVISION_ANNOTATION,
   decidePublication,
   lastAssignedVersion,
   type PublishedVersion,
@@ -87,13 +88,32 @@ async function publishLocked(
     lastAssigned: lastAssignedVersion(fn.metadata.annotations),
     preconditions: target && { codeSha256: target.spec.codeSha256, revisionId: target.spec.revisionId },
   });
+  if (
+    decision.kind === 'unchanged' &&
+    !target &&
+    fn.metadata.annotations?.[PUBLISHED_REVISION_ANNOTATION] !== latest.revisionId
+  ) {
+    await clients.functions.patch(
+      namespace,
+      functionName,
+      { metadata: { annotations: { [PUBLISHED_REVISION_ANNOTATION]: latest.revisionId } } },
+      fn.metadata.resourceVersion,
+    );
+  }
   if (decision.kind !== 'publish') return decision;
 
   const version = decision.version;
   await clients.functions.patch(
     namespace,
     functionName,
-    { metadata: { annotations: { [LAST_VERSION_ANNOTATION]: String(version) } } },
+    {
+      metadata: {
+        annotations: {
+          [LAST_VERSION_ANNOTATION]: String(version),
+          ...(!target && { [PUBLISHED_REVISION_ANNOTATION]: latest.revisionId }),
+        },
+      },
+    },
     fn.metadata.resourceVersion,
   );
 

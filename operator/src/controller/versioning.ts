@@ -10,6 +10,12 @@ import { sameConfiguration, type VersionSnapshot } from '../api/index.js';
 import { Reason } from './reasons.js';
 
 export const LAST_VERSION_ANNOTATION = 'lamina.dev/last-version';
+/**
+ * The $LATEST revision `publish: true` last published (or found unchanged). `publish: true`
+ * publishes on a change of code or configuration, not whenever the newest version differs
+ * from $LATEST: deleting the newest version does not republish it.
+ */
+export const PUBLISHED_REVISION_ANNOTATION = 'lamina.dev/published-revision';
 
 export interface PublishedVersion {
   version: number;
