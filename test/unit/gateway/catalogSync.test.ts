@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { snapshotOfLatest } from '../../../operator/src/api/index.js';
 import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js';
 import {
   CatalogSync,
   type ProvisionedConcurrencyStatus,
 } from '../../../operator/src/gateway/dispatch/catalogSync.js';
+import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
 import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
 import { hostToUrlPrefix, functionUrl } from '../../../operator/src/gateway/routing/functionUrl.js';
 import { BurstScaler } from '../../../operator/src/gateway/scaling/burstScaler.js';
@@ -78,15 +80,10 @@ describe('CatalogSync', () => {
     const fn = activeFunction('f');
     catalog.upsertFunction(fn);
     sync.sync();
-    const spec = (
-      await import('../../../operator/src/gateway/environments/environmentSpec.js')
-    ).environmentSpec(
-      fn,
-      '$LATEST',
-      (await import('../../../operator/src/api/index.js')).snapshotOfLatest(fn)!,
-      'on-demand',
-      { storeUrl: 'http://s', region: 'us-east-1' },
-    );
+    const spec = environmentSpec(fn, '$LATEST', snapshotOfLatest(fn)!, 'on-demand', {
+      storeUrl: 'http://s',
+      region: 'us-east-1',
+    });
     const lease = await pool.acquire(spec);
     lease.release();
     catalog.upsertFunction(activeFunction('f', { memorySize: 512 }));
