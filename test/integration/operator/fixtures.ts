@@ -172,5 +172,10 @@ export async function eventsFor(kc: KubeConfig, namespace: string, name: string)
   const list = await kc
     .makeApiClient(CoreV1Api)
     .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
-  return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message ?? '' }));
+  return list.items.map((e) => ({
+    type: e.type,
+    reason: e.reason,
+    message: e.message ?? '',
+    reportingInstance: e.reportingInstance,
+  }));
 }
