@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setConditions } from '../../../operator/src/controller/conditions.js';
+import { statusPatch } from '../../../operator/src/controller/status-patch.js';
+
+describe('setConditions', () => {
+  it('keeps lastTransitionTime while the status is unchanged and moves it on a change', () => {
+    const first = setConditions(undefined, [{ type: 'Ready', status: 'False', reason: 'Creating' }], 'T1', 1);
+    const same = setConditions(first, [{ type: 'Ready', status: 'False', reason: 'StillCreating' }], 'T2', 2);
+    assert.equal(same[0]?.lastTransitionTime, 'T1');
+    assert.equal(same[0]?.reason, 'StillCreating');
+    assert.equal(same[0]?.observedGeneration, 2);
+    const flipped = setConditions(same, [{ type: 'Ready', status: 'True', reason: 'Active' }], 'T3', 2);
+    assert.equal(flipped[0]?.lastTransitionTime, 'T3');
+  });
+
+  it('adds new condition types and leaves others alone', () => {
+    const base = setConditions(undefined, [{ type: 'A', status: 'True', reason: 'x' }], 'T1');
+    const next = setConditions(base, [{ type: 'B', status: 'True', reason: 'y' }], 'T2');
+    assert.deepEqual(
+      next.map((c) => c.type),
+      ['A', 'B'],
+    );
+  });
+});
+
+describe('statusPatch', () => {
+  it('is undefined when nothing owned changed, so an idempotent reconcile writes nothing', () => {
+    assert.equal(
+      statusPatch({ state: 'Active', url: 'x' }, { state: 'Active', url: 'y' }, ['state']),
+      undefined,
+    );
+  });
+
+  it('sets changed fields and nulls the ones to remove, touching only owned keys', () => {
+    const patch = statusPatch(
+      { state: 'Failed', stateReason: 'bad', url: 'keep' } as Record<string, unknown>,
+      { state: 'Active', stateReason: undefined },
+      ['state', 'stateReason'],
+    );
+    assert.deepEqual(patch, { state: 'Active', stateReason: null });
+  });
+});
