@@ -47,9 +47,11 @@ KIND_CLUSTER_NAME="${LAMINA_KIND_CLUSTER_NAME:-lamina}"
 KIND_KUBECONFIG="$LAMINA_CACHE/kind/kubeconfig"
 
 kind_up() {
+  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 ||
+    die "LAMINA_CLUSTER=kind needs a working Docker engine (\`docker info\` failed)"
   bash "$SCRIPT_DIR/build-tools.sh" kind
   local kind="$KIND_BIN_DIR/kind"
-  mkdir -p "$(dirname "$KIND_KUBECONFIG")"
+  mkdir -p "$(dirname "$KIND_KUBECONFIG")" "$CLUSTER_DIR"
   echo kind >"$CLUSTER_DIR/mode"
   if ! "$kind" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER_NAME"; then
     log "creating kind cluster $KIND_CLUSTER_NAME ($KIND_NODE_IMAGE)"
