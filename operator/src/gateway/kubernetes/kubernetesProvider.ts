@@ -12,6 +12,7 @@ import {
   type EnvironmentRecord,
   type EnvironmentSpec,
 } from '../environments/types.js';
+import { FastReadiness } from './fastReadiness.js';
 import { resilientInformer, type ResilientInformer } from './informers.js';
 
 /** Container states from which a pod will not become a usable environment. */
@@ -87,6 +88,7 @@ export class KubernetesProvider implements EnvironmentProvider {
   private readonly core: CoreV1Api;
   private readonly informer: ResilientInformer<V1Pod>;
   private readonly listeners = new Set<(event: EnvironmentEvent) => void>();
+  private readonly fastReadiness: FastReadiness;
 
   constructor(
     kc: KubeConfig,
@@ -102,19 +104,25 @@ export class KubernetesProvider implements EnvironmentProvider {
       log,
       selector,
     );
+    this.fastReadiness = new FastReadiness((id) => {
+      const [namespace = '', name = ''] = id.split('/');
+      const pod = this.informer.get(name, namespace);
+      const env = pod && this.toRecord(pod);
+      if (env) this.emit({ type: 'upsert', env });
+    }, log);
     const upsert = (pod: V1Pod) => {
       if (pod.metadata?.deletionTimestamp) {
-        this.emit({ type: 'delete', id: `${pod.metadata.namespace}/${pod.metadata.name}` });
+        this.gone(`${pod.metadata.namespace}/${pod.metadata.name}`);
         return;
       }
-      const env = podToRecord(pod);
-      if (env) this.emit({ type: 'upsert', env });
+      const env = this.toRecord(pod);
+      if (!env) return;
+      this.fastReadiness.observe(env.id, env.address, env.ready, env.failure !== undefined);
+      this.emit({ type: 'upsert', env });
     };
     this.informer.on('add', upsert);
     this.informer.on('update', upsert);
-    this.informer.on('delete', (pod) =>
-      this.emit({ type: 'delete', id: `${pod.metadata?.namespace}/${pod.metadata?.name}` }),
-    );
+    this.informer.on('delete', (pod) => this.gone(`${pod.metadata?.namespace}/${pod.metadata?.name}`));
   }
 
   async start(): Promise<void> {
@@ -122,6 +130,7 @@ export class KubernetesProvider implements EnvironmentProvider {
   }
 
   stop(): void {
+    this.fastReadiness.stop();
     void this.informer.stop();
   }
 
@@ -153,13 +162,26 @@ export class KubernetesProvider implements EnvironmentProvider {
     return this.informer
       .list()
       .filter((pod) => !pod.metadata?.deletionTimestamp)
-      .map(podToRecord)
+      .map((pod) => this.toRecord(pod))
       .filter((r): r is EnvironmentRecord => r !== undefined);
   }
 
   subscribe(listener: (event: EnvironmentEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The pod as an environment, ready as soon as either the kubelet or the gateway saw it ready. */
+  private toRecord(pod: V1Pod): EnvironmentRecord | undefined {
+    const env = podToRecord(pod);
+    if (env && !env.ready && !env.failure && env.address && this.fastReadiness.isReady(env.id))
+      env.ready = true;
+    return env;
+  }
+
+  private gone(id: string): void {
+    this.fastReadiness.forget(id);
+    this.emit({ type: 'delete', id });
   }
 
   private emit(event: EnvironmentEvent): void {
