@@ -8,7 +8,15 @@ import { systemClock } from '../../../operator/src/shared/clock.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { kubectl } from '../../harness/kube.js';
 import { rawZip } from '../../unit/store/zips.js';
-import { eventually, fnObject, layerObject, setUp, waitForFunction, type Environment } from './fixtures.js';
+import {
+  eventually,
+  fnObject,
+  layerObject,
+  setUp,
+  sleep,
+  waitForFunction,
+  type Environment,
+} from './fixtures.js';
 
 describe('what users and operators see', () => {
   let env: Environment;
@@ -49,6 +57,24 @@ describe('what users and operators see', () => {
     const hello = await kubectl('describe', 'fn', 'hello', '-n', env.ns);
     assert.match(hello.stdout, /Normal\s+Active/);
     assert.match(hello.stdout, /Normal\s+Published\s+.*Published version 1/);
+  });
+
+  it('writes nothing once converged (idempotent reconciles, no hot loop)', async () => {
+    const versions = async () =>
+      Object.fromEntries(
+        (
+          await Promise.all([
+            env.api.functions.list(env.ns),
+            env.api.layers.list(env.ns),
+            env.api.versions.list(env.ns),
+          ])
+        )
+          .flat()
+          .map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]),
+      );
+    const before = await versions();
+    await sleep(1500);
+    assert.deepEqual(await versions(), before);
   });
 
   it('serves Prometheus metrics by kind', async () => {
