@@ -3,6 +3,7 @@
 // Lambda's rules from decisions.ts — retry, back off, expire, deliver to destinations and
 // dead-letter targets. Nothing is acked before its follow-ups are stored (at-least-once).
 import { randomUUID } from 'node:crypto';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import {
@@ -65,8 +66,8 @@ export interface ProcessorOptions {
 export class AsyncProcessor {
   private readonly clock: Clock;
   private readonly policy: RetryPolicy;
-  private readonly http: HttpPost;
-  private readonly ownsHttp: boolean;
+  /** Created per start() unless given, closed by stop(). */
+  private http: HttpPost | undefined;
   private readonly random: () => number;
   private readonly newRequestId: () => string;
   private readonly waiters = new Set<() => void>();
@@ -76,8 +77,6 @@ export class AsyncProcessor {
   constructor(private readonly opts: ProcessorOptions) {
     this.clock = opts.clock ?? systemClock;
     this.policy = { ...LAMBDA_RETRY_POLICY, ...opts.policy };
-    this.http = opts.http ?? new UndiciHttpPost();
-    this.ownsHttp = opts.http === undefined;
     this.random = opts.random ?? Math.random;
     this.newRequestId = opts.newRequestId ?? randomUUID;
   }
@@ -85,6 +84,7 @@ export class AsyncProcessor {
   start(): void {
     if (this.loops.length > 0) return;
     this.stopping = false;
+    this.http = this.opts.http ?? new UndiciHttpPost();
     const workers = this.opts.workers ?? 16;
     for (let i = 0; i < workers; i++) this.loops.push(this.loop());
   }
@@ -95,7 +95,8 @@ export class AsyncProcessor {
     this.notify();
     await Promise.all(this.loops);
     this.loops = [];
-    if (this.ownsHttp) await this.http.close();
+    if (this.http && this.http !== this.opts.http) await this.http.close();
+    this.http = undefined;
   }
 
   /** Wakes idle workers: an event was just enqueued in this process. */
@@ -124,6 +125,9 @@ export class AsyncProcessor {
           error: String(err),
         });
       }
+      // A synchronous backend and an instant 429 resolve in microtasks only: yield, or a busy
+      // worker would starve timers (lease extension) and I/O (the attempts it waits for).
+      await setImmediatePromise();
     }
   }
 
@@ -254,7 +258,8 @@ export class AsyncProcessor {
       purpose: work.purpose,
       target_kind: 'http',
     };
-    const result = await this.whileLeased(lease, () => this.http.post(work.url, work.body, work.headers));
+    const http = this.http ?? (this.http = this.opts.http ?? new UndiciHttpPost());
+    const result = await this.whileLeased(lease, () => http.post(work.url, work.body, work.headers));
     if (result.ok) {
       await queue.ack(lease);
       metrics?.deliveries.inc({ ...counted, result: 'delivered' });

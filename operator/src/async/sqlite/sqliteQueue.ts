@@ -1,6 +1,6 @@
 // The embedded EventQueue: one SQLite file on the gateway's PersistentVolume (better-sqlite3).
-// WAL journal with synchronous=FULL, so a transaction that has returned is on disk: an
-// enqueue resolves only after its commit. Enqueues arriving in the same tick share one
+// WAL journal; enqueues commit with synchronous=FULL, so an enqueue resolves only once its
+// commit is fsynced. Enqueues arriving in the same tick share one
 // commit (group commit), which keeps the fsync count low under load. One process owns the
 // file (the single-replica gateway); NATS JetStream is the backend for several replicas.
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,11 @@ export class SqliteEventQueue implements EventQueue {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // Enqueues commit with FULL (see flush); leases, acks and requeues with NORMAL. The WAL is
+    // one append-only file, so the next FULL commit's fsync makes everything before it durable
+    // too: a power loss can only forget the latest acks/requeues, which replays events
+    // (at-least-once), never an acknowledged enqueue.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.statements = {
@@ -79,6 +83,7 @@ export class SqliteEventQueue implements EventQueue {
     this.pending = [];
     const now = this.now();
     try {
+      this.db.pragma('synchronous = FULL');
       this.db.transaction(() => {
         for (const { event } of batch)
           this.statements.insert.run(event.id, event.body, now, event.dueAt ?? now);
@@ -86,6 +91,8 @@ export class SqliteEventQueue implements EventQueue {
     } catch (err) {
       for (const item of batch) item.done(err as Error);
       return;
+    } finally {
+      if (this.db.open) this.db.pragma('synchronous = NORMAL');
     }
     for (const item of batch) item.done();
   }
