@@ -3,33 +3,14 @@
 // message naming the field, before any download starts.
 import { z } from 'zod';
 import { InvalidConfigError } from './errors.js';
+import { RESERVED_ENVIRONMENT_KEYS, RUNTIMES } from '../../../operator/src/api/common.js';
 import { MAX_UNZIPPED_BYTES } from './zip.js';
 
-export const RUNTIMES = ['nodejs20.x', 'python3.13', 'provided', 'provided.al2023'] as const;
+export { RUNTIMES };
 export type RuntimeId = (typeof RUNTIMES)[number];
 
-/**
- * Variables the platform owns [LAMBDA-SPEC §3]. A configuration that sets one is refused,
- * as Lambda refuses it. The credential variables are absent on purpose: Lambda fills them
- * from the execution role, and Lamina's operator may inject them the same way.
- */
-export const RESERVED_ENV_KEYS = new Set([
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-  'TZ',
-]);
+/** Variables the platform owns [LAMBDA-SPEC §3]: a configuration that sets one is refused, as Lambda refuses it. */
+export const RESERVED_ENV_KEYS: ReadonlySet<string> = new Set(RESERVED_ENVIRONMENT_KEYS);
 
 const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
 
@@ -45,40 +26,49 @@ const artifact = z.object({
   sha256: sha256Hex,
 });
 
-export const functionConfigSchema = z.object({
-  functionName: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/, 'must be 1-64 characters of [a-zA-Z0-9._-]'),
-  namespace: z.string().min(1).max(253),
-  version: z.string().regex(/^(\$LATEST|[0-9]+)$/, "must be '$LATEST' or a version number"),
-  runtime: z.enum(RUNTIMES),
-  handler: z.string().regex(/^\S{1,128}$/, 'must be 1-128 characters without whitespace'),
-  memorySize: z.number().int().min(128).max(10240),
-  timeout: z.number().int().min(1).max(900),
-  environment: z
-    .record(z.string(), z.string())
-    .default({})
-    .superRefine((env, ctx) => {
-      const keys = Object.keys(env);
-      const reserved = keys.filter((key) => RESERVED_ENV_KEYS.has(key));
-      if (reserved.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            'Lambda was unable to configure your environment variables because the environment variables you have ' +
-            'provided contains reserved keys that are currently not supported for modification. Reserved keys used ' +
-            `in this request: ${reserved.join(', ')}`,
-        });
-      }
-      for (const key of keys.filter((k) => !RESERVED_ENV_KEYS.has(k) && !ENV_KEY.test(k))) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `key must match ${ENV_KEY.source}` });
-      }
-    }),
-  code: artifact,
-  layers: z.array(artifact).max(5).default([]),
-  functionArn: z.string().min(1),
-  region: z.string().min(1).default('us-east-1'),
-  initializationType: z.enum(['on-demand', 'provisioned-concurrency']).default('on-demand'),
-  maxUnzippedBytes: z.number().int().positive().default(MAX_UNZIPPED_BYTES),
-});
+export const functionConfigSchema = z
+  .object({
+    functionName: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/, 'must be 1-64 characters of [a-zA-Z0-9._-]'),
+    namespace: z.string().min(1).max(253),
+    version: z.string().regex(/^(\$LATEST|[0-9]+)$/, "must be '$LATEST' or a version number"),
+    runtime: z.enum(RUNTIMES),
+    // Custom runtimes (provided*) may have no handler: their bootstrap decides what runs.
+    handler: z
+      .string()
+      .regex(/^\S{1,128}$/, 'must be 1-128 characters without whitespace')
+      .optional(),
+    memorySize: z.number().int().min(128).max(10240),
+    timeout: z.number().int().min(1).max(900),
+    environment: z
+      .record(z.string(), z.string())
+      .default({})
+      .superRefine((env, ctx) => {
+        const keys = Object.keys(env);
+        const reserved = keys.filter((key) => RESERVED_ENV_KEYS.has(key));
+        if (reserved.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'Lambda was unable to configure your environment variables because the environment variables you have ' +
+              'provided contains reserved keys that are currently not supported for modification. Reserved keys used ' +
+              `in this request: ${reserved.join(', ')}`,
+          });
+        }
+        for (const key of keys.filter((k) => !RESERVED_ENV_KEYS.has(k) && !ENV_KEY.test(k))) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `key must match ${ENV_KEY.source}` });
+        }
+      }),
+    code: artifact,
+    layers: z.array(artifact).max(5).default([]),
+    functionArn: z.string().min(1),
+    region: z.string().min(1).default('us-east-1'),
+    initializationType: z.enum(['on-demand', 'provisioned-concurrency']).default('on-demand'),
+    maxUnzippedBytes: z.number().int().positive().default(MAX_UNZIPPED_BYTES),
+  })
+  .refine((config) => config.runtime.startsWith('provided') || config.handler !== undefined, {
+    path: ['handler'],
+    message: 'is required for runtime nodejs20.x and python3.13',
+  });
 
 export type FunctionConfig = z.infer<typeof functionConfigSchema>;
 

@@ -34,6 +34,7 @@ export function runtimeEnvironment(
   layout: RuntimeLayout,
   runtimeApiAddress: string,
   streamName: string,
+  secrets: Record<string, string> = {},
 ): Record<string, string> {
   const { taskRoot: task, optRoot: opt, runtimeDir: rt } = layout;
   // Unreserved: the user may replace these wholesale, as on Lambda.
@@ -45,7 +46,7 @@ export function runtimeEnvironment(
     LANG: 'en_US.UTF-8',
   };
   const reserved: Record<string, string> = {
-    _HANDLER: config.handler,
+    _HANDLER: config.handler ?? '',
     AWS_LAMBDA_FUNCTION_NAME: config.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: config.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
@@ -60,7 +61,9 @@ export function runtimeEnvironment(
     LAMBDA_RUNTIME_DIR: rt,
     TZ: ':UTC',
   };
-  const env = { ...defaults, ...config.environment, ...reserved };
+  // Secret values come first so a plain variable of the same name wins; reserved names
+  // are the platform's whatever a Secret holds.
+  const env = { ...defaults, ...secrets, ...config.environment, ...reserved };
   // The Python client finds layer paths under /opt; tell it only when that moved (tests).
   if (config.runtime === 'python3.13' && opt !== '/opt') env.LAMINA_OPT_ROOT = opt;
   return env;

@@ -36,6 +36,21 @@ export interface AgentSettings {
   nodeBin: string;
   pythonBin: string;
   memorySampleMs: number;
+  /** Variables from the function's Secrets, attached by the gateway as `LAMINA_SECRET_<KEY>`. */
+  secretEnvironment: Record<string, string>;
+}
+
+const SECRET_PREFIX = 'LAMINA_SECRET_';
+
+/** The function's Secret values with the prefix the pod spec gave them removed. */
+export function secretEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(
+        (entry): entry is [string, string] => entry[0].startsWith(SECRET_PREFIX) && entry[1] !== undefined,
+      )
+      .map(([key, value]) => [key.slice(SECRET_PREFIX.length), value]),
+  );
 }
 
 /** Reads settings or throws an Error naming the offending variable. */
@@ -59,5 +74,6 @@ export function readSettings(env: NodeJS.ProcessEnv): AgentSettings {
     nodeBin: s.LAMINA_NODE_BIN,
     pythonBin: s.LAMINA_PYTHON_BIN,
     memorySampleMs: s.LAMINA_MEMORY_SAMPLE_MS,
+    secretEnvironment: secretEnvironment(env),
   };
 }

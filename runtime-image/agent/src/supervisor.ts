@@ -107,7 +107,13 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     const started = this.clock.monotonic();
     this.api.newGeneration();
     this.log.platformLine(initStartLine(config.runtime));
-    const env = runtimeEnvironment(config, this.settings, this.address, streamName);
+    const env = runtimeEnvironment(
+      config,
+      this.settings,
+      this.address,
+      streamName,
+      this.settings.secretEnvironment,
+    );
     const launch = runtimeLaunch(config, this.settings, env, isFile);
     if ('errorType' in launch) {
       const reason = launch.errorMessage;

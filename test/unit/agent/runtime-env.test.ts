@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseFunctionConfig } from '../../../runtime-image/agent/src/config.js';
+import { secretEnvironment } from '../../../runtime-image/agent/src/settings.js';
 import {
   logStreamName,
   runtimeEnvironment,
@@ -129,5 +130,33 @@ describe('runtime launch', () => {
         errorMessage: "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
       },
     );
+  });
+});
+
+describe('function secrets', () => {
+  test('reach the function without the LAMINA_SECRET_ prefix the pod spec gave them', () => {
+    const secrets = secretEnvironment({
+      LAMINA_SECRET_DB_PASSWORD: 's3cret',
+      LAMINA_AGENT_PORT: '8080',
+      HOME: '/tmp',
+    });
+    assert.deepEqual(secrets, { DB_PASSWORD: 's3cret' });
+    assert.equal(runtimeEnvironment(config(), layout, 'a:1', 's', secrets).DB_PASSWORD, 's3cret');
+  });
+
+  test('lose to a plain variable of the same name and never replace a reserved one', () => {
+    const env = runtimeEnvironment(config({ environment: { TOKEN: 'plain' } }), layout, 'a:1', 's', {
+      TOKEN: 'secret',
+      AWS_REGION: 'mars-1',
+    });
+    assert.equal(env.TOKEN, 'plain');
+    assert.equal(env.AWS_REGION, 'eu-west-1');
+  });
+});
+
+describe('custom runtimes', () => {
+  test('need no handler; managed runtimes do', () => {
+    assert.equal(config({ runtime: 'provided.al2023', handler: undefined }).handler, undefined);
+    assert.throws(() => config({ handler: undefined }), /handler: is required/);
   });
 });
