@@ -7,12 +7,20 @@ import AdmZip from 'adm-zip';
 const DOS_EPOCH = (((1980 - 1980) << 9) | (1 << 5) | 1) << 16;
 /** rw-r--r--; adm-zip adds the regular-file type bits. */
 const FILE_MODE = 0o644;
+/**
+ * rwxr-xr-x for scripts: an inline file cannot carry a mode, and a custom runtime's
+ * `bootstrap` (or any script it runs) must be executable, so a `#!` line marks one.
+ */
+const SCRIPT_MODE = 0o755;
+
+const modeOf = (content: string) => (content.startsWith('#!') ? SCRIPT_MODE : FILE_MODE);
 
 export function zipInlineFiles(files: Record<string, string>): Buffer {
   const zip = new AdmZip();
   const paths = Object.keys(files).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const path of paths) {
-    zip.addFile(path, Buffer.from(files[path] ?? '', 'utf8'), '', FILE_MODE);
+    const content = files[path] ?? '';
+    zip.addFile(path, Buffer.from(content, 'utf8'), '', modeOf(content));
     const entry = zip.getEntry(path);
     if (entry) entry.header.timeval = DOS_EPOCH;
   }

@@ -46,6 +46,13 @@ describe('zipInlineFiles', () => {
     assert.equal(zip.readAsText('m/n.txt'), 'n');
   });
 
+  it('makes a file that starts with #! executable, so an inline bootstrap can run', () => {
+    const zip = new AdmZip(zipInlineFiles({ bootstrap: '#!/bin/bash\necho hi\n', 'data.txt': 'x' }));
+    const mode = (name: string) => (zip.getEntry(name)!.header.attr >>> 16) & 0o777;
+    assert.equal(mode('bootstrap'), 0o755);
+    assert.equal(mode('data.txt'), 0o644);
+  });
+
   it('produces a zip the hostile-zip checks accept, with the right unzipped size', () => {
     assert.equal(inspectZip(zipInlineFiles({ 'a.py': 'abc', 'b.py': 'de' }), 1000).unzippedSize, 5);
   });
