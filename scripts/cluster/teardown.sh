@@ -119,6 +119,7 @@ cleanup_host_state() {
   clean_iptables
   remove_cgroups
   # host-local IPAM allocations and the CNI result cache of our network
-  rm -rf "$CNI_DIR/ipam" "/var/lib/cni/results/$CNI_NETWORK_NAME-"* 2>/dev/null || true
+  # (containerd also runs the loopback plugin as network "cni-loopback"; no one else here uses CNI)
+  rm -rf "$CNI_DIR/ipam" "/var/lib/cni/results/$CNI_NETWORK_NAME-"* /var/lib/cni/results/cni-loopback-* 2>/dev/null || true
   rm -rf /run/lamina-cluster
 }
