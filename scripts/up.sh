@@ -44,7 +44,6 @@ fi
 
 # --- the artifact store's volume: the local cluster has no dynamic provisioner, so a
 # hostPath PersistentVolume under the cache is pre-bound to the chart's claim.
-helm_store_args=()
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]]; then
   store_dir="$LAMINA_CACHE/cluster/store"
   mkdir -p "$store_dir" && chown 993:993 "$store_dir"
@@ -63,16 +62,15 @@ spec:
 YAML
 fi
 
-# --- install
+# --- install: the gateway is a NodePort Service, reached at the node's address.
+node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+LAMINA_GATEWAY="http://$node_ip:30080"
 log "installing the chart"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
-  "${helm_store_args[@]}" --wait --timeout 5m >&2
+  --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" --wait --timeout 5m >&2
 kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2
 kubectl -n "$NAMESPACE" rollout status deployment/lamina-operator deployment/lamina-gateway --timeout 180s >&2
 
-node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
-node_port="$(kubectl -n "$NAMESPACE" get svc lamina-gateway -o jsonpath='{.spec.ports[0].nodePort}')"
-LAMINA_GATEWAY="http://$node_ip:$node_port"
 
 # --- examples
 log "applying the examples"

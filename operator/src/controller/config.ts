@@ -28,6 +28,8 @@ const OperatorEnv = StoreEnv.extend({
   LAMINA_WORKERS: envInt(4, 1, 64),
   LAMINA_FETCH_TIMEOUT_SECONDS: envInt(60, 1),
   LAMINA_RETRY_SECONDS: envInt(30, 1),
+  /** The gateway's base URL as clients see it (for status.url of functions with a URL). */
+  LAMINA_GATEWAY_URL: z.url().optional(),
 })
   .refine((env) => env.LAMINA_STORE_EMBEDDED || env.LAMINA_STORE_URL, {
     path: ['LAMINA_STORE_URL'],
@@ -49,6 +51,7 @@ export interface OperatorConfig {
   workers: number;
   fetchTimeoutMs: number;
   retryAfterMs: number;
+  gatewayUrl?: string;
 }
 
 export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -77,5 +80,6 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     workers: e.LAMINA_WORKERS,
     fetchTimeoutMs: e.LAMINA_FETCH_TIMEOUT_SECONDS * 1000,
     retryAfterMs: e.LAMINA_RETRY_SECONDS * 1000,
+    gatewayUrl: e.LAMINA_GATEWAY_URL,
   };
 }

@@ -32,6 +32,8 @@ export interface ControllerContext {
   log: Logger;
   /** Function code + layers, unzipped (Lambda: 250 MB). */
   maxUnzippedBytes: number;
+  /** Where clients reach the gateway; a Function's status.url derives from it. */
+  gatewayUrl?: string;
   publishLock: KeyedMutex;
 }
 

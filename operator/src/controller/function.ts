@@ -2,6 +2,7 @@
 // what status should say (code digest, pinned layers, revision id, state, conditions), writes
 // only the difference, and, with `publish: true`, publishes a Version when $LATEST differs
 // from the newest published one.
+import { functionUrl } from '../gateway/routing/functionUrl.js';
 import {
   FunctionSpec,
   environmentSize,
@@ -41,6 +42,7 @@ const OWNED: (keyof FunctionStatus & string)[] = [
   'layers',
   'latestVersion',
   'lastModified',
+  'url',
 ];
 
 async function evaluate(ctx: ControllerContext, fn: LaminaFunction): Promise<Evaluation> {
@@ -165,6 +167,7 @@ export async function reconcileFunction(
         codeSize: result.codeSize,
         layers: result.layers,
         revisionId: result.revisionId,
+        url: fn.spec.functionUrl && ctx.gatewayUrl ? functionUrl(ctx.gatewayUrl, namespace, name) : undefined,
         lastModified:
           current.revisionId === result.revisionId && current.lastModified ? current.lastModified : now,
       }

@@ -42,6 +42,7 @@ export interface ManagerOptions {
   metrics: OperatorMetrics;
   workers: number;
   maxUnzippedBytes: number;
+  gatewayUrl?: string;
 }
 
 type Kind = 'Function' | 'Version' | 'Alias' | 'Layer';
@@ -85,6 +86,7 @@ export class Manager {
       clock,
       log,
       maxUnzippedBytes: options.maxUnzippedBytes,
+      gatewayUrl: options.gatewayUrl,
       publishLock: new KeyedMutex(),
     };
     this.queues = {

@@ -80,6 +80,7 @@ export async function startOperator(
         metrics,
         workers: config.workers,
         maxUnzippedBytes: config.store.maxUnzippedBytes,
+        gatewayUrl: config.gatewayUrl,
       });
       manager = next;
       await next
