@@ -20,4 +20,9 @@ export class GatewayAsyncQueue implements AsyncQueue {
     await this.events.enqueue({ id: stored.requestId, body: encodeWork(newInvokeWork(stored)) });
     for (const listener of this.listeners) listener(stored);
   }
+
+  /** Closes the backend; call after the HTTP server stopped accepting invokes. */
+  close(): Promise<void> {
+    return this.events.close();
+  }
 }

@@ -39,7 +39,7 @@ export interface AsyncProcessorDeps {
 
 export interface AsyncRuntime {
   processor: AsyncProcessor;
-  /** Drains attempts in flight, then closes the backend. */
+  /** Stops leasing and drains the attempts in flight (the queue stays open for enqueues). */
   stop(): Promise<void>;
 }
 
@@ -69,7 +69,6 @@ export function startAsyncProcessor(deps: AsyncProcessorDeps): AsyncRuntime {
     async stop() {
       unsubscribe();
       await processor.stop();
-      await queue.events.close();
     },
   };
 }

@@ -174,6 +174,7 @@ describe('async processor on SQLite with HTTP destinations', () => {
       );
     } finally {
       await run.runtime.stop();
+      await run.queue.close();
     }
   });
 
@@ -188,6 +189,7 @@ describe('async processor on SQLite with HTTP destinations', () => {
     first.runtime.processor.start();
     await waitUntil(() => tally(server, 'restart').finished.size >= 20, 30_000);
     await first.runtime.stop();
+    await first.queue.close();
     const left = tally(server, 'restart').finished.size;
 
     const second = await start(db);
@@ -207,6 +209,7 @@ describe('async processor on SQLite with HTTP destinations', () => {
       assertConditions(server, 'restart', total);
     } finally {
       await second.runtime.stop();
+      await second.queue.close();
     }
   });
 
@@ -217,6 +220,7 @@ describe('async processor on SQLite with HTTP destinations', () => {
     await seed.runtime.processor.stop();
     await Promise.all(Array.from({ length: total }, (_, i) => seed.queue.enqueue(invocation(i, 'killed'))));
     await seed.runtime.stop();
+    await seed.queue.close();
 
     const child = spawn(process.execPath, ['--import', 'tsx', childScript], {
       env: { ...process.env, LAMINA_TEST_DB: db, LAMINA_TEST_DESTINATIONS: server.url },
@@ -248,6 +252,7 @@ describe('async processor on SQLite with HTTP destinations', () => {
       assertConditions(server, 'killed', total);
     } finally {
       await second.runtime.stop();
+      await second.queue.close();
     }
   });
 });

@@ -79,7 +79,10 @@ describe('async processor on NATS JetStream', () => {
         assert.equal(record.requestContext.approximateInvokeCount, expected.count, `${id} count`);
       }
     } finally {
-      for (const { runtime } of replicas) await runtime.stop();
+      for (const { runtime, queue } of replicas) {
+        await runtime.stop();
+        await queue.close();
+      }
     }
   });
 });
