@@ -185,7 +185,7 @@ ensure_base() {
 # Exports a buildah image as a docker-archive (the format `ctr images import` names from
 # its RepoTags) and imports it into the cluster's containerd when that is running.
 export_and_import() {
-  local name="$1" file="$2" id archive="$IMAGE_ARCHIVE_DIR/$2.tar"
+  local name="$1" id archive="$IMAGE_ARCHIVE_DIR/$2.tar"
   id="$(image_id "$name")"
   [[ -n "$id" ]] || die "image $name not found in buildah storage"
   if [[ ! -f "$archive" || "$(cat "$archive.id" 2>/dev/null)" != "$id" ]]; then
@@ -344,6 +344,7 @@ main() {
     log "another image build is running, waiting for $IMAGES_DIR/lock ..."
     flock 7
   fi
+  # shellcheck disable=SC2154 # rc is assigned inside the trap string
   trap 'rc=$?; unmount_storage; exit $rc' EXIT
   clean_working_containers
   local start=$SECONDS t

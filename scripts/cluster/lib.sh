@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this
 # Shared settings and helpers of the single-node e2e cluster (scripts/cluster/*.sh) and
 # of the offline image build (runtime-image/build/build-offline.sh). Source it.
 #
