@@ -89,7 +89,7 @@ async function runLint() {
 }
 
 function provision(script, args) {
-  // Scripts print progress on stderr and `KUBECONFIG=<path>` as their last stdout line.
+  // Scripts print progress on stderr and `NAME=value` lines (KUBECONFIG, LAMINA_GATEWAY) on stdout.
   const result = spawnSync('bash', [script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const out = result.stdout.toString();
   process.stdout.write(out);
@@ -101,14 +101,15 @@ function provision(script, args) {
 
 async function runIntegration() {
   if (findTests(join(root, 'test', 'integration')).length === 0) return 0;
-  const kubeconfig = provision('scripts/k8s/control-plane.sh', ['up']);
-  return runNodeTests('integration', { KUBECONFIG: kubeconfig, LAMINA_TEST_TIER: 'integration' });
+  const { KUBECONFIG } = provision('scripts/k8s/control-plane.sh', ['up']);
+  return runNodeTests('integration', { KUBECONFIG, LAMINA_TEST_TIER: 'integration' });
 }
 
 async function runE2e() {
   if (findTests(join(root, 'test', 'e2e')).length === 0) return 0;
-  const kubeconfig = provision('scripts/cluster/up.sh', []);
-  return runNodeTests('e2e', { KUBECONFIG: kubeconfig, LAMINA_TEST_TIER: 'e2e' });
+  // The quickstart's first command: the local cluster with Lamina installed and the examples applied.
+  const { KUBECONFIG, LAMINA_GATEWAY } = provision('scripts/up.sh', []);
+  return runNodeTests('e2e', { KUBECONFIG, LAMINA_GATEWAY, LAMINA_TEST_TIER: 'e2e' });
 }
 
 // A fresh clone has no node_modules: install exactly what the lock file says, once.

@@ -57,8 +57,9 @@ describe('README walkthrough', () => {
       }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
         assert.fail(`step failed: ${error.message}\nstdout: ${error.stdout}\nstderr: ${error.stderr}`);
       });
-      // Every invoke in the walkthrough must answer with a function result, not an error.
-      assert.doesNotMatch(stdout, /"(errorType|Message|message)":/, `stdout: ${stdout}\nstderr: ${stderr}`);
+      // Every invoke in the walkthrough must answer with a function result, not a function
+      // error (errorType) or an API error (__type).
+      assert.doesNotMatch(stdout, /"(errorType|__type)":/, `stdout: ${stdout}\nstderr: ${stderr}`);
     });
   }
 });
