@@ -42,24 +42,26 @@ if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/clu
   bash runtime-image/build/build-offline.sh runtime operator >&2
 fi
 
-# --- the artifact store's volume: the local cluster has no dynamic provisioner, so a
-# hostPath PersistentVolume under the cache is pre-bound to the chart's claim.
+# --- volumes: the local cluster has no dynamic provisioner, so hostPath PersistentVolumes
+# under the cache are pre-bound to the chart's claims (artifact store, async event queue).
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]]; then
-  store_dir="$LAMINA_CACHE/cluster/store"
-  mkdir -p "$store_dir" && chown 993:993 "$store_dir"
-  kubectl apply -f - >&2 <<YAML
+  for claim in lamina-store lamina-async; do
+    dir="$LAMINA_CACHE/cluster/${claim#lamina-}"
+    mkdir -p "$dir" && chown 993:993 "$dir"
+    kubectl apply -f - >&2 <<YAML
 apiVersion: v1
 kind: PersistentVolume
 metadata:
-  name: lamina-store
+  name: $claim
 spec:
   capacity: { storage: 10Gi }
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: ''
-  hostPath: { path: $store_dir, type: Directory }
-  claimRef: { namespace: $NAMESPACE, name: lamina-store }
+  hostPath: { path: $dir, type: Directory }
+  claimRef: { namespace: $NAMESPACE, name: $claim }
 YAML
+  done
 fi
 
 # --- install: the gateway is a NodePort Service, reached at the node's address.
