@@ -51,9 +51,11 @@ stop_component etcd 20
 
 # kube-proxy's own cleanup of its iptables/ipvs/nftables state, then the generic sweep.
 if [[ -x "$K8S_BIN_DIR/kube-proxy" ]] && command -v iptables >/dev/null 2>&1; then
-  "$K8S_BIN_DIR/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  timeout 30 "$K8S_BIN_DIR/kube-proxy" --cleanup >/dev/null 2>&1 || true
 fi
+step=$SECONDS
 cleanup_host_state
+((SECONDS - step < 3)) || log "host cleanup took $((SECONDS - step))s"
 
 if [[ "$PURGE" == 1 ]]; then
   log "purging $CLUSTER_DIR"

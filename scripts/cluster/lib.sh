@@ -133,7 +133,7 @@ alive() {
 }
 
 stop_component() {
-  local name="$1" timeout="${2:-10}" pid i
+  local name="$1" timeout="${2:-10}" pid i started=$SECONDS
   if pid="$(running_pid "$name")"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
@@ -146,6 +146,7 @@ stop_component() {
       kill -KILL "$pid" 2>/dev/null || true
       while alive "$pid"; do sleep 0.05; done
     fi
+    ((SECONDS - started < 3)) || log "$name took $((SECONDS - started))s to stop"
   fi
   rm -f "$(pidfile "$name")"
 }
