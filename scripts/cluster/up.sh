@@ -129,12 +129,7 @@ install_dependencies() {
     iptables:iptables conntrack:conntrack openssl:openssl curl:curl ethtool:ethtool \
     ip:iproute2 findmnt:util-linux nft:nftables
   # Binaries from the Go module proxy (cached; the first build takes minutes).
-  # Some k8s.io staging versions pinned in versions.sh are served by the module proxy
-  # but unknown to the checksum database (404 on lookup); skip the sumdb for exactly
-  # those modules: their hashes still land in the build's go.sum.
-  local nosum="" kv
-  for kv in $K8S_STAGING_OVERRIDES; do nosum+="${nosum:+,}k8s.io/${kv%%=*}"; done
-  GONOSUMDB="${GONOSUMDB:-$nosum}" bash "$REPO_ROOT/scripts/k8s/build.sh" \
+  bash "$REPO_ROOT/scripts/k8s/build.sh" \
     etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
   bash "$SCRIPT_DIR/build-tools.sh" coredns
 }
