@@ -164,6 +164,18 @@ export class AccessDeniedException extends LambdaError {
   protected override readonly messageKey = 'Message';
 }
 
+/** No credentials where the gateway requires them (AWS answers 403 with this code). */
+export class MissingAuthenticationTokenException extends LambdaError {
+  readonly code = 'MissingAuthenticationTokenException';
+  readonly statusCode = 403;
+}
+
+/** Credentials that are malformed or that the API server does not accept (AWS: 403). */
+export class UnrecognizedClientException extends LambdaError {
+  readonly code = 'UnrecognizedClientException';
+  readonly statusCode = 403;
+}
+
 /** Not one of Lambda's Invoke errors, but the rest-json answer for a path no operation has. */
 export class UnknownOperationException extends LambdaError {
   readonly code = 'UnknownOperationException';

@@ -2,6 +2,9 @@
 // environments on Kubernetes. Configuration comes from LAMINA_* variables (see
 // gateway/config.ts); invalid configuration stops the process naming the variable.
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesAuthorizer } from './gateway/auth/authorizer.js';
+import { KubernetesAccessReviewer } from './gateway/auth/kubernetesReviewer.js';
+import { LambdaAuthorizer } from './gateway/auth/lambdaAuth.js';
 import { ConfigError, loadConfig } from './gateway/config.js';
 import { createGateway } from './gateway/gateway.js';
 import { KubernetesCatalog } from './gateway/kubernetes/kubernetesCatalog.js';
@@ -25,6 +28,16 @@ async function main(): Promise<void> {
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromDefault();
 
+  // TokenReview + SubjectAccessReview: always for KUBERNETES function URLs, and for the
+  // Invoke API when LAMINA_INVOKE_AUTH=kubernetes.
+  const authorizer = new LambdaAuthorizer(
+    new KubernetesAuthorizer(new KubernetesAccessReviewer(kc, { audiences: config.auth.audiences }), {
+      now: Date.now,
+      cacheTtlMs: config.auth.cacheTtlMs,
+    }),
+    config.region,
+    log.child({ part: 'auth' }),
+  );
   const catalog = new KubernetesCatalog(kc, log.child({ part: 'catalog' }));
   await catalog.start();
   const gateway = await createGateway({
@@ -32,6 +45,8 @@ async function main(): Promise<void> {
     catalog,
     provider: new KubernetesProvider(kc, { image: config.runtimeImage }, log.child({ part: 'environments' })),
     statusWriter: new KubernetesProvisionedStatusWriter(kc),
+    urlAuthorizer: authorizer,
+    ...(config.auth.invoke === 'kubernetes' ? { invokeAuthorizer: authorizer } : {}),
     log,
     processMetrics: true,
   });
@@ -41,6 +56,7 @@ async function main(): Promise<void> {
     address,
     defaultNamespace: config.defaultNamespace,
     region: config.region,
+    invokeAuth: config.auth.invoke,
   });
 
   let stopping = false;

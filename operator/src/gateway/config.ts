@@ -38,6 +38,12 @@ const ConfigEnv = z.object({
   LAMINA_STORE_URL: z.string().url('must be a URL').default('http://lamina-store.lamina-system.svc:8090'),
   /** Host suffix for host-based function URLs: <function>.<namespace>.<domain>. */
   LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
+  /** Who may invoke: anyone (`none`) or callers whose Kubernetes token RBAC allows `invoke`. */
+  LAMINA_INVOKE_AUTH: z.enum(['none', 'kubernetes']).default('none'),
+  /** How long a TokenReview/SubjectAccessReview answer is reused. */
+  LAMINA_AUTH_CACHE_TTL_MS: int(0).max(300_000).default(10_000),
+  /** Comma-separated token audiences to require (empty: the API server's own). */
+  LAMINA_AUTH_AUDIENCES: z.string().default(''),
   /** Kubeconfig to use outside a cluster (defaults: in-cluster, then ~/.kube/config). */
   KUBECONFIG: z.string().optional(),
 });
@@ -58,6 +64,8 @@ export interface GatewayConfig {
   runtimeImage: string;
   storeUrl: string;
   urlDomain: string;
+  /** Invoke API authentication; function URLs follow their own authType either way. */
+  auth: { invoke: 'none' | 'kubernetes'; cacheTtlMs: number; audiences: string[] };
   /** Environment pods run in the function's own namespace. */
   podNamespacePolicy: 'function-namespace';
   kubeconfig?: string;
@@ -97,6 +105,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     runtimeImage: c.LAMINA_RUNTIME_IMAGE,
     storeUrl: c.LAMINA_STORE_URL,
     urlDomain: c.LAMINA_URL_DOMAIN,
+    auth: {
+      invoke: c.LAMINA_INVOKE_AUTH,
+      cacheTtlMs: c.LAMINA_AUTH_CACHE_TTL_MS,
+      audiences: c.LAMINA_AUTH_AUDIENCES.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
     podNamespacePolicy: 'function-namespace',
     ...(c.KUBECONFIG ? { kubeconfig: c.KUBECONFIG } : {}),
   };

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { AsyncQueue } from './asyncQueue.js';
+import type { InvokeAuthorizer } from './auth/lambdaAuth.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config.js';
 import { CatalogSync, type ProvisionedStatusWriter } from './dispatch/catalogSync.js';
@@ -46,6 +47,7 @@ export interface GatewayParts {
   statusWriter?: ProvisionedStatusWriter;
   asyncQueue?: AsyncQueue;
   urlAuthorizer?: UrlAuthorizer;
+  invokeAuthorizer?: InvokeAuthorizer;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
   processMetrics?: boolean;
 }
@@ -137,6 +139,8 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     ready: () => ready,
     ...(parts.asyncQueue ? { asyncQueue: parts.asyncQueue } : {}),
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
+    ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
+    defaultNamespace: settings.defaultNamespace,
   });
 
   let unsubscribe: (() => void) | undefined;

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { UnknownOperationException, toWireError } from '../errors.js';
 import type { Logger } from '../shared/log.js';
 import type { AsyncQueue } from './asyncQueue.js';
+import type { InvokeAuthorizer } from './auth/lambdaAuth.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { Invoker } from './dispatch/invoker.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -27,6 +28,10 @@ export interface ServerOptions {
   now?: () => number;
   asyncQueue?: AsyncQueue;
   urlAuthorizer?: UrlAuthorizer;
+  /** When set, Invoke API callers must be allowed by it (LAMINA_INVOKE_AUTH=kubernetes). */
+  invokeAuthorizer?: InvokeAuthorizer;
+  /** Namespace of bare function names, for the authorizer's question (default "default"). */
+  defaultNamespace?: string;
   ready?: () => boolean;
 }
 
@@ -74,6 +79,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     asyncPayloadLimitBytes: options.asyncPayloadLimitBytes,
     now,
     ...(options.asyncQueue ? { asyncQueue: options.asyncQueue } : {}),
+    ...(options.invokeAuthorizer
+      ? {
+          auth: {
+            authorizer: options.invokeAuthorizer,
+            defaultNamespace: options.defaultNamespace ?? 'default',
+          },
+        }
+      : {}),
   });
   await app.register(functionUrlRoutes, {
     invoker: options.invoker,

@@ -34,6 +34,10 @@ export const StoreEnv = z.object({
   LAMINA_STORE_PORT: envInt(8090, 0, 65_535),
   LAMINA_STORE_MAX_ZIP_BYTES: envInt(50 * 1024 * 1024, 1),
   LAMINA_MAX_UNZIPPED_BYTES: envInt(limits.unzippedBytes, 1),
+  /** Writes (upload, delete, list) need a Kubernetes token RBAC allows (see store/auth.ts). */
+  LAMINA_STORE_AUTH: z.enum(['none', 'kubernetes']).default('none'),
+  /** Comma-separated token audiences to require (empty: the API server's own). */
+  LAMINA_STORE_AUTH_AUDIENCES: z.string().default(''),
 });
 
 export interface StoreConfig {
@@ -42,6 +46,8 @@ export interface StoreConfig {
   port: number;
   maxZipBytes: number;
   maxUnzippedBytes: number;
+  /** Absent means `none`. */
+  auth?: { mode: 'none' | 'kubernetes'; audiences: string[] };
 }
 
 export function storeConfigFrom(env: z.output<typeof StoreEnv>): StoreConfig {
@@ -51,5 +57,11 @@ export function storeConfigFrom(env: z.output<typeof StoreEnv>): StoreConfig {
     port: env.LAMINA_STORE_PORT,
     maxZipBytes: env.LAMINA_STORE_MAX_ZIP_BYTES,
     maxUnzippedBytes: env.LAMINA_MAX_UNZIPPED_BYTES,
+    auth: {
+      mode: env.LAMINA_STORE_AUTH,
+      audiences: env.LAMINA_STORE_AUTH_AUDIENCES.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
   };
 }

@@ -2,6 +2,7 @@
 // the operator (embedded, the default) and by `main.ts` (the store alone).
 import type { Logger } from '../shared/log.js';
 import { BlobStore } from './blob-store.js';
+import { kubernetesStoreAccess } from './auth.js';
 import type { StoreConfig } from './config.js';
 import { buildStoreServer } from './server.js';
 
@@ -14,7 +15,14 @@ export interface RunningStore {
 
 export async function startStore(config: StoreConfig, log: Logger): Promise<RunningStore> {
   const store = new BlobStore(config);
-  const app = buildStoreServer({ store, maxZipBytes: config.maxZipBytes, log });
+  const app = buildStoreServer({
+    store,
+    maxZipBytes: config.maxZipBytes,
+    log,
+    ...(config.auth?.mode === 'kubernetes'
+      ? { access: kubernetesStoreAccess({ audiences: config.auth.audiences, log }) }
+      : {}),
+  });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -10,12 +10,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
 import type { ArtifactStore, BlobInfo } from './artifact-store.js';
+import { storeAuthError, storeOperation, type StoreAccess } from './auth.js';
 import { StoreError, ZipTooLargeError } from './errors.js';
 
 export interface StoreServerOptions {
   store: ArtifactStore;
   maxZipBytes: number;
   log?: Logger;
+  /** When set, uploads, deletes and the list need a token it allows (store/auth.ts). */
+  access?: StoreAccess;
 }
 
 const infoHeaders = (info: BlobInfo) => ({
@@ -27,7 +30,7 @@ const infoHeaders = (info: BlobInfo) => ({
 
 const publicInfo = ({ sha256, size, unzippedSize }: BlobInfo) => ({ sha256, size, unzippedSize });
 
-export function buildStoreServer({ store, maxZipBytes, log }: StoreServerOptions): FastifyInstance {
+export function buildStoreServer({ store, maxZipBytes, log, access }: StoreServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, bodyLimit: maxZipBytes });
   app.removeAllContentTypeParsers();
   // Zips arrive as application/zip, application/octet-stream, or with no type at all (curl --data-binary).
@@ -54,6 +57,17 @@ export function buildStoreServer({ store, maxZipBytes, log }: StoreServerOptions
     if (error.httpStatus >= 500) log?.warn('store error', { url: request.url, error: error.message });
     void reply.status(error.httpStatus).type('application/json').send(JSON.stringify(error.toJSON()));
   });
+
+  // Before the body is read: an unauthorised upload costs no more than its headers.
+  if (access) {
+    app.addHook('onRequest', async (request, reply) => {
+      const attributes = storeOperation(request.method, request.routeOptions.url);
+      if (!attributes) return;
+      const error = storeAuthError(await access.check(request.headers, attributes), attributes);
+      if (error?.httpStatus === 401) void reply.header('www-authenticate', 'Bearer realm="lamina-store"');
+      if (error) throw error;
+    });
+  }
 
   const asBuffer = (body: unknown) => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
 

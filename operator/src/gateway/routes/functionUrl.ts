@@ -3,6 +3,7 @@
 // HTTP (LAMBDA-SPEC §9), with the function's CORS settings.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDeniedException, ResourceNotFoundException } from '../../errors.js';
+import { withoutCredentials } from '../auth/credentials.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
 import type { Invoker } from '../dispatch/invoker.js';
 import { fromApiGatewayResult, toApiGatewayEvent } from '../events/apiGatewayEvent.js';
@@ -78,13 +79,16 @@ export async function functionUrlRoutes(
     };
     const headers = joinedHeaders(httpRequest.headers);
 
-    if (urlConfig.authType !== 'NONE') {
-      const allowed = await options.authorizer?.authorize(httpRequest, namespace, name);
-      if (!allowed) throw new AccessDeniedException('Forbidden');
-    }
+    // A preflight carries no credentials and runs nothing: answered before the auth check.
     const cors = urlConfig.cors;
     if (cors && isPreflight(request.method, headers)) {
       return reply.code(200).headers(preflightHeaders(cors, headers)).send();
+    }
+    if (urlConfig.authType !== 'NONE') {
+      const allowed = await options.authorizer?.authorize(httpRequest, namespace, name);
+      if (!allowed) throw new AccessDeniedException('Forbidden');
+      // A bearer token can be replayed: the function never sees the caller's credential.
+      httpRequest.headers = withoutCredentials(httpRequest.headers);
     }
 
     const resolved = resolveTarget(

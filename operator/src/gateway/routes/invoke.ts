@@ -7,7 +7,9 @@ import {
   ValidationException,
 } from '../../errors.js';
 import type { AsyncQueue } from '../asyncQueue.js';
+import type { InvokeAuthorizer } from '../auth/lambdaAuth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
+import { resolveFunctionReference } from '../routing/functionName.js';
 import { acceptRawBodies, bodyOf } from './rawBody.js';
 
 export interface InvokeRouteOptions {
@@ -16,6 +18,8 @@ export interface InvokeRouteOptions {
   asyncPayloadLimitBytes: number;
   asyncQueue?: AsyncQueue;
   now: () => number;
+  /** Callers must be allowed to invoke (checked before the function is looked up). */
+  auth?: { authorizer: InvokeAuthorizer; defaultNamespace: string };
 }
 
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
@@ -83,6 +87,15 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
     async (request, reply: FastifyReply) => {
       const type = invocationType(request);
       const tail = wantsTail(request);
+      if (options.auth) {
+        // Before the lookup, so an unauthorised caller cannot tell which functions exist.
+        const ref = resolveFunctionReference(
+          request.params.name,
+          request.query.Qualifier,
+          options.auth.defaultNamespace,
+        );
+        await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
+      }
       const target = invoker.resolve(request.params.name, request.query.Qualifier);
       const payload = jsonPayload(bodyOf(request.body));
       const context = clientContext(request);
