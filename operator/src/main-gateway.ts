@@ -10,6 +10,9 @@ import { createGateway } from './gateway/gateway.js';
 import { KubernetesCatalog } from './gateway/kubernetes/kubernetesCatalog.js';
 import { KubernetesProvider } from './gateway/kubernetes/kubernetesProvider.js';
 import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisionedStatusWriter.js';
+import { PooledProvider } from './gateway/pool/pooledProvider.js';
+import { HttpSpecializer } from './gateway/pool/specializeClient.js';
+import { WarmPool } from './gateway/pool/warmPool.js';
 import { createLogger } from './shared/log.js';
 
 async function main(): Promise<void> {
@@ -40,10 +43,23 @@ async function main(): Promise<void> {
   );
   const catalog = new KubernetesCatalog(kc, log.child({ part: 'catalog' }));
   await catalog.start();
+  const pods = new KubernetesProvider(
+    kc,
+    { image: config.runtimeImage },
+    log.child({ part: 'environments' }),
+  );
+  const warmPool = new WarmPool(
+    kc,
+    { image: config.runtimeImage, ...config.pool, reconcileIntervalMs: 1000 },
+    () => catalog.functions().map((fn) => fn.metadata.namespace ?? 'default'),
+    log.child({ part: 'warm-pool' }),
+  );
+  const provider = new PooledProvider(pods, warmPool, new HttpSpecializer(), log, config.coldStartTimeoutMs);
   const gateway = await createGateway({
     settings: config,
     catalog,
-    provider: new KubernetesProvider(kc, { image: config.runtimeImage }, log.child({ part: 'environments' })),
+    provider,
+    warmPool: provider,
     statusWriter: new KubernetesProvisionedStatusWriter(kc),
     urlAuthorizer: authorizer,
     ...(config.auth.invoke === 'kubernetes' ? { invokeAuthorizer: authorizer } : {}),
@@ -65,6 +81,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     await gateway.stop();
+    await warmPool.drain();
     await catalog.stop();
     process.exit(0);
   };

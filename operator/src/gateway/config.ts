@@ -1,7 +1,9 @@
 // Gateway configuration: read once at start from LAMINA_* environment variables (the Helm
 // chart sets them), validated with zod. Invalid configuration stops the process with a
 // message naming the variable.
+import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parseShapes, type PoolShape } from './pool/shapes.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -44,6 +46,14 @@ const ConfigEnv = z.object({
   LAMINA_AUTH_CACHE_TTL_MS: int(0).max(300_000).default(10_000),
   /** Comma-separated token audiences to require (empty: the API server's own). */
   LAMINA_AUTH_AUDIENCES: z.string().default(''),
+  /** Generic environments kept ready per namespace and pool shape (0: no warm pool). */
+  LAMINA_POOL_SIZE: int(0).max(100).default(1),
+  /** Pool shapes, `<memoryMB>[:<ephemeralStorageMB>]`, comma-separated. */
+  LAMINA_POOL_SHAPES: z.string().default('128'),
+  /** Namespaces that get a pool (comma-separated); empty: every namespace with a Function. */
+  LAMINA_POOL_NAMESPACES: z.string().default(''),
+  /** This gateway's identity on its pool pods; default: the host (pod) name. */
+  LAMINA_POOL_OWNER: z.string().optional(),
   /** Kubeconfig to use outside a cluster (defaults: in-cluster, then ~/.kube/config). */
   KUBECONFIG: z.string().optional(),
 });
@@ -66,6 +76,7 @@ export interface GatewayConfig {
   urlDomain: string;
   /** Invoke API authentication; function URLs follow their own authType either way. */
   auth: { invoke: 'none' | 'kubernetes'; cacheTtlMs: number; audiences: string[] };
+  pool: { size: number; shapes: PoolShape[]; namespaces: string[]; owner: string };
   /** Environment pods run in the function's own namespace. */
   podNamespacePolicy: 'function-namespace';
   kubeconfig?: string;
@@ -84,6 +95,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       'invalid gateway configuration: LAMINA_UNRESERVED_CONCURRENCY_MINIMUM: must not exceed LAMINA_NAMESPACE_CONCURRENCY_LIMIT',
     );
+  }
+  let shapes: PoolShape[];
+  try {
+    shapes = parseShapes(c.LAMINA_POOL_SHAPES);
+  } catch (err) {
+    throw new ConfigError(`invalid gateway configuration: LAMINA_POOL_SHAPES: ${(err as Error).message}`);
   }
   return {
     port: c.LAMINA_GATEWAY_PORT,
@@ -111,6 +128,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audiences: c.LAMINA_AUTH_AUDIENCES.split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+    },
+    pool: {
+      size: c.LAMINA_POOL_SIZE,
+      shapes,
+      namespaces: c.LAMINA_POOL_NAMESPACES.split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+      // In a cluster the host name is the pod name, stable across container restarts (the
+      // pool is adopted); host processes (tests, benchmarks) must not share one.
+      owner:
+        c.LAMINA_POOL_OWNER ?? (env.KUBERNETES_SERVICE_HOST ? hostname() : `${hostname()}-${process.pid}`),
     },
     podNamespacePolicy: 'function-namespace',
     ...(c.KUBECONFIG ? { kubeconfig: c.KUBECONFIG } : {}),

@@ -14,6 +14,7 @@ import { HttpAgentClient, type AgentClient } from './environments/agentClient.js
 import { EnvironmentPool } from './environments/environmentPool.js';
 import type { EnvironmentProvider } from './environments/types.js';
 import { GatewayMetrics } from './metrics.js';
+import type { WarmPoolObserver } from './pool/pooledProvider.js';
 import type { UrlAuthorizer } from './routes/functionUrl.js';
 import type { RandomSource } from './routing/weightedRouting.js';
 import { BurstScaler } from './scaling/burstScaler.js';
@@ -47,6 +48,8 @@ export interface GatewayParts {
   statusWriter?: ProvisionedStatusWriter;
   asyncQueue?: AsyncQueue;
   urlAuthorizer?: UrlAuthorizer;
+  /** The warm pool behind `provider`, for /metrics. */
+  warmPool?: WarmPoolObserver;
   invokeAuthorizer?: InvokeAuthorizer;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
   processMetrics?: boolean;
@@ -88,9 +91,11 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       concurrentExecutions: (ns, fn) => ledger.concurrentExecutions(ns, fn),
       unreservedConcurrentExecutions: (ns) => ledger.unreservedConcurrentExecutions(ns),
       namespaces: () => ledger.namespaceNames(),
+      ...(parts.warmPool ? { warmPool: () => parts.warmPool?.status() ?? [] } : {}),
     },
     parts.processMetrics ?? false,
   );
+  parts.warmPool?.onClaim((e) => metrics.warmPoolClaims.inc(e));
   const pool = new EnvironmentPool(parts.provider, ledger, scaler, clock, parts.log, poolSettings(settings), {
     environmentFailed: (record, reason) => {
       parts.log.warn('environment failed', { id: record.id, reason });

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EnvironmentView } from './scaling/environmentPlan.js';
 import type { EnvironmentRecord } from './environments/types.js';
+import type { WarmPoolStatus } from './pool/warmPool.js';
 
 const FN = ['namespace', 'function'] as const;
 const FNV = ['namespace', 'function', 'version'] as const;
@@ -13,6 +14,8 @@ export interface GaugeSources {
   concurrentExecutions(namespace: string, fn: string): number;
   unreservedConcurrentExecutions(namespace: string): number;
   namespaces(): string[];
+  /** The warm pool per namespace and shape, when there is one. */
+  warmPool?(): WarmPoolStatus[];
 }
 
 export class GatewayMetrics {
@@ -87,6 +90,12 @@ export class GatewayMetrics {
     labelNames: FNV,
     registers: [this.registry],
   });
+  readonly warmPoolClaims = new Counter({
+    name: 'lamina_warm_pool_claims_total',
+    help: 'Cold starts of a pool-shaped environment: hit (specialised pool pod), empty (no ready pool pod) or failed (hand-over failed); the last two created a pod.',
+    labelNames: ['namespace', 'shape', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly urlResponses = new Counter({
     name: 'lamina_url_responses_total',
     help: 'Function URL responses by status class (Lambda Url4xxCount / Url5xxCount).',
@@ -143,6 +152,30 @@ export class GatewayMetrics {
             initialization_type: env.initializationType,
           });
         }
+      },
+    });
+    new Gauge({
+      name: 'lamina_warm_pool_environments',
+      help: 'Generic environments in the warm pool by state (ready, starting), per namespace and shape.',
+      labelNames: ['namespace', 'shape', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.warmPool?.() ?? []) {
+          this.set({ namespace: s.namespace, shape: s.shape, state: 'ready' }, s.ready);
+          this.set({ namespace: s.namespace, shape: s.shape, state: 'starting' }, s.starting);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lamina_warm_pool_target',
+      help: 'Generic environments the warm pool keeps per namespace and shape (LAMINA_POOL_SIZE).',
+      labelNames: ['namespace', 'shape'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.warmPool?.() ?? [])
+          this.set({ namespace: s.namespace, shape: s.shape }, s.target);
       },
     });
     new Gauge({

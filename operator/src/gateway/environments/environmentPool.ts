@@ -289,7 +289,7 @@ export class EnvironmentPool {
       env.claimedBy = waiter;
       // Readiness arrives through the provider's events, possibly before this call returns.
       this.provider.create(spec, env.record.id).then(
-        () => undefined,
+        (record) => this.created(env, record),
         (err: unknown) => {
           this.envs.delete(env.record.id);
           this.log.error('environment creation failed', { key: spec.key, error: String(err) });
@@ -297,6 +297,22 @@ export class EnvironmentPool {
         },
       );
     });
+  }
+
+  /**
+   * A provider may hand over an environment that already existed under its own id (a
+   * specialised warm-pool pod, already ready): the entry moves to that id.
+   */
+  private created(env: PoolEnvironment, record: EnvironmentRecord): void {
+    if (record.id === env.record.id) return; // readiness follows through the provider's events
+    if (this.envs.get(env.record.id) !== env) {
+      this.provider.destroy(record.id).catch(() => undefined); // gave up on it meanwhile
+      return;
+    }
+    this.envs.delete(env.record.id);
+    env.record = { ...env.record, id: record.id };
+    this.envs.set(record.id, env);
+    this.update(env, record);
   }
 
   private reconcileProvisioned(): void {
@@ -322,7 +338,7 @@ export class EnvironmentPool {
       for (let i = 0; i < count; i++) {
         const env = this.register(spec, this.newId(spec));
         this.provider.create(spec, env.record.id).then(
-          () => undefined,
+          (record) => this.created(env, record),
           (err: unknown) => {
             this.envs.delete(env.record.id);
             const delayMs = Math.min(60_000, (this.provisionBackoff.get(key)?.delayMs ?? 500) * 2);

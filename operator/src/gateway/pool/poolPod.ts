@@ -1,0 +1,81 @@
+// The manifests of the warm pool (pure): a generic environment pod, and the merge patch that
+// hands one over to a function version.
+//
+// A pool pod is an environment pod in every respect that is fixed at creation (image,
+// security context, resources, volumes — built by the same environmentPod) except that it has
+// no function: no LAMINA_FUNCTION, so the agent waits generic, and no owner. Claiming it
+// moves it from the pool's label set to the environments' label set and makes the Function
+// its owner, so from then on it is tracked, reclaimed and garbage-collected exactly like a
+// pod created for that function.
+import type { V1Pod } from '@kubernetes/client-node';
+import { environmentPod, LABELS, versionLabel } from '../environments/podSpec.js';
+import type { EnvironmentSpec } from '../environments/types.js';
+import { shapeName, type PoolShape } from './shapes.js';
+
+export const POOL_LABELS = {
+  /** "true" while the pod waits generic in the pool. */
+  pool: 'lamina.dev/pool',
+  /** Which gateway manages this pool pod (several replicas keep separate pools). */
+  owner: 'lamina.dev/pool-owner',
+  shape: 'lamina.dev/pool-shape',
+  /** Set when a pool pod was specialised for a function: it stays on the pod for life. */
+  fromPool: 'lamina.dev/from-pool',
+} as const;
+
+export function poolPod(
+  shape: PoolShape,
+  namespace: string,
+  name: string,
+  owner: string,
+  image: string,
+): V1Pod {
+  // environmentPod reads the spec's resources and identity only; the function parts are
+  // removed below, so the placeholder names never reach the cluster.
+  const placeholder = {
+    key: '',
+    namespace,
+    functionName: 'pool',
+    version: '$LATEST',
+    configHash: '',
+    initializationType: 'on-demand',
+    config: { memorySize: shape.memorySize },
+    ephemeralStorageSize: shape.ephemeralStorageSize,
+    secretRefs: [],
+    owner: { apiVersion: '', kind: '', name: '', uid: '' },
+  } as unknown as EnvironmentSpec;
+  const pod = environmentPod(placeholder, { image, podName: name });
+  pod.metadata = {
+    name,
+    namespace,
+    labels: {
+      'app.kubernetes.io/managed-by': 'lamina-gateway',
+      [POOL_LABELS.pool]: 'true',
+      [POOL_LABELS.owner]: owner,
+      [POOL_LABELS.shape]: shapeName(shape),
+    },
+  };
+  for (const container of pod.spec?.containers ?? []) {
+    delete container.env;
+    delete container.envFrom;
+  }
+  return pod;
+}
+
+/** JSON merge patch that turns a pool pod into an environment of `spec` (owned by its Function). */
+export function claimPatch(spec: EnvironmentSpec): Record<string, unknown> {
+  return {
+    metadata: {
+      labels: {
+        [POOL_LABELS.pool]: null,
+        [POOL_LABELS.owner]: null,
+        [POOL_LABELS.fromPool]: 'true',
+        [LABELS.environment]: 'true',
+        [LABELS.function]: spec.functionName,
+        [LABELS.version]: versionLabel(spec.version),
+        [LABELS.configHash]: spec.configHash,
+        [LABELS.initializationType]: spec.initializationType,
+      },
+      ownerReferences: [{ ...spec.owner, blockOwnerDeletion: false }],
+    },
+  };
+}
