@@ -4,29 +4,12 @@
 // is idempotent and returns within seconds when the cluster is already up, so calling
 // ensureCluster() from many test files is cheap. The cluster outlives the test run on
 // purpose; `npm run cluster:down` stops it and cleans up.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { provision } from './provision.js';
 
 export interface Cluster {
   kubeconfigPath: string;
 }
-
-const SCRIPT = join('scripts', 'cluster', 'up.sh');
-
-// The repo root is the nearest ancestor holding the script (works from sources and dist/).
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, SCRIPT))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find ${SCRIPT} above ${import.meta.url}`);
-    dir = parent;
-  }
-}
-
-let pending: Promise<Cluster> | undefined;
 
 /**
  * The e2e cluster's admin kubeconfig. Under `npm run test:e2e` scripts/test.mjs has
@@ -38,32 +21,5 @@ export function ensureCluster(): Promise<Cluster> {
   if (process.env.LAMINA_TEST_TIER === 'e2e' && fromEnv && existsSync(fromEnv)) {
     return Promise.resolve({ kubeconfigPath: fromEnv });
   }
-  pending ??= runUp().catch((err: unknown) => {
-    pending = undefined; // let a later call retry
-    throw err;
-  });
-  return pending;
-}
-
-function runUp(): Promise<Cluster> {
-  const root = repoRoot();
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(root, SCRIPT)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      // The last stdout line is "KUBECONFIG=<path>".
-      const match = /^KUBECONFIG=(.+)$/m.exec(stdout);
-      if (code === 0 && match?.[1]) {
-        resolve({ kubeconfigPath: match[1].trim() });
-      } else {
-        reject(new Error(`${SCRIPT} failed (exit ${code ?? signal}); stdout: ${stdout.trim()}`));
-      }
-    });
-  });
+  return provision('scripts/cluster/up.sh').then(({ KUBECONFIG }) => ({ kubeconfigPath: KUBECONFIG! }));
 }

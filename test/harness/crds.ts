@@ -7,8 +7,8 @@ import {
   ApiextensionsV1Api,
   type KubeConfig,
   type V1CustomResourceDefinition,
+  loadYaml,
 } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 
 const crdDirectory = fileURLToPath(new URL('../../crds', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -17,7 +17,10 @@ export async function installCrds(kc: KubeConfig, timeoutMs = 30_000): Promise<v
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const crds = readdirSync(crdDirectory)
     .filter((file) => file.endsWith('.yaml'))
-    .map((file) => parse(readFileSync(join(crdDirectory, file), 'utf8')) as V1CustomResourceDefinition);
+    // loadYaml deserialises into client-node's model, which is what its API calls serialise
+    // from: a plain parsed object would lose every hyphenated key (x-kubernetes-validations)
+    // on the way out, and the API server would get CRDs without their CEL rules.
+    .map((file) => loadYaml<V1CustomResourceDefinition>(readFileSync(join(crdDirectory, file), 'utf8')));
   for (const body of crds) {
     const name = body.metadata?.name ?? '';
     try {

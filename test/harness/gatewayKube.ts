@@ -2,20 +2,8 @@
 // (no kubectl): the admin kubeconfig, Lamina's CRDs installed from crds/, and a throwaway
 // namespace per test file.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ensureControlPlane } from './controlPlane.js';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export async function adminKubeConfig(): Promise<KubeConfig> {
   const kc = new KubeConfig();
@@ -26,33 +14,7 @@ export async function adminKubeConfig(): Promise<KubeConfig> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Creates or updates every CRD in crds/ and waits until each is Established. */
-export async function installLaminaCrds(kc: KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const dir = join(repoRoot, 'crds');
-  const crds = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => parse(readFileSync(join(dir, f), 'utf8')) as V1CustomResourceDefinition);
-  for (const body of crds) {
-    const name = body.metadata!.name!;
-    try {
-      const existing = await api.readCustomResourceDefinition({ name });
-      body.metadata!.resourceVersion = existing.metadata?.resourceVersion;
-      await api.replaceCustomResourceDefinition({ name, body });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-      await api.createCustomResourceDefinition({ body });
-    }
-  }
-  for (const body of crds) {
-    const name = body.metadata!.name!;
-    for (let i = 0; ; i++) {
-      const crd = await api.readCustomResourceDefinition({ name });
-      if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-      if (i > 100) throw new Error(`CRD ${name} not Established`);
-      await sleep(100);
-    }
-  }
-}
+export { installCrds as installLaminaCrds } from './crds.js';
 
 export async function createTestNamespace(kc: KubeConfig, prefix: string) {
   const core = kc.makeApiClient(CoreV1Api);

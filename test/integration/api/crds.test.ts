@@ -2,13 +2,19 @@
 // a message a user can act on, published versions immutable, printer columns shown.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiException, type KubernetesObject } from '@kubernetes/client-node';
-import { PatchStrategy } from '@kubernetes/client-node';
-import { installCrds, kubectl, testNamespace } from '../../harness/kube.js';
+import {
+  ApiException,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
+import { installCrds } from '../../harness/crds.js';
+import { adminKubeConfig, createTestNamespace } from '../../harness/gatewayKube.js';
+import { kubectl } from '../../harness/kube.js';
 import type { Version, VersionSnapshot, VersionSpec } from '../../../operator/src/api/index.js';
 import { laminaManifests } from '../../harness/manifests.js';
 
-type Namespace = Awaited<ReturnType<typeof testNamespace>>;
+type Namespace = Awaited<ReturnType<typeof createTestNamespace>> & { objects: KubernetesObjectApi };
 
 function rejection(error: unknown): string {
   if (error instanceof ApiException) return `${error.code} ${JSON.stringify(error.body)}`;
@@ -19,8 +25,9 @@ describe('CRDs on a real API server', () => {
   let ns: Namespace;
 
   before(async () => {
-    await installCrds();
-    ns = await testNamespace('api');
+    const kc = await adminKubeConfig();
+    await installCrds(kc);
+    ns = { ...(await createTestNamespace(kc, 'api')), objects: KubernetesObjectApi.makeApiClient(kc) };
   });
   after(() => ns?.dispose());
 

@@ -12,7 +12,7 @@ import {
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { ResourceClient } from '../../../operator/src/kube/custom-objects.js';
 import { installCrds } from '../../harness/crds.js';
-import { kubeConfig } from '../../harness/kube.js';
+import { adminKubeConfig } from '../../harness/gatewayKube.js';
 import {
   deleteNamespaceCompletely,
   startTestOperator,
@@ -78,7 +78,7 @@ export async function setUp(
   count = 1,
   options: Partial<TestOperatorOptions> = {},
 ): Promise<Environment> {
-  const kc = await kubeConfig();
+  const kc = await adminKubeConfig();
   await installCrds(kc);
   const namespaces: string[] = [];
   for (let i = 0; i < count; i++) namespaces.push(await createNamespace(kc, prefix));

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { installCrds } from '../../harness/crds.js';
-import { kubeConfig, kubeconfigPath } from '../../harness/kube.js';
+import { adminKubeConfig } from '../../harness/gatewayKube.js';
+import { kubeconfigPath } from '../../harness/kube.js';
 import {
   deleteNamespaceCompletely,
   spawnTestOperator,
@@ -41,7 +42,7 @@ describe('operator restart in the middle of reconciling', () => {
   const children: ChildOperator[] = [];
 
   before(async () => {
-    kc = await kubeConfig();
+    kc = await adminKubeConfig();
     await installCrds(kc);
     ns = await createNamespace(kc, 'op-restart');
     api = clientsFor(kc);
@@ -117,7 +118,7 @@ describe('two operator replicas', () => {
   let b: RunningOperator;
 
   before(async () => {
-    kc = await kubeConfig();
+    kc = await adminKubeConfig();
     await installCrds(kc);
     ns = await createNamespace(kc, 'op-ha');
     api = clientsFor(kc);
