@@ -2,6 +2,9 @@
 // environments on Kubernetes. Configuration comes from LAMINA_* variables (see
 // gateway/config.ts); invalid configuration stops the process naming the variable.
 import { KubeConfig } from '@kubernetes/client-node';
+import { AsyncConfigError, loadAsyncConfig } from './async/config.js';
+import { GatewayAsyncQueue } from './async/gatewayQueue.js';
+import { openEventQueue, startAsyncProcessor } from './async/runtime.js';
 import { KubernetesAuthorizer } from './gateway/auth/authorizer.js';
 import { KubernetesAccessReviewer } from './gateway/auth/kubernetesReviewer.js';
 import { LambdaAuthorizer } from './gateway/auth/lambdaAuth.js';
@@ -13,15 +16,19 @@ import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisio
 import { PooledProvider } from './gateway/pool/pooledProvider.js';
 import { HttpSpecializer } from './gateway/pool/specializeClient.js';
 import { WarmPool } from './gateway/pool/warmPool.js';
+import { KubeEventRecorder } from './kube/events.js';
+import { systemClock } from './shared/clock.js';
 import { createLogger } from './shared/log.js';
 
 async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
   let config;
+  let asyncConfig;
   try {
     config = loadConfig();
+    asyncConfig = loadAsyncConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof AsyncConfigError) {
       log.error(err.message);
       process.exit(2);
     }
@@ -55,8 +62,11 @@ async function main(): Promise<void> {
     log.child({ part: 'warm-pool' }),
   );
   const provider = new PooledProvider(pods, warmPool, new HttpSpecializer(), log, config.coldStartTimeoutMs);
+  // Event invocations: stored durably before the 202, processed under the same rules.
+  const asyncQueue = new GatewayAsyncQueue(await openEventQueue(asyncConfig));
   const gateway = await createGateway({
     settings: config,
+    asyncQueue,
     catalog,
     provider,
     warmPool: provider,
@@ -67,6 +77,26 @@ async function main(): Promise<void> {
     processMetrics: true,
   });
   await gateway.start();
+  const events = new KubeEventRecorder(kc, 'lamina-gateway', systemClock, log.child({ part: 'events' }));
+  const asyncRuntime = startAsyncProcessor({
+    config: asyncConfig,
+    queue: asyncQueue,
+    invoker: gateway.invoker,
+    catalog,
+    registry: gateway.metrics.registry,
+    log,
+    onDeadLetter: (notice) =>
+      void events.record(
+        {
+          apiVersion: 'lamina.dev/v1alpha1',
+          kind: 'Function',
+          metadata: { name: notice.functionName, namespace: notice.namespace },
+        },
+        'Warning',
+        notice.reason,
+        `Event ${notice.requestId} was not delivered: ${notice.message}`,
+      ),
+  });
   const address = await gateway.app.listen({ port: config.port, host: config.host });
   log.info('gateway listening', {
     address,
@@ -80,7 +110,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    await gateway.stop();
+    await asyncRuntime.stop(); // drain attempts in flight: they need the environments
+    await gateway.stop(); // no more 202s
+    await asyncQueue.close();
     await warmPool.drain();
     await catalog.stop();
     process.exit(0);
