@@ -5,14 +5,37 @@
 import assert from 'node:assert/strict';
 import { BlockList, isIPv4 } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubernetesObjectApi, type KubeConfig, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { adminKubeConfig, createTestNamespace } from '../../harness/gatewayKube.js';
 import { renderChart } from './identities.js';
+
+// The policy as YAML has it (client-node's types rename `from` to `_from`).
+interface Peer {
+  podSelector?: { matchLabels?: Record<string, string> };
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface Rule {
+  from?: Peer[];
+  to?: Peer[];
+  ports?: Array<{ protocol?: string; port?: number }>;
+}
+interface NetworkPolicy {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    podSelector?: { matchLabels?: Record<string, string> };
+    policyTypes?: string[];
+    ingress?: Rule[];
+    egress?: Rule[];
+  };
+}
 
 describe('function-pod NetworkPolicy', () => {
   let admin: KubeConfig;
   let ns: Awaited<ReturnType<typeof createTestNamespace>>;
-  let policies: V1NetworkPolicy[];
+  let policies: NetworkPolicy[];
 
   before(async () => {
     admin = await adminKubeConfig();
@@ -21,7 +44,7 @@ describe('function-pod NetworkPolicy', () => {
       'lamina-system',
       '--set',
       `networkPolicy.functionNamespaces={${ns.name},other-team}`,
-    ).filter((o) => o.kind === 'NetworkPolicy') as V1NetworkPolicy[];
+    ).filter((o) => o.kind === 'NetworkPolicy') as NetworkPolicy[];
   });
   after(() => ns?.dispose());
 
@@ -31,7 +54,7 @@ describe('function-pod NetworkPolicy', () => {
       [ns.name, 'other-team'],
     );
     for (const p of policies) {
-      assert.deepEqual(p.spec?.podSelector.matchLabels, { 'lamina.dev/environment': 'true' });
+      assert.deepEqual(p.spec?.podSelector?.matchLabels, { 'lamina.dev/environment': 'true' });
       assert.deepEqual(p.spec?.policyTypes, ['Ingress', 'Egress']);
     }
   });
