@@ -1,0 +1,372 @@
+// `npm run bench`: Lamina's headline figures on the local cluster, each beside a baseline
+// measured in the same run, with the machine's conditions. The gateway runs as a host
+// process (test/harness/gatewayProcess.ts) against the cluster from scripts/cluster/up.sh.
+//
+//   1. cold start through pod creation (gateway with LAMINA_POOL_SIZE=0) — the baseline;
+//   2. cold start from the warm pool (same functions' twins, LAMINA_POOL_SIZE=2);
+//   3. warm invoke latency: plain HTTP echo (host, and in a pod), the agent by pod IP, the
+//      gateway — the differences are the agent's and the gateway's overheads;
+//   4. invokes/s through the gateway with N warm environments;
+//   5. 0 → N concurrently running environments under the burst rule, N as many as the node
+//      can hold (50 wanted).
+//
+// Sizes: BENCH_COLD_CREATE (5 per runtime), BENCH_COLD_POOL (15 per runtime), BENCH_SEQUENTIAL
+// (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_WRITE=0 to
+// leave BENCHMARKS.md alone.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { ensureCluster } from '../harness/cluster.js';
+import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
+import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
+import {
+  createFunctions,
+  NODE_ECHO,
+  NODE_HELLO,
+  NODE_HOLD,
+  PYTHON_HELLO,
+  type BenchFunction,
+} from './functions.js';
+import { closedLoop, dispatcher, fmt, machine, percentile, post, sequential, sleep, timed } from './lib.js';
+
+const COLD_CREATE = Number(process.env.BENCH_COLD_CREATE ?? 5);
+const COLD_POOL = Number(process.env.BENCH_COLD_POOL ?? 15);
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ENVIRONMENTS = (process.env.BENCH_ENVIRONMENTS ?? '1,4,8').split(',').map(Number);
+const BURST = Number(process.env.BENCH_BURST ?? 50);
+const POOL_SIZE = 2;
+const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+type Row = string[];
+const table = (head: string[], rows: Row[]) =>
+  [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`]
+    .concat(rows.map((r) => `| ${r.join(' | ')} |`))
+    .join('\n');
+const stats = (s: number[]) => [
+  fmt(percentile(s, 50)),
+  fmt(percentile(s, 99)),
+  fmt(Math.max(...s)),
+  `${s.length}`,
+];
+
+async function main() {
+  const kubeconfigPath = process.env.KUBECONFIG ?? (await ensureCluster()).kubeconfigPath;
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  await installLaminaCrds(kc);
+  const ns = await createTestNamespace(kc, 'bench');
+  const owner = `bench-${randomBytes(3).toString('hex')}`;
+  const conditionsBefore = machine();
+  console.error(`[bench] namespace ${ns.name}; ${conditionsBefore}`);
+
+  const runtimes = { node: NODE_HELLO, python: PYTHON_HELLO } as const;
+  const functions: Record<string, BenchFunction> = { echo: NODE_ECHO, hold: NODE_HOLD };
+  for (const [rt, fn] of Object.entries(runtimes)) {
+    for (let i = 0; i < COLD_CREATE; i++) functions[`create-${rt}-${i}`] = fn;
+    for (let i = 0; i < COLD_POOL; i++) functions[`pool-${rt}-${i}`] = fn;
+  }
+  const set = await createFunctions(kc, ns.name, functions);
+  let gateway: GatewayProcess | undefined;
+  const startGateway = async (poolSize: number) => {
+    gateway = await startGatewayProcess({
+      KUBECONFIG: kubeconfigPath,
+      LAMINA_DEFAULT_NAMESPACE: ns.name,
+      LAMINA_IDLE_TIMEOUT_MS: '600000',
+      LAMINA_COLD_START_TIMEOUT_MS: '30000',
+      LAMINA_POOL_SIZE: String(poolSize),
+      LAMINA_POOL_NAMESPACES: ns.name,
+      LAMINA_POOL_OWNER: owner,
+      LAMINA_LOG_LEVEL: 'error',
+      ...(set.storeUrl ? { LAMINA_STORE_URL: set.storeUrl } : {}),
+    });
+    return gateway;
+  };
+  const invokeUrl = (name: string) => `${gateway!.url}/2015-03-31/functions/${name}/invocations`;
+  const invoke = (name: string, body = PAYLOAD) => post(invokeUrl(name), body);
+  const live = async (selector: string) =>
+    (await core.listNamespacedPod({ namespace: ns.name, labelSelector: selector })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp,
+    );
+  const isReady = (p: V1Pod) =>
+    (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  const deleteFunctionPods = async (fn?: string) => {
+    const selector = `lamina.dev/environment=true${fn ? `,lamina.dev/function=${fn}` : ''}`;
+    await core.deleteCollectionNamespacedPod({
+      namespace: ns.name,
+      labelSelector: selector,
+      gracePeriodSeconds: 0,
+    });
+    await waitFor(
+      'environment pods to go',
+      async () => ((await live(selector)).length === 0 ? true : undefined),
+      60_000,
+      100,
+    );
+  };
+  const poolReady = (n: number) =>
+    waitFor(
+      `${n} ready pool pods`,
+      async () =>
+        (await live(`lamina.dev/pool=true,lamina.dev/pool-owner=${owner}`)).filter(isReady).length >= n
+          ? true
+          : undefined,
+      120_000,
+      50,
+    );
+
+  const sections: string[] = [];
+  const echoPodName = `bench-echo-${randomBytes(3).toString('hex')}`;
+  try {
+    // 1. Cold start through pod creation: no pool.
+    await startGateway(0);
+    const create: Record<string, number[]> = { node: [], python: [] };
+    for (let i = 0; i < COLD_CREATE; i++) {
+      for (const rt of Object.keys(runtimes)) {
+        create[rt]!.push(await timed(() => invoke(`create-${rt}-${i}`)));
+        await deleteFunctionPods(`create-${rt}-${i}`);
+      }
+    }
+    await gateway!.stop();
+
+    // 2. Cold start from the warm pool.
+    await startGateway(POOL_SIZE);
+    const pool: Record<string, number[]> = { node: [], python: [] };
+    for (let i = 0; i < COLD_POOL; i++) {
+      for (const rt of Object.keys(runtimes)) {
+        await poolReady(POOL_SIZE);
+        await sleep(200); // let the refilled pod's start-up CPU settle
+        pool[rt]!.push(await timed(() => invoke(`pool-${rt}-${i}`)));
+        await deleteFunctionPods(`pool-${rt}-${i}`);
+      }
+    }
+    const claims = (await (await fetch(`${gateway!.url}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('lamina_warm_pool_claims_total'))
+      .map((l) => `${/result="(\w+)"/.exec(l)?.[1]}=${l.split(' ').pop()}`)
+      .join(', ');
+    sections.push(
+      '### Cold start (first invoke of a fresh hello-world function, client → gateway → answer)\n\n' +
+        table(
+          ['path', 'runtime', 'p50 ms', 'p99 ms', 'max ms', 'samples'],
+          [
+            ['warm pool (specialise a generic pod)', 'Node.js 20', ...stats(pool.node!)],
+            ['warm pool (specialise a generic pod)', 'Python 3.13', ...stats(pool.python!)],
+            ['baseline: pod creation (pool off)', 'Node.js 20', ...stats(create.node!)],
+            ['baseline: pod creation (pool off)', 'Python 3.13', ...stats(create.python!)],
+          ],
+        ) +
+        `\n\nPool claims in this run: ${claims || 'none'}. With ${COLD_POOL} samples per runtime p99 is close to the maximum.`,
+    );
+
+    // 3. Warm invoke latency.
+    await timed(() => invoke('echo'));
+    const [envPod] = await live('lamina.dev/function=echo');
+    const agentUrl = `http://${envPod!.status!.podIP}:8080/2015-03-31/functions/function/invocations`;
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: echoPodName },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'echo',
+              image: 'lamina/runtime:dev',
+              imagePullPolicy: 'IfNotPresent',
+              command: [
+                'node',
+                '-e',
+                "require('http').createServer((q, s) => { const c = []; q.on('data', (d) => c.push(d)); q.on('end', () => s.end(Buffer.concat(c))); }).listen(8080)",
+              ],
+              resources: { requests: { cpu: '10m', memory: '32Mi' } },
+            },
+          ],
+        },
+      },
+    });
+    const echoPod = await waitFor(
+      'the echo pod',
+      async () => {
+        const p = await core.readNamespacedPod({ namespace: ns.name, name: echoPodName });
+        return p.status?.podIP && isReady(p) ? p : undefined;
+      },
+      60_000,
+      100,
+    );
+    const podEchoUrl = `http://${echoPod.status!.podIP}:8080/`;
+    const { createServer } = await import('node:http');
+    const hostEcho = createServer((req, res) => {
+      const c: Buffer[] = [];
+      req.on('data', (d: Buffer) => c.push(d));
+      req.on('end', () => res.end(Buffer.concat(c)));
+    });
+    await new Promise<void>((r) => hostEcho.listen(0, '127.0.0.1', r));
+    const hostEchoUrl = `http://127.0.0.1:${(hostEcho.address() as { port: number }).port}/`;
+    let seq = 0;
+    const agentHeaders = () => ({ 'x-amzn-requestid': `bench-${seq++}` });
+    const hostEchoSamples = await sequential(SEQUENTIAL, 50, () => post(hostEchoUrl, PAYLOAD));
+    const podEchoSamples = await sequential(SEQUENTIAL, 50, () => post(podEchoUrl, PAYLOAD));
+    const agentSamples = await sequential(SEQUENTIAL, 50, () => post(agentUrl, PAYLOAD, agentHeaders()));
+    const gatewaySamples = await sequential(SEQUENTIAL, 50, () => invoke('echo'));
+    hostEcho.close();
+    const diff = (a: number[], b: number[], p: number) => fmt(percentile(a, p) - percentile(b, p));
+    sections.push(
+      `### Warm invoke latency (sequential, keep-alive, ${PAYLOAD.length}-byte JSON, echo handler)\n\n` +
+        table(
+          ['path', 'p50 ms', 'p99 ms', 'max ms', 'samples'],
+          [
+            ['baseline: plain HTTP echo on the host (loopback)', ...stats(hostEchoSamples)],
+            ['baseline: plain HTTP echo in a pod (pod IP)', ...stats(podEchoSamples)],
+            ['agent + runtime directly (pod IP)', ...stats(agentSamples)],
+            ['gateway → agent → runtime (Invoke API)', ...stats(gatewaySamples)],
+            [
+              'overhead of the gateway (gateway − agent)',
+              diff(gatewaySamples, agentSamples, 50),
+              diff(gatewaySamples, agentSamples, 99),
+              '',
+              '',
+            ],
+            [
+              'overhead of agent + runtime hop (agent − pod echo)',
+              diff(agentSamples, podEchoSamples, 50),
+              diff(agentSamples, podEchoSamples, 99),
+              '',
+              '',
+            ],
+            [
+              'overhead of gateway + agent (gateway − pod echo)',
+              diff(gatewaySamples, podEchoSamples, 50),
+              diff(gatewaySamples, podEchoSamples, 99),
+              '',
+              '',
+            ],
+          ],
+        ),
+    );
+
+    // 4. Throughput with N warm environments.
+    const rows: Row[] = [];
+    const podEchoLoop = await closedLoop(Math.max(...ENVIRONMENTS), SECONDS, () => post(podEchoUrl, PAYLOAD));
+    for (const n of ENVIRONMENTS) {
+      for (let i = 0; i < 2; i++) await Promise.all(Array.from({ length: n }, () => invoke('echo')));
+      const r = await closedLoop(n, SECONDS, () => invoke('echo'));
+      rows.push([
+        `${n}`,
+        r.perSecond.toFixed(0),
+        fmt(percentile(r.samples, 50)),
+        fmt(percentile(r.samples, 99)),
+        `${r.errors}`,
+      ]);
+    }
+    rows.push([
+      `baseline: echo pod, ${Math.max(...ENVIRONMENTS)} in flight`,
+      podEchoLoop.perSecond.toFixed(0),
+      fmt(percentile(podEchoLoop.samples, 50)),
+      fmt(percentile(podEchoLoop.samples, 99)),
+      `${podEchoLoop.errors}`,
+    ]);
+    sections.push(
+      `### Throughput through one gateway (closed loop, one invoke in flight per warm environment, ${SECONDS} s each)\n\n` +
+        table(['warm environments', 'invokes/s', 'p50 ms', 'p99 ms', 'errors'], rows),
+    );
+    await core.deleteNamespacedPod({ namespace: ns.name, name: echoPodName, gracePeriodSeconds: 0 });
+    await deleteFunctionPods();
+
+    // 5. Burst: 0 → N concurrently running environments.
+    const node = (await core.listNode()).items[0]!;
+    const allocMillis = cpuMillis(node.status?.allocatable?.cpu ?? '0');
+    const onNode = (
+      await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node.metadata!.name}` })
+    ).items.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+    const requested = onNode.reduce(
+      (sum, p) =>
+        sum +
+        (p.spec?.containers ?? []).reduce((s, c) => s + cpuMillis(c.resources?.requests?.cpu ?? '0'), 0),
+      0,
+    );
+    const perEnv = Math.max(1, Math.round((128 * 1000) / 1769));
+    // Keep one environment's worth of headroom for the pool's refills.
+    const fits = Math.max(0, Math.floor((allocMillis - requested) / perEnv) - 1);
+    const target = Math.min(BURST, fits);
+    await poolReady(POOL_SIZE);
+    const t0 = Date.now();
+    const started0 = performance.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: target }, () => invoke('hold', Buffer.from(JSON.stringify({ ms: 3000 })))),
+    );
+    const wall = performance.now() - started0;
+    const starts = results
+      .flatMap((r) => (r.status === 'fulfilled' && r.value.status === 200 ? [r.value] : []))
+      .map((r) => (JSON.parse(r.text) as { start: number }).start - t0)
+      .sort((a, b) => a - b);
+    const within = starts.filter((s) => s <= 15_000).length;
+    sections.push(
+      `### Scale-out: 0 → N concurrently running environments (burst ${'1000'}, one function, handler holds 3 s)\n\n` +
+        table(
+          [
+            'wanted',
+            'node can hold',
+            'ran',
+            'time to first ms',
+            'time to half ms',
+            'time to all ms',
+            'running within 15 s',
+            'failed',
+          ],
+          [
+            [
+              `${BURST}`,
+              `${fits} (CPU ${allocMillis}m allocatable, ${requested}m requested, ${perEnv}m per 128 MB environment)`,
+              `${starts.length} of ${target}`,
+              fmt(starts[0] ?? NaN),
+              fmt(starts[Math.floor(starts.length / 2)] ?? NaN),
+              fmt(starts[starts.length - 1] ?? NaN),
+              `${within}`,
+              `${target - starts.length}`,
+            ],
+          ],
+        ) +
+        `\n\n${POOL_SIZE} of them could come from the warm pool; the rest are pods created at once (the burst allows all). Whole burst took ${fmt(wall)} ms.`,
+    );
+    await deleteFunctionPods();
+  } finally {
+    await gateway?.stop();
+    set.close();
+    await ns.dispose();
+    await dispatcher.close();
+  }
+
+  const conditionsAfter = machine();
+  const report = [
+    `Measured ${new Date().toISOString()} on this machine: ${conditionsBefore} at the start; load ${conditionsAfter.split('load average ')[1]?.split(',')[0]} at the end.`,
+    ...sections,
+  ].join('\n\n');
+  console.log(`\n${report}\n`);
+  if (process.env.BENCH_WRITE !== '0') writeBenchmarks(report);
+}
+
+function cpuMillis(value: string): number {
+  return value.endsWith('m') ? Number(value.slice(0, -1)) : Math.round(Number(value) * 1000);
+}
+
+/** Replaces the "Latest run" section of BENCHMARKS.md. */
+function writeBenchmarks(report: string): void {
+  const path = `${repoRoot}BENCHMARKS.md`;
+  const marker = '<!-- latest run: written by `npm run bench` -->';
+  const end = '<!-- end of latest run -->';
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(marker);
+  const stop = text.indexOf(end);
+  if (start < 0 || stop < 0) return;
+  writeFileSync(path, `${text.slice(0, start + marker.length)}\n\n${report}\n\n${text.slice(stop)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
