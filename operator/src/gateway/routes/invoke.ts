@@ -68,7 +68,8 @@ function clientContext(request: FastifyRequest): string | undefined {
 function jsonPayload(body: Buffer): Buffer {
   if (body.length === 0) return Buffer.from('{}');
   try {
-    JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    // ignoreBOM keeps a BOM in the text, so it fails here instead of reaching the function.
+    JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body));
   } catch (err) {
     throw new InvalidRequestContentException(
       `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`,
