@@ -7,7 +7,7 @@
 #   3. bundles the programs and builds the images offline into the cluster's containerd
 #   4. installs the Helm chart (helm built from its Go module, cached)
 #   5. applies the examples and invokes one through the gateway
-#   6. prints KUBECONFIG=… and LAMINA_GATEWAY=… and writes both to .lamina/env
+#   6. prints KUBECONFIG=… and LAMINA_GATEWAY=… and writes them (and LAMINA_STORE_URL) to .lamina/env
 #
 # Idempotent: run it again after a change and it rebuilds what changed and upgrades.
 # `npm run down` undoes it.
@@ -87,8 +87,11 @@ log "invoking the calculator: 6 * 7"
 curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=mul" >&2
 echo >&2
 
+# The artifact store, for `npx lamina push` from this machine (its ClusterIP is routed here).
+LAMINA_STORE_URL="http://$(kubectl -n "$NAMESPACE" get svc lamina-store -o jsonpath='{.spec.clusterIP}'):8090"
 mkdir -p .lamina
-printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\n' "$KUBECONFIG" "$LAMINA_GATEWAY" >.lamina/env
+printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\nexport LAMINA_STORE_URL=%s\n' \
+  "$KUBECONFIG" "$LAMINA_GATEWAY" "$LAMINA_STORE_URL" >.lamina/env
 log "ready; load the environment with: source .lamina/env"
 echo "KUBECONFIG=$KUBECONFIG"
 echo "LAMINA_GATEWAY=$LAMINA_GATEWAY"
