@@ -73,7 +73,7 @@ describe('a generic agent', () => {
   test('rejects an invalid configuration with 400 naming the fields', async () => {
     const bad = await agent.specialize({
       ...config(good()),
-      handler: undefined,
+      handler: '',
       runtime: 'cobol',
       memorySize: 64,
     });
