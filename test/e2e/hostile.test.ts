@@ -1,0 +1,230 @@
+// Hostile handlers on the real single-node cluster: a handler that never returns, one that
+// allocates past its memory, one that starts hundreds of processes, one that floods its log,
+// one that fills /tmp past its ephemeral storage. Each gets a clear error, the gateway keeps
+// serving, a neighbouring function's invoke latency is measured during each attack (printed,
+// not asserted: this is a shared 2-core machine), and nothing leaks between functions.
+// Every attack is bounded (sizes, counts, timeouts).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ensureCluster } from '../harness/cluster.js';
+import { createTestNamespace, installLaminaCrds } from '../harness/gatewayKube.js';
+import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
+import { createInlineFunction, resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
+
+const CODE = {
+  neighbour: `import { readdirSync } from 'node:fs';
+export const handler = async () => ({ tmp: readdirSync('/tmp'), secret: process.env.PLANTED ?? null });`,
+  // A timer keeps the event loop alive: with an empty loop Node's runtime returns null, as
+  // Lambda's does, instead of waiting for the timeout.
+  hang: `export const handler = () => { setInterval(() => {}, 1000); return new Promise(() => {}); };`,
+  oom: `export const handler = async () => {
+  const hold = [];
+  for (let i = 0; i < 64; i++) hold.push(Buffer.alloc(16 << 20, i)); // up to 1 GB, past 128 MB
+  return hold.length;
+};`,
+  forkstorm: `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+export const handler = async (event) => {
+  writeFileSync('/tmp/planted', 'private to forkstorm');
+  if (event.calm) return 'calm';
+  let started = 0, failed = 0;
+  for (let i = 0; i < 300; i++) {
+    try { const c = spawn('/bin/sh', ['-c', 'sleep 4']); c.on('error', () => failed++); started++; } catch { failed++; }
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  return { started, failed };
+};`,
+  chatty: `export const handler = async () => {
+  const line = 'x'.repeat(99);
+  for (let i = 0; i < 200000; i++) console.log(line); // ~20 MB of log
+  return 'done';
+};`,
+  tmpfill: `import { openSync, writeSync, closeSync } from 'node:fs';
+export const handler = async () => {
+  const fd = openSync('/tmp/fill', 'w');
+  const chunk = Buffer.alloc(8 << 20, 1);
+  for (let i = 0; i < 72; i++) writeSync(fd, chunk); // 576 MB into a 512 MB /tmp
+  closeSync(fd);
+  // The kubelet measures emptyDir usage every volumeStatsAggPeriod (1 min) and then evicts.
+  await new Promise((r) => setTimeout(r, 85000));
+  return 'not evicted';
+};`,
+};
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
+  let kc: KubeConfig;
+  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  let core: CoreV1Api;
+  let standIn: StandIn | undefined;
+  let gateway: GatewayProcess | undefined;
+  const figures: string[] = [];
+
+  const invoke = async (name: string, payload: unknown = {}) => {
+    const res = await fetch(`${gateway!.url}/2015-03-31/functions/${name}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(120_000),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, functionError: res.headers.get('x-amz-function-error'), body };
+  };
+
+  /** Invokes `name`, timing the neighbour's invokes back to back until the attack returns. */
+  async function underAttack(name: string) {
+    const latencies: number[] = [];
+    let failures = 0;
+    let done = false;
+    const neighbour = (async () => {
+      while (!done) {
+        const start = performance.now();
+        const res = await invoke('neighbour').catch(() => undefined);
+        if (res?.status === 200 && !res.functionError) latencies.push(performance.now() - start);
+        else failures += 1;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const started = performance.now();
+    const result = await invoke(name).finally(() => (done = true));
+    await neighbour;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const line =
+      `${name.padEnd(10)} ${(performance.now() - started).toFixed(0).padStart(6)} ms  ` +
+      `neighbour n=${sorted.length} p50=${percentile(sorted, 50).toFixed(1)} ms ` +
+      `p99=${percentile(sorted, 99).toFixed(1)} ms max=${(sorted.at(-1) ?? NaN).toFixed(1)} ms failures=${failures}`;
+    figures.push(line);
+    console.log(line);
+    return { result, failures, count: sorted.length };
+  }
+
+  before(async () => {
+    const { kubeconfigPath } = await ensureCluster();
+    kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    await installLaminaCrds(kc);
+    ns = await createTestNamespace(kc, 'hostile');
+    core = kc.makeApiClient(CoreV1Api);
+    await createInlineFunction(kc, ns.name, 'neighbour', CODE.neighbour);
+    await createInlineFunction(kc, ns.name, 'hang', CODE.hang, { timeout: 3 });
+    await createInlineFunction(kc, ns.name, 'oom', CODE.oom, { memorySize: 128 });
+    await createInlineFunction(kc, ns.name, 'forkstorm', CODE.forkstorm, {
+      timeout: 10,
+      environment: { variables: { PLANTED: 'forkstorm-only' } },
+    });
+    await createInlineFunction(kc, ns.name, 'chatty', CODE.chatty, { timeout: 60 });
+    await createInlineFunction(kc, ns.name, 'tmpfill', CODE.tmpfill, {
+      timeout: 90,
+      ephemeralStorage: { size: 512 },
+    });
+    standIn = await resolveCodeOrStandIn(kc, ns.name, CODE, 30_000);
+    gateway = await startGatewayProcess({
+      KUBECONFIG: kubeconfigPath,
+      LAMINA_DEFAULT_NAMESPACE: ns.name,
+      LAMINA_COLD_START_TIMEOUT_MS: '90000',
+      LAMINA_LOG_LEVEL: 'warn',
+      ...(standIn.storeUrl ? { LAMINA_STORE_URL: standIn.storeUrl } : {}),
+    });
+    // Warm the neighbour so its figures are warm-invoke latency.
+    const warm = await invoke('neighbour');
+    assert.equal(warm.status, 200, JSON.stringify(warm.body));
+    const idle: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      await invoke('neighbour');
+      idle.push(performance.now() - start);
+    }
+    idle.sort((a, b) => a - b);
+    const line = `baseline   neighbour n=20 p50=${percentile(idle, 50).toFixed(1)} ms p99=${percentile(idle, 99).toFixed(1)} ms`;
+    figures.push(line);
+    console.log(line);
+  });
+
+  after(async () => {
+    console.log(`\nneighbour latency under attack (warm invokes, sequential):\n${figures.join('\n')}`);
+    await gateway?.stop();
+    standIn?.close();
+    await ns?.dispose();
+  });
+
+  it('a handler that never returns times out with a clear error', async () => {
+    const { result } = await underAttack('hang');
+    console.log(`hang: status=${result.status} error=${result.functionError} ${JSON.stringify(result.body)}`);
+    assert.equal(result.status, 200);
+    assert.equal(result.functionError, 'Unhandled');
+    assert.match(JSON.stringify(result.body), /timed out after 3(\.00)? seconds/i);
+  });
+
+  it('allocating past memorySize is an OOM error and the environment is replaced', async () => {
+    const { result } = await underAttack('oom');
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.functionError, 'Unhandled');
+    assert.match(JSON.stringify(result.body), /Runtime\.(OutOfMemory|ExitError)/);
+    const again = await invoke('oom');
+    assert.equal(again.status, 200, 'the function is still invokable after an OOM');
+  });
+
+  it('hundreds of processes stay inside the pod; nothing leaks to the neighbour', async () => {
+    const { result } = await underAttack('forkstorm');
+    console.log(
+      `forkstorm: status=${result.status} error=${result.functionError} ${JSON.stringify(result.body)}`,
+    );
+    // 300 shells in 128 MB: either they all fit, or the OOM killer ends the environment. Both
+    // must leave a clear error and a function that still works.
+    if (result.status !== 200 || result.functionError) {
+      assert.match(JSON.stringify(result.body), /Runtime\.|ServiceException/);
+    }
+    const again = await invoke('forkstorm', { calm: true });
+    console.log(`forkstorm again: status=${again.status} ${JSON.stringify(again.body)}`);
+    assert.equal(again.body, 'calm', 'a fresh environment serves the next invoke');
+    const seen = await invoke('neighbour');
+    assert.deepEqual(
+      seen.body,
+      { tmp: [], secret: null },
+      "the neighbour sees none of forkstorm's /tmp or env",
+    );
+  });
+
+  it('a flood of log output completes and the gateway keeps serving', async () => {
+    const { result } = await underAttack('chatty');
+    assert.equal(result.status, 200, JSON.stringify(result.body).slice(0, 300));
+    assert.equal(result.body, 'done');
+  });
+
+  it('filling /tmp past its ephemeral storage gets the environment evicted with an error', async () => {
+    const { result } = await underAttack('tmpfill');
+    console.log(
+      `tmpfill: status=${result.status} error=${result.functionError} ${JSON.stringify(result.body).slice(0, 200)}`,
+    );
+    const pods = await core.listNamespacedPod({
+      namespace: ns.name,
+      labelSelector: 'lamina.dev/function=tmpfill',
+    });
+    const reasons = pods.items.map((p) => `${p.status?.phase}/${p.status?.reason ?? ''}`);
+    console.log(`tmpfill pods: ${reasons.join(', ')}`);
+    const events = await core.listNamespacedEvent({ namespace: ns.name });
+    for (const e of events.items.filter((e) =>
+      /Evict|ephemeral|OOM|Kill/i.test(`${e.reason} ${e.message}`),
+    )) {
+      console.log(`event: ${e.involvedObject.name} ${e.reason}: ${e.message}`);
+    }
+    assert.notEqual(result.body, 'not evicted', 'the kubelet should evict a pod past its /tmp sizeLimit');
+    assert.ok(result.functionError || result.status >= 500, 'the caller gets an error');
+  });
+
+  it('the gateway and the neighbour still answer after every attack', async () => {
+    const health = await fetch(`${gateway!.url}/healthz`);
+    assert.equal(health.status, 200);
+    const res = await invoke('neighbour');
+    assert.equal(res.status, 200);
+  });
+});
