@@ -93,10 +93,12 @@ function provision(script, args) {
   const result = spawnSync('bash', [script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const out = result.stdout.toString();
   process.stdout.write(out);
-  const kubeconfig = out.match(/^KUBECONFIG=(.+)$/m)?.[1];
-  if (result.status !== 0 || !kubeconfig)
+  const values = Object.fromEntries(
+    [...out.matchAll(/^([A-Z_]+)=(.+)$/gm)].map(([, name, value]) => [name, value.trim()]),
+  );
+  if (result.status !== 0 || !values.KUBECONFIG)
     throw new Error(`${script} ${args.join(' ')} failed (exit ${result.status})`);
-  return kubeconfig.trim();
+  return values;
 }
 
 async function runIntegration() {
