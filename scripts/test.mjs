@@ -53,7 +53,7 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 function count(output) {
   const pick = (word) => Number(output.match(new RegExp(`^ℹ ${word} (\\d+)$`, 'm'))?.[1] ?? 0);
   totals.passed += pick('pass');
-  totals.failed += pick('fail');
+  totals.failed += pick('fail') + pick('cancelled');
   totals.skipped += pick('skipped') + pick('todo');
 }
 

@@ -302,6 +302,8 @@ EOF
   # failSwapOn: false     harmless here (no swap) and needed on dev machines with swap.
   # imageGC thresholds    100/99: never garbage-collect images; nothing can be re-pulled.
   # evictionHard          low disk thresholds: a dev disk at 85% must not evict test pods.
+  # podPidsLimit: 1024    Lambda's limit of 1,024 processes/threads per environment; a fork
+  #                       bomb in a function stops there instead of exhausting the node.
   write_if_changed "$CLUSTER_DIR/kubelet-config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -341,6 +343,7 @@ evictionHard:
   nodefs.inodesFree: 2%
   imagefs.available: 2%
 maxPods: 110
+podPidsLimit: 1024
 containerLogMaxSize: 10Mi
 rotateCertificates: false
 serverTLSBootstrap: false
