@@ -1,5 +1,5 @@
 // The `lamina` command line (the entry point is main.ts), kept importable for tests.
-//   lamina push <file.zip> [--store URL]   upload a zip to the artifact store; prints its sha256
+//   lamina push <file.zip> [--store URL] [--token T]   upload a zip to the artifact store; prints its sha256
 // The store URL defaults to $LAMINA_STORE_URL, then http://127.0.0.1:8090
 // (e.g. `kubectl -n lamina-system port-forward svc/lamina-store 8090`).
 import { readFile } from 'node:fs/promises';
@@ -7,12 +7,13 @@ import { parseArgs } from 'node:util';
 import { StoreClient } from '../store/client.js';
 import { StoreError } from '../store/errors.js';
 
-const USAGE = `usage: lamina push <file.zip> [--store URL]
+const USAGE = `usage: lamina push <file.zip> [--store URL] [--token TOKEN]
 
   Uploads a function or layer zip to Lamina's artifact store and prints its sha256,
   for spec.code.sha256 (Function) or spec.content.sha256 (Layer).
 
-  --store URL   artifact store base URL (default: $LAMINA_STORE_URL or http://127.0.0.1:8090)`;
+  --store URL   artifact store base URL (default: $LAMINA_STORE_URL or http://127.0.0.1:8090)
+  --token TOKEN Kubernetes bearer token, when the store checks uploaders (default: $LAMINA_TOKEN)`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         store: { type: 'string' },
+        token: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         json: { type: 'boolean' },
       },
@@ -48,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const result = await new StoreClient(storeUrl).put(bytes);
+    const token = parsed.values.token ?? process.env.LAMINA_TOKEN;
+    const result = await new StoreClient(storeUrl, token).put(bytes);
     if (parsed.values.json)
       console.log(
         JSON.stringify({ sha256: result.sha256, size: result.size, unzippedSize: result.unzippedSize }),

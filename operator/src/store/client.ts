@@ -19,7 +19,11 @@ export function blobUrl(baseUrl: string, sha256: string): string {
 const REQUEST_TIMEOUT_MS = 120_000;
 
 export class StoreClient implements ArtifactStore {
-  constructor(private readonly baseUrl: string) {}
+  /** `token`: a Kubernetes bearer token, for a store that checks uploaders (auth.store). */
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
 
   private url(path: string): string {
     return `${this.baseUrl.replace(/\/+$/, '')}${path}`;
@@ -29,7 +33,11 @@ export class StoreClient implements ArtifactStore {
     try {
       return await fetch(this.url(path), {
         method,
-        ...(body && { body, headers: { 'content-type': 'application/zip' } }),
+        headers: {
+          ...(body && { 'content-type': 'application/zip' }),
+          ...(this.token && { authorization: `Bearer ${this.token}` }),
+        },
+        ...(body && { body }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (err) {

@@ -3,7 +3,7 @@
 // exactly as SECURITY.md tells users (kubectl create role … --verb=invoke).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { KubernetesAccessReviewer } from '../../../operator/src/gateway/auth/kub
 import { LambdaAuthorizer } from '../../../operator/src/gateway/auth/lambdaAuth.js';
 import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
+import { main as lamina } from '../../../operator/src/cli/commands.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { BlobStore } from '../../../operator/src/store/blob-store.js';
 import { buildStoreServer } from '../../../operator/src/store/server.js';
@@ -197,6 +198,14 @@ describe('TokenReview + SubjectAccessReview on the real API server', () => {
         headers: bearer('caller-ok'),
       });
       assert.equal(del.statusCode, 403);
+
+      // `lamina push --token` is the same upload from the command line.
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      const file = join(dir, 'function.zip');
+      await writeFile(file, zip);
+      const token = bearer('caller-ok').authorization.slice('Bearer '.length);
+      assert.equal(await lamina(['push', file, '--store', address, '--token', token]), 0);
+      assert.equal(await lamina(['push', file, '--store', address]), 1);
     } finally {
       await app.close();
       await rm(dir, { recursive: true, force: true });
