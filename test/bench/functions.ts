@@ -1,20 +1,10 @@
 // Benchmark functions on the local cluster: hello-world handlers for Node.js and Python,
 // created as Function objects with inline code. When the operator runs in the cluster it
-// resolves the code and its store serves it; otherwise this stands in for both (zip served
-// from the host on the node's address, status written as the operator would), like
-// test/harness/gatewayStandIn.ts does for index.mjs-only functions.
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-import { waitFor } from '../harness/gatewayKube.js';
-import { zipFiles } from '../harness/gatewayStandIn.js';
+// resolves the code and its store serves it; otherwise test/harness/gatewayStandIn.ts stands
+// in for both (zip served from the host on the node's address, status written as the
+// operator would).
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
 
 const GROUP = { group: 'lamina.dev', version: 'v1alpha1', plural: 'functions' };
 
@@ -50,11 +40,7 @@ export const NODE_HOLD: BenchFunction = {
   },
 };
 
-export interface FunctionSet {
-  /** The store URL for the gateway when standing in; undefined when the operator serves code. */
-  storeUrl?: string;
-  close(): void;
-}
+export type FunctionSet = StandIn;
 
 export async function createFunctions(
   kc: KubeConfig,
@@ -82,54 +68,10 @@ export async function createFunctions(
       },
     });
   }
-  const resolved = async (name: string) =>
-    (
-      (await custom.getNamespacedCustomObject({ ...GROUP, namespace, name })) as {
-        status?: { codeSha256?: string };
-      }
-    ).status?.codeSha256;
-  const names = Object.keys(functions);
-  const byOperator = await waitFor(
-    'the operator to resolve code',
-    async () => ((await Promise.all(names.map(resolved))).every(Boolean) ? true : undefined),
+  return resolveCodeOrStandIn(
+    kc,
+    namespace,
+    Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.files])),
     operatorGraceMs,
-    250,
-  ).catch(() => false);
-  if (byOperator) return { close: () => undefined };
-
-  const blobs = new Map<string, Buffer>();
-  for (const [name, fn] of Object.entries(functions)) {
-    const body = zipFiles(fn.files);
-    const sha = createHash('sha256').update(body).digest('hex');
-    blobs.set(sha, body);
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        ...GROUP,
-        namespace,
-        name,
-        body: {
-          status: {
-            state: 'Active',
-            codeSha256: sha,
-            codeSize: body.length,
-            revisionId: randomBytes(4).toString('hex'),
-          },
-        },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  }
-  const store = createServer((req, res) => {
-    const sha = /^\/blobs\/sha256\/([a-f0-9]{64})$/.exec(req.url ?? '')?.[1];
-    const blob = sha ? blobs.get(sha) : undefined;
-    if (!blob) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': blob.length }).end(blob);
-  });
-  await new Promise<void>((resolve) => store.listen(0, '0.0.0.0', resolve));
-  const node = (await kc.makeApiClient(CoreV1Api).listNode()).items[0];
-  const hostIp = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
-  return {
-    storeUrl: `http://${hostIp}:${(store.address() as AddressInfo).port}`,
-    close: () => store.close(),
-  };
+  );
 }

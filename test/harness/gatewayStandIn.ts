@@ -59,32 +59,29 @@ export async function createInlineFunction(
 export async function resolveCodeOrStandIn(
   kc: KubeConfig,
   namespace: string,
-  functions: Record<string, string>,
+  /** Function name → its code: an `index.mjs` source, or a map of file names to contents. */
+  functions: Record<string, string | Record<string, string>>,
   operatorGraceMs = 10_000,
 ): Promise<StandIn> {
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const first = Object.keys(functions)[0]!;
+  const resolved = async (name: string) =>
+    (
+      (await custom.getNamespacedCustomObject({ ...GROUP, namespace, plural: 'functions', name })) as {
+        status?: { codeSha256?: string };
+      }
+    ).status?.codeSha256;
+  const names = Object.keys(functions);
   const byOperator = await waitFor(
     'the operator to resolve code',
-    async () => {
-      const fn = (await custom.getNamespacedCustomObject({
-        ...GROUP,
-        namespace,
-        plural: 'functions',
-        name: first,
-      })) as {
-        status?: { codeSha256?: string };
-      };
-      return fn.status?.codeSha256 ? true : undefined;
-    },
+    async () => ((await Promise.all(names.map(resolved))).every(Boolean) ? true : undefined),
     operatorGraceMs,
-    500,
+    250,
   ).catch(() => false);
   if (byOperator) return { close: () => undefined };
 
   const blobs = new Map<string, Buffer>();
   for (const [name, code] of Object.entries(functions)) {
-    const body = zipFiles({ 'index.mjs': code });
+    const body = zipFiles(typeof code === 'string' ? { 'index.mjs': code } : code);
     const sha = createHash('sha256').update(body).digest('hex');
     blobs.set(sha, body);
     await custom.patchNamespacedCustomObjectStatus(
