@@ -43,7 +43,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     genReqId: () => randomUUID(),
     // A full ARN may be 256 characters (LAMBDA-SPEC §1): the router's default of 100 would
     // answer longer valid names with its own 414 instead of Lambda's errors.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Headroom over the payload limit so fastify's own limit never fires first.
     bodyLimit: options.syncPayloadLimitBytes,
     // A function's host owns every path on it: map it to the path-based URL first.
