@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Cleanup used by down.sh, and by up.sh when it finds leftovers of a cluster whose
-# processes are gone (a killed session, a crash). Sourced after lib.sh.
+# processes are gone (killed, a crash, a reboot). Sourced after lib.sh.
 #
 # Order matters: the kubelet first (so it restarts nothing), then every container and
 # sandbox (their rootfs overlays, netns and veths go with them), then containerd, then

@@ -13,7 +13,7 @@
 # Prints progress on stderr and `KUBECONFIG=<path>` as the last line of stdout.
 # Idempotent: when everything is already up and healthy it returns within seconds;
 # a component that died is restarted; leftovers of a cluster whose processes are gone
-# (a killed session) are cleaned up first.
+# (killed processes, a reboot) are cleaned up first.
 #
 # Where a Docker engine works (`docker info`), or with LAMINA_CLUSTER=kind, it creates a
 # kind cluster instead (see kind_up below). LAMINA_CLUSTER=local forces this machine's
@@ -165,7 +165,7 @@ setup_network() {
 # The kubelet's cgroup root. This machine is cgroup v1 and every process sits in a
 # nested memory cgroup (/process_api/<id>) while the other controllers are at "/".
 # A cgroup root of "/" would put the pods' memory cgroups outside that nesting, i.e.
-# outside the limits/accounting of the session that started them. So pods go into
+# outside the limits/accounting of whoever started them. So pods go into
 # "<our memory cgroup>/lamina/kubepods/..." in every hierarchy (cgroupfs creates the same
 # path in all of them). The kubelet requires its cgroup root to exist in every hierarchy,
 # so it is created here (cpuset needs cpus/mems copied down to become usable).
@@ -524,7 +524,7 @@ local_up() {
 
   install_dependencies
 
-  # Leftovers of a cluster whose processes are gone (e.g. the session that started it
+  # Leftovers of a cluster whose processes are gone (e.g. the machine that ran it
   # was stopped): tear them down before starting clean.
   if ! running_pid containerd >/dev/null && ! running_pid kubelet >/dev/null; then
     if findmnt -rn -o TARGET | grep -qE "^($CLUSTER_DIR|/run/lamina-cluster)/" ||
