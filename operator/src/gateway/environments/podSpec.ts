@@ -47,6 +47,20 @@ export interface PodSettings {
   podName: string;
 }
 
+/** The labels that make a pod an environment of one function version (see LABELS). */
+export function environmentLabels(spec: EnvironmentSpec): Record<string, string> {
+  return {
+    [LABELS.environment]: 'true',
+    [LABELS.function]: spec.functionName,
+    [LABELS.version]: versionLabel(spec.version),
+    [LABELS.configHash]: spec.configHash,
+    [LABELS.initializationType]: spec.initializationType,
+  };
+}
+
+/** The Function owns its environments: deleting it garbage-collects them. */
+export const environmentOwners = (spec: EnvironmentSpec) => [{ ...spec.owner, blockOwnerDeletion: false }];
+
 export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod {
   const memory = `${spec.config.memorySize}Mi`;
   return {
@@ -55,15 +69,8 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
     metadata: {
       name: settings.podName,
       namespace: spec.namespace,
-      labels: {
-        'app.kubernetes.io/managed-by': 'lamina-gateway',
-        [LABELS.environment]: 'true',
-        [LABELS.function]: spec.functionName,
-        [LABELS.version]: versionLabel(spec.version),
-        [LABELS.configHash]: spec.configHash,
-        [LABELS.initializationType]: spec.initializationType,
-      },
-      ownerReferences: [{ ...spec.owner, blockOwnerDeletion: false }],
+      labels: { 'app.kubernetes.io/managed-by': 'lamina-gateway', ...environmentLabels(spec) },
+      ownerReferences: environmentOwners(spec),
     },
     spec: {
       restartPolicy: 'Never',

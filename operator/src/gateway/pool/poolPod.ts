@@ -8,7 +8,7 @@
 // its owner, so from then on it is tracked, reclaimed and garbage-collected exactly like a
 // pod created for that function.
 import type { V1Pod } from '@kubernetes/client-node';
-import { environmentPod, LABELS, versionLabel } from '../environments/podSpec.js';
+import { environmentLabels, environmentOwners, environmentPod } from '../environments/podSpec.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { shapeName, type PoolShape } from './shapes.js';
 
@@ -69,13 +69,9 @@ export function claimPatch(spec: EnvironmentSpec): Record<string, unknown> {
         [POOL_LABELS.pool]: null,
         [POOL_LABELS.owner]: null,
         [POOL_LABELS.fromPool]: 'true',
-        [LABELS.environment]: 'true',
-        [LABELS.function]: spec.functionName,
-        [LABELS.version]: versionLabel(spec.version),
-        [LABELS.configHash]: spec.configHash,
-        [LABELS.initializationType]: spec.initializationType,
+        ...environmentLabels(spec),
       },
-      ownerReferences: [{ ...spec.owner, blockOwnerDeletion: false }],
+      ownerReferences: environmentOwners(spec),
     },
   };
 }
