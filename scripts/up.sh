@@ -87,7 +87,7 @@ log "invoking the calculator: 6 * 7"
 curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=mul" >&2
 echo >&2
 
-# The artifact store, for `npx lamina push` from this machine (its ClusterIP is routed here).
+# The artifact store, for `npm run lamina -- push` from this machine (its ClusterIP is routed here).
 LAMINA_STORE_URL="http://$(kubectl -n "$NAMESPACE" get svc lamina-store -o jsonpath='{.spec.clusterIP}'):8090"
 mkdir -p .lamina
 printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\nexport LAMINA_STORE_URL=%s\n' \
