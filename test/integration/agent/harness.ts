@@ -8,6 +8,7 @@ import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:htt
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -334,4 +335,38 @@ export async function waitUntilSettled(agent: AgentProcess): Promise<Record<stri
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`agent still initializing after ${WAIT_MS} ms:\n${agent.stderr()}`);
+}
+
+export interface AgentFixture {
+  /** The suite's artifact store (set once `before` has run). */
+  readonly store: ArtifactStore;
+  /** Starts an agent that is stopped with the suite. */
+  start(options?: StartOptions): Promise<AgentProcess>;
+}
+
+/**
+ * One artifact store and the agents a suite starts, all stopped after the suite. Call it
+ * inside `describe`: it registers the suite's `before` and `after` hooks.
+ */
+export function agentFixture(): AgentFixture {
+  const started: AgentProcess[] = [];
+  let store: ArtifactStore | undefined;
+  before(async () => {
+    store = await startArtifactStore();
+  });
+  after(async () => {
+    await Promise.all(started.map((agent) => agent.stop()));
+    await store?.close();
+  });
+  return {
+    get store() {
+      if (!store) throw new Error('agentFixture().store is used before its before() hook ran');
+      return store;
+    },
+    async start(options) {
+      const agent = await startAgent(options);
+      started.push(agent);
+      return agent;
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
+  agentFixture,
   fixtureFiles,
   functionConfig,
   sha256,
@@ -217,20 +218,11 @@ describe('a generic agent', () => {
 });
 
 describe('Init failures', () => {
-  let store: ArtifactStore;
-  const started: AgentProcess[] = [];
-  before(async () => {
-    store = await startArtifactStore();
-  });
-  after(async () => {
-    await Promise.all(started.map((a) => a.stop()));
-    await store?.close();
-  });
+  const fixture = agentFixture();
 
   test('records an init error, returns it on the next invoke, and retries Init on the one after', async () => {
-    const agent = await startAgent();
-    started.push(agent);
-    const code = store.put(zipOf(fixtureFiles('python/basic')));
+    const agent = await fixture.start();
+    const code = fixture.store.put(zipOf(fixtureFiles('python/basic')));
     const res = await agent.specialize(
       functionConfig({
         runtime: 'python3.13',
@@ -264,9 +256,8 @@ describe('Init failures', () => {
   });
 
   test('gives Init 10 s (here 1 s) and reports a timeout as Runtime.Unknown; healthz is 503 meanwhile', async () => {
-    const agent = await startAgent({ env: { LAMINA_INIT_TIMEOUT_MS: '1000' } });
-    started.push(agent);
-    const code = store.put(zipOf(fixtureFiles('python/basic')));
+    const agent = await fixture.start({ env: { LAMINA_INIT_TIMEOUT_MS: '1000' } });
+    const code = fixture.store.put(zipOf(fixtureFiles('python/basic')));
     const specialised = agent.specialize(
       functionConfig({ runtime: 'python3.13', handler: 'slow_import.handler', code }),
     );
@@ -287,11 +278,10 @@ describe('Init failures', () => {
   });
 
   test('specialises at start from LAMINA_FUNCTION and reports a Node.js init error', async () => {
-    const code = store.put(zipOf(fixtureFiles('node/basic')));
-    const agent = await startAgent({
+    const code = fixture.store.put(zipOf(fixtureFiles('node/basic')));
+    const agent = await fixture.start({
       fn: functionConfig({ runtime: 'nodejs20.x', handler: 'missing.handler', code }),
     });
-    started.push(agent);
     const health = await waitUntilSettled(agent);
     assert.equal(health.state, 'failed');
     const res = await agent.invoke({});

@@ -4,16 +4,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import {
-  fixtureFiles,
-  functionConfig,
-  startAgent,
-  startArtifactStore,
-  zipOf,
-  type AgentProcess,
-  type ArtifactStore,
-} from './harness.js';
+import { after, describe, test } from 'node:test';
+import { agentFixture, fixtureFiles, functionConfig, zipOf } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,15 +38,9 @@ const cgroup = makeTestCgroup();
 const skip = 'skip' in cgroup ? cgroup.skip : false;
 
 describe('memory limit (cgroup)', { skip }, () => {
-  let store: ArtifactStore;
-  const started: AgentProcess[] = [];
+  const agents = agentFixture();
 
-  before(async () => {
-    store = await startArtifactStore();
-  });
   after(async () => {
-    await Promise.all(started.map((a) => a.stop()));
-    await store?.close();
     if ('dir' in cgroup) {
       for (let attempt = 0; attempt < 50; attempt++) {
         try {
@@ -72,13 +58,12 @@ describe('memory limit (cgroup)', { skip }, () => {
     ['python3.13', 'python/basic', 'oom'],
   ] as const) {
     test(`${runtime}: allocating past memorySize is Runtime.OutOfMemory, then the environment recovers`, async () => {
-      const code = store.put(zipOf(fixtureFiles(fixture)));
+      const code = agents.store.put(zipOf(fixtureFiles(fixture)));
       const handler = runtime === 'nodejs20.x' ? 'index.handler' : 'app.handler';
-      const agent = await startAgent({
+      const agent = await agents.start({
         fn: functionConfig({ runtime, handler, code, memorySize: 128, timeout: 10 }),
         env: { LAMINA_MEMORY_CGROUP: (cgroup as { dir: string }).dir },
       });
-      started.push(agent);
       const before = (await agent.invoke({ action: 'echo' })).json<Json>().pid;
 
       const res = await agent.invoke({ action, megabytes: 512 }, { 'X-Amzn-RequestId': `oom-${runtime}` });

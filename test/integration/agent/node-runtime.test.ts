@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import {
+  agentFixture,
   fixtureFiles,
   functionConfig,
   startAgent,
@@ -289,21 +290,11 @@ describe('agent with nodejs20.x', () => {
 });
 
 describe('nodejs20.x handler loading', () => {
-  let store: ArtifactStore;
-  const started: AgentProcess[] = [];
-
-  before(async () => {
-    store = await startArtifactStore();
-  });
-  after(async () => {
-    await Promise.all(started.map((a) => a.stop()));
-    await store?.close();
-  });
+  const fixture = agentFixture();
 
   async function invokeWith(handler: string, files = fixtureFiles('node/basic'), payload: unknown = {}) {
-    const code = store.put(zipOf(files));
-    const agent = await startAgent({ fn: functionConfig({ runtime: 'nodejs20.x', handler, code }) });
-    started.push(agent);
+    const code = fixture.store.put(zipOf(files));
+    const agent = await fixture.start({ fn: functionConfig({ runtime: 'nodejs20.x', handler, code }) });
     return agent.invoke(payload);
   }
 

@@ -4,40 +4,28 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
+  agentFixture,
   filesUnder,
   fixtureFiles,
   functionConfig,
   pythonBin,
   pythonVersion,
   repoRoot,
-  startAgent,
-  startArtifactStore,
   zipOf,
   type AgentProcess,
-  type ArtifactStore,
 } from './harness.js';
 
 type Json = Record<string, unknown>;
 
 describe('provided runtimes', () => {
-  let store: ArtifactStore;
-  const started: AgentProcess[] = [];
-
-  before(async () => {
-    store = await startArtifactStore();
-  });
-  after(async () => {
-    await Promise.all(started.map((a) => a.stop()));
-    await store?.close();
-  });
+  const fixture = agentFixture();
 
   async function agentFor(runtime: string, code: Buffer, extra: Record<string, unknown> = {}) {
-    const agent = await startAgent({
-      fn: functionConfig({ runtime, handler: 'function.handler', code: store.put(code), ...extra }),
+    const agent = await fixture.start({
+      fn: functionConfig({ runtime, handler: 'function.handler', code: fixture.store.put(code), ...extra }),
     });
-    started.push(agent);
     return agent;
   }
 
@@ -62,7 +50,7 @@ describe('provided runtimes', () => {
   });
 
   test('runs <opt>/bootstrap from a layer when the code has none', async () => {
-    const layer = store.put(zipOf(fixtureFiles('provided/python')));
+    const layer = fixture.store.put(zipOf(fixtureFiles('provided/python')));
     const agent = await agentFor('provided', zipOf({ 'readme.txt': 'no bootstrap here' }), {
       layers: [layer],
     });
@@ -212,10 +200,9 @@ describe('provided runtimes', () => {
     let agent: AgentProcess;
     before(async () => {
       if (installError) return;
-      agent = await startAgent();
-      started.push(agent);
-      const layer = store.put(zipOf(filesUnder(cache)));
-      const code = store.put(
+      agent = await fixture.start();
+      const layer = fixture.store.put(zipOf(filesUnder(cache)));
+      const code = fixture.store.put(
         zipOf({
           ...fixtureFiles('python/basic'),
           bootstrap: `#!/bin/sh\nexec "${python}" -m awslambdaric "$_HANDLER"\n`,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import {
+  agentFixture,
   fixtureFiles,
   functionConfig,
   pythonVersion,
@@ -200,21 +201,11 @@ describe(`agent with python3.13 (tests run ${pythonVersion})`, () => {
 });
 
 describe('python3.13 handler loading and init errors', () => {
-  let store: ArtifactStore;
-  const started: AgentProcess[] = [];
-
-  before(async () => {
-    store = await startArtifactStore();
-  });
-  after(async () => {
-    await Promise.all(started.map((a) => a.stop()));
-    await store?.close();
-  });
+  const fixture = agentFixture();
 
   async function invokeWith(handler: string, files = fixtureFiles('python/basic')) {
-    const code = store.put(zipOf(files));
-    const agent = await startAgent({ fn: functionConfig({ runtime: 'python3.13', handler, code }) });
-    started.push(agent);
+    const code = fixture.store.put(zipOf(files));
+    const agent = await fixture.start({ fn: functionConfig({ runtime: 'python3.13', handler, code }) });
     return agent.invoke({});
   }
 
