@@ -38,21 +38,41 @@ export class TailBuffer {
   }
 }
 
-/** Writes the function log and captures the current invocation's share of it. */
-export class FunctionLog {
+/** Where the function log goes: the container's stdout, or anything that can push back. */
+export interface LogOutput {
+  /** False when the output is full: stop writing until it emits 'drain'. */
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** A producer of log output that honours backpressure (the runtime process's pipes). */
+export interface LogSink {
+  /** Takes a chunk; false asks the producer to pause until `onceDrained` calls back. */
+  runtimeOutput(chunk: Buffer): boolean;
+  onceDrained(resume: () => void): void;
+}
+
+/**
+ * Writes the function log and captures the current invocation's share of it. When the
+ * container log falls behind, the runtime's pipes are paused, so a handler that floods its
+ * log waits for it (as on Lambda) instead of the agent queueing it in memory.
+ */
+export class FunctionLog implements LogSink {
   private capture: TailBuffer | undefined;
   private atLineStart = true;
 
-  constructor(
-    private readonly write: (chunk: Buffer) => void = (chunk) => void process.stdout.write(chunk),
-  ) {}
+  constructor(private readonly out: LogOutput = process.stdout) {}
 
   /** Output of the runtime process, passed through untouched. */
-  runtimeOutput(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.write(chunk);
+  runtimeOutput(chunk: Buffer): boolean {
+    if (chunk.length === 0) return true;
     this.capture?.append(chunk);
     this.atLineStart = chunk[chunk.length - 1] === 0x0a;
+    return this.out.write(chunk);
+  }
+
+  onceDrained(resume: () => void): void {
+    this.out.once('drain', resume);
   }
 
   /** A platform line; starts on a fresh line even if the function left one unfinished. */

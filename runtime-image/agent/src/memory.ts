@@ -3,9 +3,10 @@
 //
 // With LAMINA_MEMORY_CGROUP the agent makes one child cgroup per runtime process, caps it at
 // the function's memory size and reads the kernel's own peak and OOM-kill counters. Without
-// it (the normal pod case, where the container limit does the killing) the peak is sampled
-// from /proc (VmHWM of the runtime's process tree) and OOM kills are read from the container's
-// own cgroup counter.
+// it (the normal pod case: a container's cgroup is read-only) the peak is sampled from /proc
+// (VmHWM of the runtime's process tree), the tree is SIGKILLed when its resident memory is
+// seen above the function's memory size, and OOM kills by the container's own limit (the
+// function's memory plus the agent's) are read from the container's cgroup counter.
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -48,23 +49,35 @@ export function readCounter(path: string, key: string): number | undefined {
   }
 }
 
-/** VmHWM (peak resident set) of one process, in bytes; 0 once it is gone. */
-export function processPeakBytes(pid: number): number {
+export interface ProcessMemory {
+  /** VmHWM: the highest resident set so far. */
+  peakBytes: number;
+  /** VmRSS: resident now. */
+  residentBytes: number;
+}
+
+const kB = (status: string, field: string) =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+
+/** Memory of one process; zeros once it is gone. */
+export function processMemory(pid: number): ProcessMemory {
   try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Number(match[1]) * 1024 : 0;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { peakBytes: kB(status, 'VmHWM'), residentBytes: kB(status, 'VmRSS') };
   } catch {
-    return 0;
+    return { peakBytes: 0, residentBytes: 0 };
   }
 }
 
-/** VmHWM of a process and all its descendants, summed, in bytes. */
-export function processTreePeakBytes(pid: number): number {
-  let total = 0;
+/** Memory of a process and all its descendants, summed. */
+export function processTreeMemory(pid: number): ProcessMemory {
+  const total = { peakBytes: 0, residentBytes: 0 };
   const stack = [pid];
   while (stack.length > 0) {
     const current = stack.pop() as number;
-    total += processPeakBytes(current);
+    const one = processMemory(current);
+    total.peakBytes += one.peakBytes;
+    total.residentBytes += one.residentBytes;
     try {
       for (const tid of readdirSync(`/proc/${current}/task`)) {
         const children = readFileSync(`/proc/${current}/task/${tid}/children`, 'utf8').trim();
@@ -96,12 +109,19 @@ function ownOomCounterFile(): { path: string; key: string } | undefined {
   return undefined;
 }
 
-/** Default: no limit of our own; peak from /proc, OOM from the container's counter. */
+/**
+ * Default: peak from /proc; the limit enforced by sampling (the runtime's process group is
+ * SIGKILLed when a deep sample finds it resident above `limitBytes`); OOM kills by the
+ * container's limit read from its cgroup counter.
+ */
 export class ProcMemoryWatch implements MemoryWatch {
   private pid = 0;
   private peak = 0;
+  private overLimit = false;
   private readonly counter = ownOomCounterFile();
   private oomBaseline: number | undefined;
+
+  constructor(private readonly limitBytes = Infinity) {}
 
   wrap(command: string, args: string[]) {
     return { command, args };
@@ -114,7 +134,16 @@ export class ProcMemoryWatch implements MemoryWatch {
 
   sample(deep = false): void {
     if (!this.pid) return;
-    this.peak = Math.max(this.peak, deep ? processTreePeakBytes(this.pid) : processPeakBytes(this.pid));
+    const { peakBytes, residentBytes } = deep ? processTreeMemory(this.pid) : processMemory(this.pid);
+    this.peak = Math.max(this.peak, peakBytes);
+    if (deep && !this.overLimit && residentBytes > this.limitBytes) {
+      this.overLimit = true;
+      try {
+        process.kill(-this.pid, 'SIGKILL'); // the runtime leads its own process group
+      } catch {
+        // already gone
+      }
+    }
   }
 
   peakBytes(): number {
@@ -122,6 +151,7 @@ export class ProcMemoryWatch implements MemoryWatch {
   }
 
   oomKilled(): boolean {
+    if (this.overLimit) return true;
     if (!this.counter || this.oomBaseline === undefined) return false;
     const now = readCounter(this.counter.path, this.counter.key);
     return now !== undefined && now > this.oomBaseline;

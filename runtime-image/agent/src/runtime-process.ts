@@ -1,6 +1,8 @@
 // One language-runtime process: started in its own process group (so a kill takes its
 // children too), its stdout/stderr handed to the log capture, its death reported once.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import type { LogSink } from './logs.js';
 import type { MemoryWatch } from './memory.js';
 import type { RuntimeLaunch } from './runtime-env.js';
 
@@ -66,6 +68,19 @@ export function classifyDeath(
   return 'Runtime.ExitError';
 }
 
+/**
+ * Makes the kernel's out-of-memory killer pick the runtime (and whatever it forks, which
+ * inherits the score) before the agent, which must survive to report the death. Raising a
+ * score needs no privilege.
+ */
+function preferAsOomVictim(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+  } catch {
+    // already gone, or no /proc: the memory limit still holds, only the victim is less certain
+  }
+}
+
 export class RuntimeProcess {
   readonly exited: Promise<ExitInfo>;
   /** Resolves once stdout and stderr are drained too (their last bytes can trail the exit). */
@@ -77,7 +92,7 @@ export class RuntimeProcess {
   constructor(
     launch: RuntimeLaunch,
     readonly memory: MemoryWatch,
-    onOutput: (chunk: Buffer) => void,
+    log: LogSink,
   ) {
     const { command, args } = memory.wrap(launch.command, launch.args);
     this.child = spawn(command, args, {
@@ -86,8 +101,7 @@ export class RuntimeProcess {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout?.on('data', onOutput);
-    this.child.stderr?.on('data', onOutput);
+    this.forwardOutput(log);
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err: NodeJS.ErrnoException) => {
         if (this.child.pid === undefined) this.finish({ code: null, signal: null, spawnError: err }, resolve);
@@ -98,7 +112,28 @@ export class RuntimeProcess {
       this.child.once('close', () => resolve());
       void this.exited.then((info) => info.spawnError && resolve());
     });
-    if (this.child.pid !== undefined) memory.attach(this.child.pid);
+    if (this.child.pid !== undefined) {
+      memory.attach(this.child.pid);
+      preferAsOomVictim(this.child.pid);
+    }
+  }
+
+  /** Both pipes into the log; both paused while the log is full. */
+  private forwardOutput(log: LogSink): void {
+    const pipes = [this.child.stdout, this.child.stderr].filter((p) => p !== null);
+    let paused = false;
+    const resume = () => {
+      paused = false;
+      for (const p of pipes) p.resume();
+    };
+    for (const pipe of pipes) {
+      pipe.on('data', (chunk: Buffer) => {
+        if (log.runtimeOutput(chunk) || paused) return;
+        paused = true;
+        for (const p of pipes) p.pause();
+        log.onceDrained(resume);
+      });
+    }
   }
 
   private finish(info: ExitInfo, resolve: (info: ExitInfo) => void): void {

@@ -93,12 +93,15 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
   }
 
   private memoryWatch(config: FunctionConfig): MemoryWatch {
-    if (!this.settings.memoryCgroup) return new ProcMemoryWatch();
+    const limitBytes = config.memorySize * 1024 * 1024;
+    if (!this.settings.memoryCgroup) return new ProcMemoryWatch(limitBytes);
     try {
-      return new CgroupMemoryWatch(this.settings.memoryCgroup, config.memorySize * 1024 * 1024);
+      return new CgroupMemoryWatch(this.settings.memoryCgroup, limitBytes);
     } catch (err) {
-      agentLog('warn', 'cannot create memory cgroup; running without a limit', { error: String(err) });
-      return new ProcMemoryWatch();
+      agentLog('warn', 'cannot create memory cgroup; the limit is enforced by sampling', {
+        error: String(err),
+      });
+      return new ProcMemoryWatch(limitBytes);
     }
   }
 
@@ -129,7 +132,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
         clearTimeout(timer);
         resolve(e);
       };
-      const proc = new RuntimeProcess(launch, memory, (chunk) => this.log.runtimeOutput(chunk));
+      const proc = new RuntimeProcess(launch, memory, this.log);
       this.proc = proc;
       void proc.exited.then((exit) => this.onRuntimeExit(proc, exit));
     });

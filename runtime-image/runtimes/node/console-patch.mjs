@@ -1,6 +1,28 @@
 // console.* writes lines the way Lambda's Node.js runtime does:
 // `<ISO time>\t<request id>\t<LEVEL>\t<message>` ("undefined" as the id during Init).
+//
+// The write is synchronous, as Lambda's (a blocking write to its log descriptor): a handler
+// that logs faster than the log is read waits for it, instead of queueing the lines in its own
+// memory, which at 128 MB is soon an out-of-memory kill.
+import { writeSync } from 'node:fs';
 import { format } from 'node:util';
+
+const STDOUT = 1;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `text` to stdout, waiting while the pipe is full. */
+export function writeLog(text) {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(STDOUT, bytes));
+    } catch (err) {
+      // Once anything touches process.stdout, libuv makes the shared pipe non-blocking.
+      if (err?.code !== 'EAGAIN') return; // the log is gone (EPIPE): logging never fails a handler
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
 
 let requestId;
 
@@ -10,7 +32,7 @@ export function setRequestId(id) {
 
 const write = (level) =>
   function (...args) {
-    process.stdout.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${format(...args)}\n`);
+    writeLog(`${new Date().toISOString()}\t${requestId}\t${level}\t${format(...args)}\n`);
   };
 
 export function patchConsole() {

@@ -1,6 +1,8 @@
 // Out-of-memory: the agent places each runtime in a memory cgroup (LAMINA_MEMORY_CGROUP) capped
 // at the function's memory size, so an allocation past it is killed by the kernel, reported
 // as Runtime.OutOfMemory, and the environment is reset. Needs a writable memory cgroup.
+// Without one (a pod's cgroup is read-only) the agent samples the runtime's resident memory
+// and kills it above the function's memory size: the same error, the same reset.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +39,41 @@ function makeTestCgroup(): { dir: string } | { skip: string } {
 const cgroup = makeTestCgroup();
 const skip = 'skip' in cgroup ? cgroup.skip : false;
 
+const RUNTIMES = [
+  ['nodejs20.x', 'node/basic', 'index.handler'],
+  ['python3.13', 'python/basic', 'app.handler'],
+] as const;
+
+describe('memory limit (sampled, no cgroup)', () => {
+  const agents = agentFixture();
+
+  for (const [runtime, fixture, handler] of RUNTIMES) {
+    test(`${runtime}: holding more than memorySize is Runtime.OutOfMemory, then the environment recovers`, async () => {
+      const code = agents.store.put(zipOf(fixtureFiles(fixture)));
+      const agent = await agents.start({
+        fn: functionConfig({ runtime, handler, code, memorySize: 128, timeout: 20 }),
+      });
+      const before = (await agent.invoke({ action: 'echo' })).json<Json>().pid;
+      const within = await agent.invoke({ action: 'oom', megabytes: 32, holdMs: 500 });
+      assert.deepEqual(within.json(), { survived: 2 }, 'well inside memorySize nothing is killed');
+
+      const res = await agent.invoke(
+        { action: 'oom', megabytes: 256, holdMs: 10_000 },
+        { 'X-Amzn-RequestId': `sampled-oom-${runtime}` },
+      );
+      assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
+      assert.equal(res.headers['x-lamina-environment-reset'], 'true');
+      assert.deepEqual(res.json(), {
+        errorType: 'Runtime.OutOfMemory',
+        errorMessage: `RequestId: sampled-oom-${runtime} Error: Runtime exited with error: signal: killed`,
+      });
+      const next = await agent.invoke({ action: 'echo' });
+      assert.equal(next.status, 200);
+      assert.notEqual(next.json<Json>().pid, before);
+    });
+  }
+});
+
 describe('memory limit (cgroup)', { skip }, () => {
   const agents = agentFixture();
 
@@ -53,20 +90,19 @@ describe('memory limit (cgroup)', { skip }, () => {
     }
   });
 
-  for (const [runtime, fixture, action] of [
-    ['nodejs20.x', 'node/basic', 'oom'],
-    ['python3.13', 'python/basic', 'oom'],
-  ] as const) {
+  for (const [runtime, fixture, handler] of RUNTIMES) {
     test(`${runtime}: allocating past memorySize is Runtime.OutOfMemory, then the environment recovers`, async () => {
       const code = agents.store.put(zipOf(fixtureFiles(fixture)));
-      const handler = runtime === 'nodejs20.x' ? 'index.handler' : 'app.handler';
       const agent = await agents.start({
         fn: functionConfig({ runtime, handler, code, memorySize: 128, timeout: 10 }),
         env: { LAMINA_MEMORY_CGROUP: (cgroup as { dir: string }).dir },
       });
       const before = (await agent.invoke({ action: 'echo' })).json<Json>().pid;
 
-      const res = await agent.invoke({ action, megabytes: 512 }, { 'X-Amzn-RequestId': `oom-${runtime}` });
+      const res = await agent.invoke(
+        { action: 'oom', megabytes: 512 },
+        { 'X-Amzn-RequestId': `oom-${runtime}` },
+      );
       assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
       assert.equal(res.headers['x-lamina-environment-reset'], 'true');
       assert.deepEqual(res.json(), {

@@ -15,6 +15,7 @@ import type { LaminaFunction, Version } from '../../../operator/src/api/index.js
 import { ServiceException } from '../../../operator/src/errors.js';
 import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
 import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
+import { AGENT_MEMORY_MIB } from '../../../operator/src/gateway/environments/podSpec.js';
 import type { EnvironmentEvent } from '../../../operator/src/gateway/environments/types.js';
 import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
 import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
@@ -115,8 +116,9 @@ describe('gateway Kubernetes adapters', () => {
     const c = pod.spec!.containers[0]!;
     assert.equal(c.image, 'lamina/runtime:dev');
     assert.equal(c.imagePullPolicy, 'IfNotPresent');
-    assert.equal(c.resources?.requests?.memory, '256Mi');
-    assert.equal(c.resources?.limits?.memory, '256Mi');
+    // the function's 256 MB plus the agent's own share
+    assert.equal(c.resources?.requests?.memory, `${256 + AGENT_MEMORY_MIB}Mi`);
+    assert.equal(c.resources?.limits?.memory, `${256 + AGENT_MEMORY_MIB}Mi`);
     assert.equal(c.resources?.requests?.cpu, '145m');
     assert.equal(c.resources?.limits?.cpu, undefined);
     assert.equal(c.securityContext?.readOnlyRootFilesystem, true);

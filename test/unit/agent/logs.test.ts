@@ -61,7 +61,10 @@ describe('log capture', () => {
 
   test('platform lines start on a new line even after unterminated output', () => {
     const written: string[] = [];
-    const log = new FunctionLog((chunk) => written.push(chunk.toString()));
+    const log = new FunctionLog({
+      write: (chunk) => written.push(chunk.toString()) > 0,
+      once: () => undefined,
+    });
     log.beginCapture();
     log.runtimeOutput(Buffer.from('no newline'));
     log.platformLine('END RequestId: r');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
 import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
-import { LABELS } from '../../../operator/src/gateway/environments/podSpec.js';
+import { AGENT_MEMORY_MIB, LABELS } from '../../../operator/src/gateway/environments/podSpec.js';
 import type {
   AgentFunctionConfig,
   EnvironmentSpec,
@@ -118,7 +118,7 @@ describe('pool pod manifests', () => {
     const container = pod.spec!.containers[0]!;
     assert.equal(container.env, undefined, 'no LAMINA_FUNCTION: the agent waits generic');
     assert.equal(container.envFrom, undefined);
-    assert.deepEqual(container.resources?.limits, { memory: '128Mi' });
+    assert.deepEqual(container.resources?.limits, { memory: `${128 + AGENT_MEMORY_MIB}Mi` });
     assert.equal(pod.spec?.automountServiceAccountToken, false);
     assert.equal(pod.spec?.serviceAccountName, undefined);
     assert.equal(container.securityContext?.readOnlyRootFilesystem, true);

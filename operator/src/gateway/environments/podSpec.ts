@@ -1,7 +1,10 @@
 // The pod of one execution environment (pure: spec in, manifest out).
 //
-// Resources: memory request = limit = memorySize MiB (the function's hard memory ceiling, an
-// OOM resets the environment as in Lambda). CPU is requested in proportion to memory
+// Resources: memory request = limit = memorySize MiB for the function plus AGENT_MEMORY_MIB for
+// the agent beside it. The function gets all of its memorySize, as on Lambda, where the
+// platform's own processes are not charged to it: the agent holds the runtime's process tree
+// to memorySize (an OOM resets the environment as in Lambda), and the container limit is the
+// hard stop behind it. CPU is requested in proportion to memory
 // (1769 MB = 1 vCPU, LAMBDA-SPEC §11) with no CPU limit: the request is what the scheduler
 // packs by, while a CFS quota as small as 72m for a 128 MB function would stretch runtime
 // start-up, code extraction and every invoke by an order of magnitude and throttle in
@@ -28,6 +31,8 @@ export const AGENT_PORT = 8080;
 export const RUNTIME_UID = 993;
 export const RUNTIME_GID = 990;
 const MB_PER_VCPU = 1769;
+/** The agent's own memory (a Node.js process, ~75 MB resident at its peak), on top of memorySize. */
+export const AGENT_MEMORY_MIB = 96;
 
 /** "$LATEST" is not a valid label value. */
 export function versionLabel(version: string): string {
@@ -62,7 +67,7 @@ export function environmentLabels(spec: EnvironmentSpec): Record<string, string>
 export const environmentOwners = (spec: EnvironmentSpec) => [{ ...spec.owner, blockOwnerDeletion: false }];
 
 export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod {
-  const memory = `${spec.config.memorySize}Mi`;
+  const memory = `${spec.config.memorySize + AGENT_MEMORY_MIB}Mi`;
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { environmentSpec } from '../../../../operator/src/gateway/environments/environmentSpec.js';
-import { cpuRequestMillis, environmentPod } from '../../../../operator/src/gateway/environments/podSpec.js';
+import {
+  AGENT_MEMORY_MIB,
+  cpuRequestMillis,
+  environmentPod,
+} from '../../../../operator/src/gateway/environments/podSpec.js';
 import { podToRecord } from '../../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
 import { activeFunction, snapshot } from '../fixtures.js';
 
@@ -39,10 +43,11 @@ describe('environment pod spec', () => {
     });
   });
 
-  it('sizes memory exactly and CPU in proportion (1769 MB = 1 vCPU), request only', () => {
+  it("sizes memory as the function's plus the agent's, CPU in proportion (1769 MB = 1 vCPU), request only", () => {
+    assert.equal(AGENT_MEMORY_MIB, 96);
     assert.deepEqual(container.resources, {
-      requests: { cpu: '1000m', memory: '1769Mi' },
-      limits: { memory: '1769Mi' },
+      requests: { cpu: '1000m', memory: '1865Mi' },
+      limits: { memory: '1865Mi' },
     });
     assert.equal(cpuRequestMillis(128), 72);
   });
