@@ -304,6 +304,8 @@ EOF
   # evictionHard          low disk thresholds: a dev disk at 85% must not evict test pods.
   # podPidsLimit: 1024    Lambda's limit of 1,024 processes/threads per environment; a fork
   #                       bomb in a function stops there instead of exhausting the node.
+  # volumeStatsAggPeriod  how often emptyDir usage is measured (default 1m, jittered up to
+  #                       2m): a /tmp past its sizeLimit is evicted within ~30 s, not 2+ min.
   write_if_changed "$CLUSTER_DIR/kubelet-config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -344,6 +346,7 @@ evictionHard:
   imagefs.available: 2%
 maxPods: 110
 podPidsLimit: 1024
+volumeStatsAggPeriod: 10s
 containerLogMaxSize: 10Mi
 rotateCertificates: false
 serverTLSBootstrap: false

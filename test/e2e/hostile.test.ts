@@ -46,8 +46,9 @@ export const handler = async () => {
   const chunk = Buffer.alloc(8 << 20, 1);
   for (let i = 0; i < 72; i++) writeSync(fd, chunk); // 576 MB into a 512 MB /tmp
   closeSync(fd);
-  // The kubelet measures emptyDir usage every volumeStatsAggPeriod (1 min) and then evicts.
-  await new Promise((r) => setTimeout(r, 85000));
+  // The kubelet measures emptyDir usage every volumeStatsAggPeriod (10-20 s on the local
+  // cluster, jittered) and evicts at its next 10 s check.
+  await new Promise((r) => setTimeout(r, 90000));
   return 'not evicted';
 };`,
 };
@@ -168,7 +169,7 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
     const { result } = await underAttack('oom');
     assert.equal(result.status, 200, JSON.stringify(result.body));
     assert.equal(result.functionError, 'Unhandled');
-    assert.match(JSON.stringify(result.body), /Runtime\.(OutOfMemory|ExitError)/);
+    assert.match(JSON.stringify(result.body), /Runtime\.OutOfMemory/);
     const again = await invoke('oom');
     assert.equal(again.status, 200, 'the function is still invokable after an OOM');
   });
@@ -178,8 +179,9 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
     console.log(
       `forkstorm: status=${result.status} error=${result.functionError} ${JSON.stringify(result.body)}`,
     );
-    // 300 shells in 128 MB: either they all fit, or the OOM killer ends the environment. Both
-    // must leave a clear error and a function that still works.
+    // 300 shells in 128 MB: either they all fit, or the agent's sampling (Runtime.OutOfMemory)
+    // or the kernel's OOM killer ends the environment. Each must leave a clear error and a
+    // function that still works.
     if (result.status !== 200 || result.functionError) {
       assert.match(JSON.stringify(result.body), /Runtime\.|ServiceException/);
     }

@@ -1,7 +1,6 @@
 // One language-runtime process: started in its own process group (so a kill takes its
 // children too), its stdout/stderr handed to the log capture, its death reported once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import type { LogSink } from './logs.js';
 import type { MemoryWatch } from './memory.js';
 import type { RuntimeLaunch } from './runtime-env.js';
@@ -68,19 +67,6 @@ export function classifyDeath(
   return 'Runtime.ExitError';
 }
 
-/**
- * Makes the kernel's out-of-memory killer pick the runtime (and whatever it forks, which
- * inherits the score) before the agent, which must survive to report the death. Raising a
- * score needs no privilege.
- */
-function preferAsOomVictim(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
-  } catch {
-    // already gone, or no /proc: the memory limit still holds, only the victim is less certain
-  }
-}
-
 export class RuntimeProcess {
   readonly exited: Promise<ExitInfo>;
   /** Resolves once stdout and stderr are drained too (their last bytes can trail the exit). */
@@ -112,10 +98,7 @@ export class RuntimeProcess {
       this.child.once('close', () => resolve());
       void this.exited.then((info) => info.spawnError && resolve());
     });
-    if (this.child.pid !== undefined) {
-      memory.attach(this.child.pid);
-      preferAsOomVictim(this.child.pid);
-    }
+    if (this.child.pid !== undefined) memory.attach(this.child.pid);
   }
 
   /** Both pipes into the log; both paused while the log is full. */
