@@ -132,6 +132,14 @@ export class ExecutionEnvironment {
     return this.runtime.listen();
   }
 
+  /** Generic (warm pool): starts the runtime clients that specialisation hands a function to. */
+  startStandbys(): void {
+    const { standby } = this.settings;
+    if (standby && this.state === 'generic' && !this.config) {
+      this.runtime.startStandbys(standby.runtimes, standby.memorySize);
+    }
+  }
+
   health(): { status: number; body: Record<string, unknown> } {
     const body: Record<string, unknown> = { state: this.state, busy: this.busy };
     if (this.config) {

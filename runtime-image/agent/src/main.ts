@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   if (!initialConfig) {
+    env.startStandbys();
     // Generic (warm pool): Node loads its fetch implementation and HTTP client on first use
     // (~30 ms on a busy node); pay that now, over loopback, rather than inside the
     // specialisation of a cold start, where the code download is the first fetch.

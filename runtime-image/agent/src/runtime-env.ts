@@ -29,6 +29,21 @@ export function logStreamName(version: string, now: Date, randomHex: string): st
   return `${day}/[${version}]${randomHex}`;
 }
 
+/** Unreserved platform variables: the user may replace these wholesale, as on Lambda. */
+function platformDefaults({
+  taskRoot: task,
+  optRoot: opt,
+  runtimeDir: rt,
+}: RuntimeLayout): Record<string, string> {
+  return {
+    PATH: `/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:${opt}/bin`,
+    LD_LIBRARY_PATH: `/var/lang/lib:/lib64:/usr/lib64:${rt}:${rt}/lib:${task}:${task}/lib:${opt}/lib`,
+    NODE_PATH: `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules:${rt}/node_modules:${rt}:${task}`,
+    PYTHONPATH: rt,
+    LANG: 'en_US.UTF-8',
+  };
+}
+
 export function runtimeEnvironment(
   config: FunctionConfig,
   layout: RuntimeLayout,
@@ -37,14 +52,7 @@ export function runtimeEnvironment(
   secrets: Record<string, string> = {},
 ): Record<string, string> {
   const { taskRoot: task, optRoot: opt, runtimeDir: rt } = layout;
-  // Unreserved: the user may replace these wholesale, as on Lambda.
-  const defaults: Record<string, string> = {
-    PATH: `/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:${opt}/bin`,
-    LD_LIBRARY_PATH: `/var/lang/lib:/lib64:/usr/lib64:${rt}:${rt}/lib:${task}:${task}/lib:${opt}/lib`,
-    NODE_PATH: `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules:${rt}/node_modules:${rt}:${task}`,
-    PYTHONPATH: rt,
-    LANG: 'en_US.UTF-8',
-  };
+  const defaults = platformDefaults(layout);
   const reserved: Record<string, string> = {
     _HANDLER: config.handler ?? '',
     AWS_LAMBDA_FUNCTION_NAME: config.functionName,
@@ -69,6 +77,52 @@ export function runtimeEnvironment(
   return env;
 }
 
+// ---- Standby runtimes -------------------------------------------------------------------
+//
+// A generic (warm pool) environment starts the Node.js and Python runtime clients before any
+// function is known. Each loads the interpreter and its own modules, then blocks reading its
+// stdin. The agent hands the one it needs the function's environment and working directory;
+// the client replaces its whole environment with it, and only then loads the handler and
+// talks to the Runtime API. The runtimes' start-up leaves the cold start's critical path.
+
+/** Runtimes whose client can be started before its function is known. */
+export const STANDBY_RUNTIMES = ['nodejs20.x', 'python3.13'] as const;
+
+/** The environment a standby starts with: the platform's defaults and nothing of a function. */
+export function standbyEnvironment(layout: RuntimeLayout, runtimeApiAddress: string): Record<string, string> {
+  return {
+    ...platformDefaults(layout),
+    TZ: ':UTC',
+    AWS_LAMBDA_RUNTIME_API: runtimeApiAddress,
+    LAMBDA_TASK_ROOT: layout.taskRoot,
+    LAMBDA_RUNTIME_DIR: layout.runtimeDir,
+    LAMINA_STANDBY: '1',
+  };
+}
+
+// Read once, when a process starts (the dynamic loader, allocator and interpreter options,
+// locale, time zone, an exec wrapper): a standby started with other values than the
+// function's cannot take it. NODE_PATH is the exception: the Node.js client re-reads it.
+const STARTUP_PREFIXES = ['LD_', 'MALLOC_', 'GLIBC_', 'NODE_', 'UV_', 'PYTHON', 'LC_'];
+const STARTUP_NAMES = new Set(['LANG', 'LANGUAGE', 'TZ', 'AWS_LAMBDA_EXEC_WRAPPER', 'OPENSSL_CONF']);
+const READ_AGAIN = new Set(['NODE_PATH']);
+
+function readAtStartup(name: string): boolean {
+  if (READ_AGAIN.has(name)) return false;
+  return STARTUP_NAMES.has(name) || STARTUP_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/** True when a standby started with `standbyEnv` behaves exactly as if started with `functionEnv`. */
+export function standbyCanTake(
+  standbyEnv: Record<string, string>,
+  functionEnv: Record<string, string>,
+): boolean {
+  for (const name of new Set([...Object.keys(standbyEnv), ...Object.keys(functionEnv)])) {
+    if (readAtStartup(name) && standbyEnv[name] !== functionEnv[name]) return false;
+  }
+  return true;
+}
+
 /**
  * V8 is told about the memory size so it collects garbage before the limit instead of being
  * killed at it. Same split as Lambda's Node.js bootstrap: a tenth for new space (half of it
@@ -85,7 +139,7 @@ function nodeArgs(memorySize: number): string[] {
 }
 
 export function runtimeLaunch(
-  config: FunctionConfig,
+  config: Pick<FunctionConfig, 'runtime' | 'memorySize'>,
   layout: RuntimeLayout,
   env: Record<string, string>,
   isFile: (path: string) => boolean,

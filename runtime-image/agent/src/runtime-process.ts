@@ -79,14 +79,18 @@ export class RuntimeProcess {
     launch: RuntimeLaunch,
     readonly memory: MemoryWatch,
     log: LogSink,
+    /** A standby waits on its stdin for `handOver` (runtime-env.ts, "Standby runtimes"). */
+    readonly standby = false,
   ) {
     const { command, args } = memory.wrap(launch.command, launch.args);
     this.child = spawn(command, args, {
       cwd: launch.cwd,
       env: launch.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [standby ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    // A standby that died before its hand-over is reported by its exit, not by a write error.
+    this.child.stdin?.on('error', () => undefined);
     this.forwardOutput(log);
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err: NodeJS.ErrnoException) => {
@@ -99,6 +103,12 @@ export class RuntimeProcess {
       void this.exited.then((info) => info.spawnError && resolve());
     });
     if (this.child.pid !== undefined) memory.attach(this.child.pid);
+  }
+
+  /** Gives a standby its function: the environment and working directory it is to run with. */
+  handOver(env: Record<string, string>, cwd: string): this {
+    this.child.stdin?.end(JSON.stringify({ env, cwd }));
+    return this;
   }
 
   /** Both pipes into the log; both paused while the log is full. */

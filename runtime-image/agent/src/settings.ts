@@ -1,6 +1,7 @@
 // The agent's own settings, read once from its environment. The defaults are the image's
 // layout; tests override the paths and ports so the agent runs as an ordinary process.
 import { z } from 'zod';
+import { STANDBY_RUNTIMES } from './runtime-env.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -21,6 +22,14 @@ const settingsSchema = z.object({
   LAMINA_PYTHON_BIN: z.string().default('python3'),
   /** Only for Max Memory Used sampling while an invocation runs without a cgroup. */
   LAMINA_MEMORY_SAMPLE_MS: z.coerce.number().int().positive().default(100),
+  /** Set on warm-pool pods: the memory size of the runtimes started before their function. */
+  LAMINA_STANDBY_MEMORY_SIZE: z.coerce.number().int().min(128).max(10240).optional(),
+  /** Which runtimes to start in standby (comma-separated; empty: none). */
+  LAMINA_STANDBY_RUNTIMES: z
+    .string()
+    .default(STANDBY_RUNTIMES.join(','))
+    .transform((list) => list.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(STANDBY_RUNTIMES))),
 });
 
 export interface AgentSettings {
@@ -36,6 +45,8 @@ export interface AgentSettings {
   nodeBin: string;
   pythonBin: string;
   memorySampleMs: number;
+  /** Runtimes to start before their function, and their memory size (warm pool only). */
+  standby: { runtimes: (typeof STANDBY_RUNTIMES)[number][]; memorySize: number } | undefined;
   /** Variables from the function's Secrets, attached by the gateway as `LAMINA_SECRET_<KEY>`. */
   secretEnvironment: Record<string, string>;
 }
@@ -74,6 +85,10 @@ export function readSettings(env: NodeJS.ProcessEnv): AgentSettings {
     nodeBin: s.LAMINA_NODE_BIN,
     pythonBin: s.LAMINA_PYTHON_BIN,
     memorySampleMs: s.LAMINA_MEMORY_SAMPLE_MS,
+    standby:
+      s.LAMINA_STANDBY_MEMORY_SIZE === undefined || s.LAMINA_STANDBY_RUNTIMES.length === 0
+        ? undefined
+        : { runtimes: s.LAMINA_STANDBY_RUNTIMES, memorySize: s.LAMINA_STANDBY_MEMORY_SIZE },
     secretEnvironment: secretEnvironment(env),
   };
 }

@@ -10,7 +10,13 @@ import type { FunctionConfig } from './config.js';
 import { agentLog, initReportLine, initStartLine, type FunctionLog } from './logs.js';
 import { CgroupMemoryWatch, ProcMemoryWatch, type MemoryWatch } from './memory.js';
 import { RuntimeApi, type Invocation, type RuntimeApiEvents, type RuntimeOutcome } from './runtime-api.js';
-import { runtimeEnvironment, runtimeLaunch } from './runtime-env.js';
+import {
+  runtimeEnvironment,
+  runtimeLaunch,
+  standbyCanTake,
+  standbyEnvironment,
+  type RuntimeLaunch,
+} from './runtime-env.js';
 import { classifyDeath, describeExit, RuntimeProcess, type ExitInfo } from './runtime-process.js';
 import type { AgentSettings } from './settings.js';
 
@@ -68,6 +74,11 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
       }
     | undefined;
   private diedWhileIdle = false;
+  /** Runtimes started before their function (warm pool), by runtime name. */
+  private readonly standbys = new Map<
+    string,
+    { proc: RuntimeProcess; env: Record<string, string>; memorySize: number }
+  >();
 
   constructor(
     private readonly settings: AgentSettings,
@@ -92,8 +103,8 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     return died;
   }
 
-  private memoryWatch(config: FunctionConfig): MemoryWatch {
-    const limitBytes = config.memorySize * 1024 * 1024;
+  private memoryWatch(memorySize: number): MemoryWatch {
+    const limitBytes = memorySize * 1024 * 1024;
     if (!this.settings.memoryCgroup) return new ProcMemoryWatch(limitBytes);
     try {
       return new CgroupMemoryWatch(this.settings.memoryCgroup, limitBytes);
@@ -103,6 +114,50 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
       });
       return new ProcMemoryWatch(limitBytes);
     }
+  }
+
+  /**
+   * Starts a runtime client of each kind in `runtimes` with no function yet (a generic
+   * environment of `memorySize`); `init` hands the matching one its function.
+   */
+  startStandbys(runtimes: readonly FunctionConfig['runtime'][], memorySize: number): void {
+    for (const runtime of runtimes) {
+      const env = standbyEnvironment(this.settings, this.address);
+      const launch = runtimeLaunch({ runtime, memorySize }, this.settings, env, isFile) as RuntimeLaunch;
+      // The task root may not exist yet: the hand-over changes to it.
+      const proc = new RuntimeProcess({ ...launch, cwd: '/' }, this.memoryWatch(memorySize), this.log, true);
+      this.standbys.set(runtime, { proc, env, memorySize });
+      agentLog('info', 'standby runtime started', { runtime, pid: proc.pid });
+      void proc.exited.then((exit) => {
+        if (this.standbys.get(runtime)?.proc !== proc) return; // handed over or dismissed
+        this.standbys.delete(runtime);
+        void proc.memory.dispose();
+        agentLog('warn', 'standby runtime exited', { runtime, reason: describeExit(exit) });
+      });
+    }
+  }
+
+  /**
+   * The standby that can run `config` with `env`, if one is waiting. An environment belongs
+   * to one function for life, so every other standby is dismissed.
+   */
+  private takeStandby(config: FunctionConfig, env: Record<string, string>): RuntimeProcess | undefined {
+    const match = this.standbys.get(config.runtime);
+    const usable =
+      match?.proc.alive && match.memorySize === config.memorySize && standbyCanTake(match.env, env)
+        ? match.proc
+        : undefined;
+    this.dismissStandbys(usable);
+    if (usable)
+      agentLog('info', 'standby runtime takes the function', { runtime: config.runtime, pid: usable.pid });
+    return usable;
+  }
+
+  private dismissStandbys(keep?: RuntimeProcess): void {
+    for (const { proc } of this.standbys.values()) {
+      if (proc !== keep) void proc.kill().then(() => proc.memory.dispose());
+    }
+    this.standbys.clear();
   }
 
   /** Starts the runtime and waits until it polls /next, reports an init error, dies or runs out of time. */
@@ -125,14 +180,15 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
         started,
       );
     }
-    const memory = this.memoryWatch(config);
     const event = await new Promise<InitEvent>((resolve) => {
       const timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.initTimeoutMs);
       this.initWaiter = (e) => {
         clearTimeout(timer);
         resolve(e);
       };
-      const proc = new RuntimeProcess(launch, memory, this.log);
+      const proc =
+        this.takeStandby(config, env)?.handOver(env, launch.cwd) ??
+        new RuntimeProcess(launch, this.memoryWatch(config.memorySize), this.log);
       this.proc = proc;
       void proc.exited.then((exit) => this.onRuntimeExit(proc, exit));
     });
@@ -140,6 +196,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     if (event.kind === 'ready') return { ok: true, durationMs: this.clock.monotonic() - started };
 
     const proc = this.proc as RuntimeProcess;
+    const memory = proc.memory;
     this.proc = undefined; // detach first: the kill below is not a crash to report
     const exit = event.kind === 'exit' ? event.exit : await proc.kill();
     await proc.closed;
@@ -273,6 +330,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
 
   /** SIGTERM, then SIGKILL after Lambda's 2 s Shutdown allowance. */
   async shutdown(): Promise<void> {
+    this.dismissStandbys();
     const proc = this.proc;
     this.proc = undefined;
     if (proc) {

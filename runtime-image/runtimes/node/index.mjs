@@ -7,10 +7,12 @@ import { buildContext } from './context.mjs';
 import { logError, patchConsole, setRequestId } from './console-patch.mjs';
 import { NodeJsExit, toRapidResponse, UnhandledPromiseRejection } from './errors.mjs';
 import { RapidClient } from './rapid-client.mjs';
+import { adoptFunctionEnvironment } from './standby.mjs';
 import { loadHandler } from './user-function.mjs';
 
 const FATAL_EXIT_CODE = 129;
 
+if (process.env.LAMINA_STANDBY) await adoptFunctionEnvironment();
 const client = new RapidClient(process.env.AWS_LAMBDA_RUNTIME_API);
 patchConsole();
 

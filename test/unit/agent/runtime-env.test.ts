@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseFunctionConfig } from '../../../runtime-image/agent/src/config.js';
-import { secretEnvironment } from '../../../runtime-image/agent/src/settings.js';
+import { readSettings, secretEnvironment } from '../../../runtime-image/agent/src/settings.js';
 import {
   logStreamName,
   runtimeEnvironment,
   runtimeLaunch,
+  standbyCanTake,
+  standbyEnvironment,
 } from '../../../runtime-image/agent/src/runtime-env.js';
 
 const layout = {
@@ -158,5 +160,63 @@ describe('custom runtimes', () => {
   test('need no handler; managed runtimes do', () => {
     assert.equal(config({ runtime: 'provided.al2023', handler: undefined }).handler, undefined);
     assert.throws(() => config({ handler: undefined }), /handler: is required/);
+  });
+});
+
+describe('standby runtimes', () => {
+  const standby = standbyEnvironment(layout, '127.0.0.1:9001');
+  const functionEnv = (variables: Record<string, string> = {}) =>
+    runtimeEnvironment(config({ environment: variables }), layout, '127.0.0.1:9001', 'stream');
+
+  test('start with the platform variables only, none of a function', () => {
+    assert.equal(standby.LAMINA_STANDBY, '1');
+    assert.equal(standby.AWS_LAMBDA_RUNTIME_API, '127.0.0.1:9001');
+    for (const name of ['_HANDLER', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_REGION'])
+      assert.equal(standby[name], undefined);
+    for (const name of ['PATH', 'LD_LIBRARY_PATH', 'NODE_PATH', 'PYTHONPATH', 'LANG', 'TZ']) {
+      assert.equal(standby[name], functionEnv()[name], name);
+    }
+  });
+
+  test('take any function whose start-up variables are the platform defaults', () => {
+    assert.equal(standbyCanTake(standby, functionEnv()), true);
+    assert.equal(standbyCanTake(standby, functionEnv({ DB_HOST: 'db', PATH: '/custom/bin' })), true);
+    assert.equal(
+      standbyCanTake(standby, functionEnv({ NODE_PATH: '/elsewhere' })),
+      true,
+      're-read on hand-over',
+    );
+  });
+
+  for (const [name, value] of [
+    ['NODE_OPTIONS', '--enable-source-maps'],
+    ['LD_LIBRARY_PATH', '/custom/lib'],
+    ['LD_PRELOAD', '/opt/lib/hook.so'],
+    ['PYTHONPATH', '/custom'],
+    ['PYTHONDONTWRITEBYTECODE', '1'],
+    ['LANG', 'C.UTF-8'],
+    ['LC_ALL', 'C'],
+    ['MALLOC_ARENA_MAX', '2'],
+    ['AWS_LAMBDA_EXEC_WRAPPER', '/opt/wrapper'],
+  ] as const) {
+    test(`refuse a function that sets ${name} (read at start-up)`, () => {
+      assert.equal(standbyCanTake(standby, functionEnv({ [name]: value })), false);
+    });
+  }
+
+  test('are configured on pool pods only, for both managed runtimes by default', () => {
+    assert.equal(readSettings({}).standby, undefined);
+    assert.deepEqual(readSettings({ LAMINA_STANDBY_MEMORY_SIZE: '256' }).standby, {
+      runtimes: ['nodejs20.x', 'python3.13'],
+      memorySize: 256,
+    });
+    assert.equal(
+      readSettings({ LAMINA_STANDBY_MEMORY_SIZE: '256', LAMINA_STANDBY_RUNTIMES: '' }).standby,
+      undefined,
+    );
+    assert.throws(
+      () => readSettings({ LAMINA_STANDBY_MEMORY_SIZE: '256', LAMINA_STANDBY_RUNTIMES: 'provided' }),
+      /LAMINA_STANDBY_RUNTIMES/,
+    );
   });
 });

@@ -116,7 +116,11 @@ describe('pool pod manifests', () => {
     assert.equal(pod.metadata?.labels?.[LABELS.environment], undefined);
     assert.equal(pod.metadata?.ownerReferences, undefined);
     const container = pod.spec!.containers[0]!;
-    assert.equal(container.env, undefined, 'no LAMINA_FUNCTION: the agent waits generic');
+    assert.deepEqual(
+      container.env,
+      [{ name: 'LAMINA_STANDBY_MEMORY_SIZE', value: '128' }],
+      'no LAMINA_FUNCTION: the agent waits generic, with runtimes of its memory size started',
+    );
     assert.equal(container.envFrom, undefined);
     assert.deepEqual(container.resources?.limits, { memory: `${128 + AGENT_MEMORY_MIB}Mi` });
     assert.equal(pod.spec?.automountServiceAccountToken, false);

@@ -3,7 +3,8 @@
 //
 // A pool pod is an environment pod in every respect that is fixed at creation (image,
 // security context, resources, volumes — built by the same environmentPod) except that it has
-// no function: no LAMINA_FUNCTION, so the agent waits generic, and no owner. Claiming it
+// no function: no LAMINA_FUNCTION, so the agent waits generic (with its language runtimes
+// already started, see the agent's standby runtimes), and no owner. Claiming it
 // moves it from the pool's label set to the environments' label set and makes the Function
 // its owner, so from then on it is tracked, reclaimed and garbage-collected exactly like a
 // pod created for that function.
@@ -55,7 +56,8 @@ export function poolPod(
     },
   };
   for (const container of pod.spec?.containers ?? []) {
-    delete container.env;
+    // The agent starts the language runtimes of this memory size while it waits.
+    container.env = [{ name: 'LAMINA_STANDBY_MEMORY_SIZE', value: String(shape.memorySize) }];
     delete container.envFrom;
   }
   return pod;

@@ -53,6 +53,25 @@ def _configure_logging():
     logging.getLogger().addHandler(handler)
 
 
+def _adopt_function_environment():
+    """A standby runtime (LAMINA_STANDBY=1) is started before its function is known.
+
+    The interpreter and this client's modules load while the environment waits in the warm
+    pool; the agent then writes the function's environment and working directory to stdin,
+    once, and closes it, and the process adopts them as if it had been started with them.
+    """
+    message = json.loads(sys.stdin.buffer.read())
+    at_start = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(message["env"])
+    # Locale coercion (PEP 538) sets LC_CTYPE at start-up when the locale is missing; the
+    # agent only hands over when the locale variables match, so a fresh start would too.
+    if "LC_CTYPE" in at_start and "LC_CTYPE" not in message["env"]:
+        os.environ["LC_CTYPE"] = at_start["LC_CTYPE"]
+    os.chdir(message["cwd"])
+    time.tzset()
+
+
 def _configure_sys_path(runtime_dir):
     # Lambda's order: task root, then the layer's site-packages, then the layer's python/.
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
@@ -112,6 +131,8 @@ def _json_header(value, name):
 def main(runtime_dir):
     sys.stdout = _Unbuffered(sys.stdout)
     sys.stderr = _Unbuffered(sys.stderr)
+    if os.environ.get("LAMINA_STANDBY"):
+        _adopt_function_environment()
     _configure_sys_path(runtime_dir)
     _configure_logging()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
