@@ -113,6 +113,8 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
     assert.equal(labels['lamina.dev/from-pool'], 'true');
     assert.equal(labels['lamina.dev/pool'], undefined, 'no longer offered by the pool');
     assert.equal(labels['lamina.dev/version'], 'LATEST');
+    const agentLog = await core.readNamespacedPodLog({ namespace: ns.name, name: poolName });
+    assert.match(agentLog, /"msg":"standby runtime takes the function".*"runtime":"nodejs20.x"/);
     const fn = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
       group: 'lamina.dev',
       version: 'v1alpha1',
