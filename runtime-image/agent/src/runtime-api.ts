@@ -142,6 +142,8 @@ export class RuntimeApi {
     const url = req.url ?? '';
     const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
     if (req.method === 'GET' && path === `${PREFIX}invocation/next`) return this.next(res);
+    // Lamina's, not Lambda's: standby runtimes warm their HTTP client with it.
+    if (req.method === 'GET' && path === '/2018-06-01/ping') return void res.end('pong');
     if (req.method === 'POST') {
       const match = INVOCATION_PATH.exec(path);
       if (match)

@@ -105,9 +105,9 @@ export class RuntimeProcess {
     if (this.child.pid !== undefined) memory.attach(this.child.pid);
   }
 
-  /** Gives a standby its function: the environment and working directory it is to run with. */
+  /** Gives a standby its function: the environment and working directory it is to run with (one line). */
   handOver(env: Record<string, string>, cwd: string): this {
-    this.child.stdin?.end(JSON.stringify({ env, cwd }));
+    this.child.stdin?.end(`${JSON.stringify({ env, cwd })}\n`);
     return this;
   }
 

@@ -2,7 +2,8 @@
 // result posts take turns on it), no timeouts (the /next poll may wait for hours).
 import http from 'node:http';
 
-const BASE = '/2018-06-01/runtime';
+const API = '/2018-06-01';
+const BASE = `${API}/runtime`;
 
 export class RapidClient {
   constructor(address) {
@@ -19,7 +20,7 @@ export class RapidClient {
           hostname: this.hostname,
           port: this.port,
           method,
-          path: BASE + path,
+          path,
           agent: this.agent,
           headers: body === undefined ? headers : { 'Content-Length': Buffer.byteLength(body), ...headers },
         },
@@ -37,23 +38,33 @@ export class RapidClient {
     });
   }
 
+  /** Lamina's `GET /2018-06-01/ping` (not Lambda's API): a round trip that changes nothing. */
+  async ping() {
+    await this.request('GET', `${API}/ping`);
+  }
+
   async next() {
-    const res = await this.request('GET', '/invocation/next');
+    const res = await this.request('GET', `${BASE}/invocation/next`);
     if (res.status !== 200) throw new Error(`/invocation/next returned ${res.status}: ${res.body}`);
     return res;
   }
 
   async postResponse(requestId, text) {
-    const res = await this.request('POST', `/invocation/${encodeURIComponent(requestId)}/response`, text, {
-      'Content-Type': 'application/json',
-    });
+    const res = await this.request(
+      'POST',
+      `${BASE}/invocation/${encodeURIComponent(requestId)}/response`,
+      text,
+      {
+        'Content-Type': 'application/json',
+      },
+    );
     warnUnless202(res, 'response');
   }
 
   async postError(requestId, errorResponse) {
     const res = await this.request(
       'POST',
-      `/invocation/${encodeURIComponent(requestId)}/error`,
+      `${BASE}/invocation/${encodeURIComponent(requestId)}/error`,
       JSON.stringify(errorResponse),
       { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': errorResponse.errorType },
     );
@@ -61,7 +72,7 @@ export class RapidClient {
   }
 
   async postInitError(errorResponse) {
-    const res = await this.request('POST', '/init/error', JSON.stringify(errorResponse), {
+    const res = await this.request('POST', `${BASE}/init/error`, JSON.stringify(errorResponse), {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Function-Error-Type': errorResponse.errorType,
     });

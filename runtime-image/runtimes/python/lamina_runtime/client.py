@@ -4,7 +4,8 @@ import http.client
 import socket
 import sys
 
-_BASE = "/2018-06-01/runtime"
+_API = "/2018-06-01"
+_BASE = _API + "/runtime"
 
 
 class Invocation:
@@ -35,7 +36,7 @@ class RuntimeClient:
         for attempt in (1, 2):
             conn = self._connection()
             try:
-                conn.request(method, _BASE + path, body=body, headers=headers or {})
+                conn.request(method, path, body=body, headers=headers or {})
                 response = conn.getresponse()
                 return response.status, response.getheaders(), response.read()
             except (ConnectionError, http.client.HTTPException):
@@ -44,23 +45,27 @@ class RuntimeClient:
                 if attempt == 2:
                     raise
 
+    def ping(self):
+        """Lamina's `GET /2018-06-01/ping` (not Lambda's API): opens the connection, changes nothing."""
+        self._request("GET", _API + "/ping")
+
     def next(self):
-        status, headers, body = self._request("GET", "/invocation/next")
+        status, headers, body = self._request("GET", _BASE + "/invocation/next")
         if status != 200:
             raise RuntimeError("/invocation/next returned {}: {!r}".format(status, body))
         lowered = {name.lower(): value for name, value in headers}
         return Invocation(lowered.get("lambda-runtime-aws-request-id"), body, lowered)
 
     def post_response(self, request_id, body, content_type):
-        self._post("/invocation/{}/response".format(request_id), body, {"Content-Type": content_type})
+        self._post(_BASE + "/invocation/{}/response".format(request_id), body, {"Content-Type": content_type})
 
     def post_error(self, request_id, body, error_type):
         headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
-        self._post("/invocation/{}/error".format(request_id), body, headers)
+        self._post(_BASE + "/invocation/{}/error".format(request_id), body, headers)
 
     def post_init_error(self, body, error_type):
         headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
-        self._post("/init/error", body, headers)
+        self._post(_BASE + "/init/error", body, headers)
 
     def _post(self, path, body, headers):
         if isinstance(body, str):

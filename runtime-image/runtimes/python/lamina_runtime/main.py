@@ -58,9 +58,9 @@ def _adopt_function_environment():
 
     The interpreter and this client's modules load while the environment waits in the warm
     pool; the agent then writes the function's environment and working directory to stdin,
-    once, and closes it, and the process adopts them as if it had been started with them.
+    once (one line), and the process adopts them as if it had been started with them.
     """
-    message = json.loads(sys.stdin.buffer.read())
+    message = json.loads(sys.stdin.buffer.readline())
     at_start = dict(os.environ)
     os.environ.clear()
     os.environ.update(message["env"])
@@ -131,11 +131,15 @@ def _json_header(value, name):
 def main(runtime_dir):
     sys.stdout = _Unbuffered(sys.stdout)
     sys.stderr = _Unbuffered(sys.stderr)
+    address = os.environ["AWS_LAMBDA_RUNTIME_API"]
+    client = RuntimeClient(address)
     if os.environ.get("LAMINA_STANDBY"):
+        client.ping()  # the connection is open before the function arrives
         _adopt_function_environment()
+        if os.environ["AWS_LAMBDA_RUNTIME_API"] != address:
+            client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     _configure_sys_path(runtime_dir)
     _configure_logging()
-    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
 
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
