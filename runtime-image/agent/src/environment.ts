@@ -146,7 +146,10 @@ export class ExecutionEnvironment {
       const { functionName, version, runtime } = this.config;
       Object.assign(body, { functionName, version, runtime });
     }
-    return { status: this.state === 'initializing' ? 503 : 200, body };
+    // A generic environment is ready for a fast cold start once its standby runtimes wait.
+    const starting = this.state === 'generic' && !this.runtime.standbysParked();
+    if (starting) body.standbys = 'starting';
+    return { status: this.state === 'initializing' || starting ? 503 : 200, body };
   }
 
   async specialize(input: unknown): Promise<SpecializeResult> {

@@ -31,6 +31,8 @@ export interface RuntimeApiEvents {
   onReady(): void;
   onInitError(body: Buffer, errorType: string | undefined): void;
   onOutcome(requestId: string, outcome: RuntimeOutcome): void;
+  /** A standby runtime (`?pid=`) made its warm-up round trip and now waits for its function. */
+  onPing(pid: number): void;
 }
 
 /** Where the runtime is in the current invocation, in the RIE's state names (for 403 messages). */
@@ -143,7 +145,10 @@ export class RuntimeApi {
     const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
     if (req.method === 'GET' && path === `${PREFIX}invocation/next`) return this.next(res);
     // Lamina's, not Lambda's: standby runtimes warm their HTTP client with it.
-    if (req.method === 'GET' && path === '/2018-06-01/ping') return void res.end('pong');
+    if (req.method === 'GET' && path === '/2018-06-01/ping') {
+      this.events.onPing(Number(new URLSearchParams(url.slice(path.length + 1)).get('pid')));
+      return void res.end('pong');
+    }
     if (req.method === 'POST') {
       const match = INVOCATION_PATH.exec(path);
       if (match)

@@ -62,6 +62,14 @@ function errorTypeOf(body: Buffer): string {
   }
 }
 
+interface Standby {
+  proc: RuntimeProcess;
+  env: Record<string, string>;
+  memorySize: number;
+  /** It made its warm-up round trip and now blocks waiting for its function. */
+  parked: boolean;
+}
+
 export class RuntimeSupervisor implements RuntimeApiEvents {
   private readonly api = new RuntimeApi(this);
   private proc: RuntimeProcess | undefined;
@@ -75,10 +83,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     | undefined;
   private diedWhileIdle = false;
   /** Runtimes started before their function (warm pool), by runtime name. */
-  private readonly standbys = new Map<
-    string,
-    { proc: RuntimeProcess; env: Record<string, string>; memorySize: number }
-  >();
+  private readonly standbys = new Map<string, Standby>();
 
   constructor(
     private readonly settings: AgentSettings,
@@ -126,9 +131,17 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
       const launch = runtimeLaunch({ runtime, memorySize }, this.settings, env, isFile) as RuntimeLaunch;
       // The task root may not exist yet: the hand-over changes to it.
       const proc = new RuntimeProcess({ ...launch, cwd: '/' }, this.memoryWatch(memorySize), this.log, true);
-      this.standbys.set(runtime, { proc, env, memorySize });
+      const standby: Standby = { proc, env, memorySize, parked: false };
+      this.standbys.set(runtime, standby);
       agentLog('info', 'standby runtime started', { runtime, pid: proc.pid });
+      // One that never parks would hold the environment unready: it goes after the Init limit.
+      const timer = setTimeout(() => {
+        if (standby.parked || this.standbys.get(runtime) !== standby) return;
+        agentLog('warn', 'standby runtime did not park in time; killed', { runtime });
+        void proc.kill();
+      }, this.settings.initTimeoutMs);
       void proc.exited.then((exit) => {
+        clearTimeout(timer);
         if (this.standbys.get(runtime)?.proc !== proc) return; // handed over or dismissed
         this.standbys.delete(runtime);
         void proc.memory.dispose();
@@ -151,6 +164,19 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     if (usable)
       agentLog('info', 'standby runtime takes the function', { runtime: config.runtime, pid: usable.pid });
     return usable;
+  }
+
+  /** True once every standby runtime waits for its function (or there are none). */
+  standbysParked(): boolean {
+    return [...this.standbys.values()].every((s) => s.parked);
+  }
+
+  onPing(pid: number): void {
+    for (const [runtime, standby] of this.standbys) {
+      if (standby.proc.pid !== pid || standby.parked) continue;
+      standby.parked = true;
+      agentLog('info', 'standby runtime parked', { runtime, pid });
+    }
   }
 
   private dismissStandbys(keep?: RuntimeProcess): void {

@@ -38,9 +38,9 @@ export class RapidClient {
     });
   }
 
-  /** Lamina's `GET /2018-06-01/ping` (not Lambda's API): a round trip that changes nothing. */
+  /** Lamina's `GET /2018-06-01/ping` (not Lambda's API): tells the agent this standby is parked. */
   async ping() {
-    await this.request('GET', `${API}/ping`);
+    await this.request('GET', `${API}/ping?pid=${process.pid}`);
   }
 
   async next() {

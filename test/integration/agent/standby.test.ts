@@ -36,11 +36,17 @@ function loggedPids(agent: AgentProcess, msg: string): Record<string, number> {
 /** A generic agent with standby runtimes, once it has logged starting both. */
 async function startPooled(agents: ReturnType<typeof agentFixture>) {
   const agent = await agents.start({ env: STANDBY });
-  for (let i = 0; i < 100 && Object.keys(loggedPids(agent, 'standby runtime started')).length < 2; i++) {
+  // Not ready for a cold start until both runtimes wait for their function.
+  let health = await agent.health();
+  for (let i = 0; i < 250 && health.status !== 200; i++) {
+    assert.deepEqual(health.json(), { state: 'generic', busy: false, standbys: 'starting' });
     await new Promise((resolve) => setTimeout(resolve, 20));
+    health = await agent.health();
   }
+  assert.deepEqual(health.json(), { state: 'generic', busy: false });
   const standbyPids = loggedPids(agent, 'standby runtime started');
   assert.deepEqual(Object.keys(standbyPids).sort(), ['nodejs20.x', 'python3.13'], agent.stderr());
+  assert.deepEqual(loggedPids(agent, 'standby runtime parked'), standbyPids, 'both parked');
   return { pooled: agent, standbyPids };
 }
 

@@ -1,6 +1,7 @@
 """Runtime API client over one persistent http.client connection (no timeout: /next long-polls)."""
 
 import http.client
+import os
 import socket
 import sys
 
@@ -46,8 +47,8 @@ class RuntimeClient:
                     raise
 
     def ping(self):
-        """Lamina's `GET /2018-06-01/ping` (not Lambda's API): opens the connection, changes nothing."""
-        self._request("GET", _API + "/ping")
+        """Lamina's `GET /2018-06-01/ping` (not Lambda's API): opens the connection, parks the standby."""
+        self._request("GET", "{}/ping?pid={}".format(_API, os.getpid()))
 
     def next(self):
         status, headers, body = self._request("GET", _BASE + "/invocation/next")
