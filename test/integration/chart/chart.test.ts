@@ -74,6 +74,15 @@ describe('Helm chart', () => {
     assert.match(stdout, /name: LAMINA_SCALING_INTERVAL_MS, value: "6000"/);
   });
 
+  it('writes byte limits as plain integers and gives the pool an owner that survives restarts', async () => {
+    const { stdout } = await template();
+    assert.match(stdout, /name: LAMINA_SYNC_PAYLOAD_LIMIT_BYTES, value: "6291456"/);
+    assert.match(stdout, /name: LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES, value: "1048576"/);
+    assert.match(stdout, /name: LAMINA_MAX_UNZIPPED_BYTES, value: "262144000"/);
+    assert.doesNotMatch(stdout, /value: "\d(\.\d+)?e\+\d+"/, 'no number in exponent notation');
+    assert.match(stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
+  });
+
   it('refuses invalid values with the field named', async () => {
     const values = join(mkdtempSync(join(tmpdir(), 'lamina-values-')), 'bad.yaml');
     writeFileSync(values, 'concurrency:\n  namespaceLimit: 0\n  unreservedMinimum: 100\n');
