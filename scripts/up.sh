@@ -38,8 +38,10 @@ helm() { "$HELM_BIN_DIR/helm" "$@"; }
 # --- images
 log "bundling and building images"
 node scripts/bundle.mjs >&2
+built_offline=0
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" != kind ]]; then
   bash runtime-image/build/build-offline.sh runtime operator >&2
+  built_offline=1
 fi
 
 # --- volumes: the local cluster has no dynamic provisioner, so hostPath PersistentVolumes
@@ -67,10 +69,21 @@ fi
 # --- install: the gateway is a NodePort Service, reached at the node's address.
 node_ip="$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
 LAMINA_GATEWAY="http://$node_ip:30080"
+# The images keep their :dev tag across builds; their IDs tell the chart when the content
+# changed, so a run that rebuilt nothing restarts nothing (and the warm pool is replaced only
+# when the runtime image changed).
+image_id() { [[ "$built_offline" == 1 ]] && cat "$LAMINA_CACHE/images/archives/$1.tar.id" 2>/dev/null || true; }
+operator_revision="$(image_id operator)"
+runtime_revision="$(image_id runtime)"
 log "installing the chart"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
-  --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" --wait --timeout 5m >&2
-kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2
+  --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
+  --set-string images.operatorRevision="$operator_revision" \
+  --set-string images.runtimeRevision="$runtime_revision" --wait --timeout 5m >&2
+if [[ -z "$operator_revision" ]]; then
+  # Images built elsewhere (kind, a current context): no ID to compare, so restart to be sure.
+  kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2
+fi
 kubectl -n "$NAMESPACE" rollout status deployment/lamina-operator deployment/lamina-gateway --timeout 180s >&2
 
 

@@ -57,7 +57,12 @@ async function main(): Promise<void> {
   );
   const warmPool = new WarmPool(
     kc,
-    { image: config.runtimeImage, ...config.pool, reconcileIntervalMs: 1000 },
+    {
+      image: config.runtimeImage,
+      imageRevision: config.runtimeImageRevision,
+      ...config.pool,
+      reconcileIntervalMs: 1000,
+    },
     () => catalog.functions().map((fn) => fn.metadata.namespace ?? 'default'),
     log.child({ part: 'warm-pool' }),
   );

@@ -37,6 +37,8 @@ const ConfigEnv = z.object({
   LAMINA_SYNC_PAYLOAD_LIMIT_BYTES: int(1).default(6_291_456),
   LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES: int(1).default(1_048_576),
   LAMINA_RUNTIME_IMAGE: z.string().min(1).default('lamina/runtime:dev'),
+  /** The runtime image's content revision, for tags that stay the same across builds (`:dev`). */
+  LAMINA_RUNTIME_IMAGE_REVISION: z.string().default(''),
   LAMINA_STORE_URL: z.string().url('must be a URL').default('http://lamina-store.lamina-system.svc:8090'),
   /** Host suffix for host-based function URLs: <function>.<namespace>.<domain>. */
   LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
@@ -72,6 +74,7 @@ export interface GatewayConfig {
   syncPayloadLimitBytes: number;
   asyncPayloadLimitBytes: number;
   runtimeImage: string;
+  runtimeImageRevision: string;
   storeUrl: string;
   urlDomain: string;
   /** Invoke API authentication; function URLs follow their own authType either way. */
@@ -120,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     syncPayloadLimitBytes: c.LAMINA_SYNC_PAYLOAD_LIMIT_BYTES,
     asyncPayloadLimitBytes: c.LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES,
     runtimeImage: c.LAMINA_RUNTIME_IMAGE,
+    runtimeImageRevision: c.LAMINA_RUNTIME_IMAGE_REVISION,
     storeUrl: c.LAMINA_STORE_URL,
     urlDomain: c.LAMINA_URL_DOMAIN,
     auth: {

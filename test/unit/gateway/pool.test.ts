@@ -9,7 +9,12 @@ import type {
   AgentFunctionConfig,
   EnvironmentSpec,
 } from '../../../operator/src/gateway/environments/types.js';
-import { claimPatch, poolPod, POOL_LABELS } from '../../../operator/src/gateway/pool/poolPod.js';
+import {
+  claimPatch,
+  poolPod,
+  POOL_LABELS,
+  POOL_TEMPLATE_ANNOTATION,
+} from '../../../operator/src/gateway/pool/poolPod.js';
 import { planPool, type PoolPodView } from '../../../operator/src/gateway/pool/poolPlan.js';
 import {
   PooledProvider,
@@ -67,6 +72,7 @@ describe('pool plan', () => {
     shape: '128-512',
     ready: true,
     failed: false,
+    outdated: false,
     ...over,
   });
 
@@ -100,6 +106,12 @@ describe('pool plan', () => {
     assert.deepEqual(plan.create, [{ namespace: 'a', shape: '128-512', count: 1 }]);
   });
 
+  it('replaces pods made from an older template', () => {
+    const plan = planPool(new Map([['a/128-512', 2]]), [pod('a/p1', { outdated: true }), pod('a/p2')]);
+    assert.deepEqual(plan.delete, ['a/p1']);
+    assert.deepEqual(plan.create, [{ namespace: 'a', shape: '128-512', count: 1 }]);
+  });
+
   it('shrinks a group by its pods that are not ready first', () => {
     const plan = planPool(new Map([['a/128-512', 1]]), [pod('a/p1'), pod('a/p2', { ready: false })]);
     assert.deepEqual(plan.delete, ['a/p2']);
@@ -108,7 +120,10 @@ describe('pool plan', () => {
 
 describe('pool pod manifests', () => {
   it('starts a generic environment: no function, no owner, same hardening as environment pods', () => {
-    const pod = poolPod(SHAPE_128, 'team', 'lamina-pool-128m-1', 'gw-1', 'lamina/runtime:dev');
+    const pod = poolPod(SHAPE_128, 'team', 'lamina-pool-128m-1', {
+      owner: 'gw-1',
+      image: 'lamina/runtime:dev',
+    });
     assert.equal(pod.metadata?.namespace, 'team');
     assert.equal(pod.metadata?.labels?.[POOL_LABELS.pool], 'true');
     assert.equal(pod.metadata?.labels?.[POOL_LABELS.owner], 'gw-1');
@@ -127,6 +142,18 @@ describe('pool pod manifests', () => {
     assert.equal(pod.spec?.serviceAccountName, undefined);
     assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(pod.spec?.volumes?.find((v) => v.name === 'tmp')?.emptyDir?.sizeLimit, '512Mi');
+  });
+
+  it('carries a template digest that changes with the spec and the image revision, not the name', () => {
+    const template = (name: string, settings: Parameters<typeof poolPod>[3], shape = SHAPE_128) =>
+      poolPod(shape, 'team', name, settings).metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION];
+    const base = { owner: 'gw-1', image: 'lamina/runtime:dev' };
+    const digest = template('p1', base);
+    assert.match(digest ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(template('p2', { ...base, owner: 'gw-2' }), digest, 'names and owners do not count');
+    assert.notEqual(template('p1', { ...base, image: 'lamina/runtime:1.1' }), digest);
+    assert.notEqual(template('p1', { ...base, imageRevision: 'sha256:abc' }), digest);
+    assert.notEqual(template('p1', base, { memorySize: 256, ephemeralStorageSize: 512 }), digest);
   });
 
   it('hands a pool pod to a function version: environment labels, pool labels removed, Function owner', () => {

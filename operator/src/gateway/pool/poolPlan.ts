@@ -6,6 +6,8 @@ export interface PoolPodView {
   shape: string;
   ready: boolean;
   failed: boolean;
+  /** Made from another template than the pool's current one (an upgrade, a rebuilt image). */
+  outdated: boolean;
 }
 
 export interface PoolGroup {
@@ -21,8 +23,8 @@ export interface PoolPlan {
 export const groupKey = (namespace: string, shape: string) => `${namespace}/${shape}`;
 
 /**
- * `desired` maps namespace/shape → size. Failed pods are always deleted (their replacement
- * is created in the same pass); pods of groups no longer wanted are deleted; a group with
+ * `desired` maps namespace/shape → size. Failed and outdated pods are always deleted (their
+ * replacement is created in the same pass); pods of groups no longer wanted are deleted; a group with
  * too many pods loses the ones that are not ready first. `pending` counts creations whose
  * pods are not visible yet, so a pass never creates the same pod twice.
  */
@@ -34,7 +36,7 @@ export function planPool(
   const plan: PoolPlan = { create: [], delete: [] };
   const byGroup = new Map<string, PoolPodView[]>();
   for (const pod of pods) {
-    if (pod.failed) {
+    if (pod.failed || pod.outdated) {
       plan.delete.push(pod.id);
       continue;
     }

@@ -8,6 +8,7 @@
 // moves it from the pool's label set to the environments' label set and makes the Function
 // its owner, so from then on it is tracked, reclaimed and garbage-collected exactly like a
 // pod created for that function.
+import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { environmentLabels, environmentOwners, environmentPod } from '../environments/podSpec.js';
 import type { EnvironmentSpec } from '../environments/types.js';
@@ -23,13 +24,22 @@ export const POOL_LABELS = {
   fromPool: 'lamina.dev/from-pool',
 } as const;
 
-export function poolPod(
-  shape: PoolShape,
-  namespace: string,
-  name: string,
-  owner: string,
-  image: string,
-): V1Pod {
+/**
+ * Annotation: a digest of the pod spec the pool would create now, and of the runtime image's
+ * revision. A pool pod whose value differs (an upgrade changed the image, resources or agent
+ * settings; a rebuilt image kept its tag) is replaced instead of being handed out.
+ */
+export const POOL_TEMPLATE_ANNOTATION = 'lamina.dev/pool-template';
+
+export interface PoolPodSettings {
+  owner: string;
+  image: string;
+  /** The runtime image's content revision, when its tag does not change with it. */
+  imageRevision?: string;
+}
+
+export function poolPod(shape: PoolShape, namespace: string, name: string, settings: PoolPodSettings): V1Pod {
+  const { owner, image, imageRevision = '' } = settings;
   // environmentPod reads the spec's resources and identity only; the function parts are
   // removed below, so the placeholder names never reach the cluster.
   const placeholder = {
@@ -60,6 +70,8 @@ export function poolPod(
     container.env = [{ name: 'LAMINA_STANDBY_MEMORY_SIZE', value: String(shape.memorySize) }];
     delete container.envFrom;
   }
+  const template = createHash('sha256').update(JSON.stringify(pod.spec)).update(`\n${imageRevision}`);
+  pod.metadata.annotations = { [POOL_TEMPLATE_ANNOTATION]: template.digest('hex').slice(0, 32) };
   return pod;
 }
 

@@ -22,12 +22,14 @@ import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fastReadiness.js';
 import { resilientInformer, type ResilientInformer } from '../kubernetes/informers.js';
 import { describeApiError, podFailure } from '../kubernetes/kubernetesProvider.js';
-import { claimPatch, poolPod, POOL_LABELS } from './poolPod.js';
+import { claimPatch, poolPod, POOL_LABELS, POOL_TEMPLATE_ANNOTATION } from './poolPod.js';
 import { groupKey, planPool, type PoolPodView } from './poolPlan.js';
 import { shapeName, type PoolShape } from './shapes.js';
 
 export interface WarmPoolSettings {
   image: string;
+  /** The runtime image's content revision (pool pods of another are replaced). */
+  imageRevision?: string;
   /** Generic environments kept per namespace and shape (0 turns the pool off). */
   size: number;
   shapes: PoolShape[];
@@ -76,6 +78,7 @@ export class WarmPool {
   private readonly taken = new Set<string>();
   /** Pods asked for but not seen by the informer yet, by id → group. */
   private readonly pending = new Map<string, string>();
+  private readonly templates = new Map<string, string | undefined>();
   private readonly backoffUntil = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private queued = false;
@@ -246,21 +249,33 @@ export class WarmPool {
       .filter((pod) => !pod.metadata?.deletionTimestamp && !this.taken.has(podId(pod)))
       .map((pod) => {
         const id = podId(pod);
+        const shape = pod.metadata?.labels?.[POOL_LABELS.shape] ?? '';
         return {
           id,
           namespace: pod.metadata?.namespace ?? '',
-          shape: pod.metadata?.labels?.[POOL_LABELS.shape] ?? '',
+          shape,
           ready: Boolean(pod.status?.podIP) && (kubeletReady(pod) || this.fastReadiness.isReady(id)),
           failed: podFailure(pod) !== undefined,
+          outdated: pod.metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION] !== this.templateOf(shape),
         };
       });
+  }
+
+  /** The template annotation this gateway's pool pods of `shape` carry (undefined: no such shape). */
+  private templateOf(shape: string): string | undefined {
+    if (!this.templates.has(shape)) {
+      const known = this.settings.shapes.find((s) => shapeName(s) === shape);
+      const pod = known && poolPod(known, '', '', this.settings);
+      this.templates.set(shape, pod?.metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION]);
+    }
+    return this.templates.get(shape);
   }
 
   private createPod(namespace: string, shape: PoolShape, group: string): void {
     const name = `lamina-pool-${shape.memorySize}m-${randomBytes(4).toString('hex')}`;
     const id = `${namespace}/${name}`;
     this.pending.set(id, group);
-    const body = poolPod(shape, namespace, name, this.settings.owner, this.settings.image);
+    const body = poolPod(shape, namespace, name, this.settings);
     this.core.createNamespacedPod({ namespace, body }).then(
       () => this.log.debug('pool pod created', { id }),
       (err: unknown) => {
