@@ -7,6 +7,7 @@ import { ExecutionEnvironment } from './environment.js';
 import { createInvokeServer, listen } from './invoke-server.js';
 import { agentLog } from './logs.js';
 import { readSettings, type AgentSettings } from './settings.js';
+import { warmUp } from './warm-up.js';
 
 async function main(): Promise<void> {
   let settings: AgentSettings;
@@ -41,13 +42,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   if (!initialConfig) {
+    // Generic (warm pool): start the language runtimes and pay every first-use cost now.
     env.startStandbys();
-    // Generic (warm pool): Node loads its fetch implementation and HTTP client on first use
-    // (~30 ms on a busy node); pay that now, over loopback, rather than inside the
-    // specialisation of a cold start, where the code download is the first fetch.
-    void fetch(`http://127.0.0.1:${invokePort}/healthz`)
-      .then((res) => res.arrayBuffer())
-      .catch(() => undefined);
+    void warmUp(invokePort).catch((err: unknown) =>
+      agentLog('warn', 'warm-up failed', { error: String(err) }),
+    );
   }
 
   if (initialConfig) {
