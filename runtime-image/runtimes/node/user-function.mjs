@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSyntaxError } from './errors.mjs';
+import { resolveBareImportsFromLayers } from './layer-resolve.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -24,7 +25,10 @@ function hasTypeModule(folder) {
   return parent === folder ? false : hasTypeModule(parent);
 }
 
-const importFile = async (file) => import(pathToFileURL(file).href);
+const importFile = async (file) => {
+  resolveBareImportsFromLayers();
+  return import(pathToFileURL(file).href);
+};
 
 async function loadModule(taskRoot, moduleRoot, moduleName) {
   const base = path.resolve(taskRoot, moduleRoot, moduleName);

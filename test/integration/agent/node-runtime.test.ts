@@ -315,6 +315,41 @@ describe('nodejs20.x handler loading', () => {
     });
   });
 
+  test('resolves bare imports of an ES-module handler from layers, as CommonJS does', async () => {
+    const code = fixture.store.put(
+      zipOf({
+        'app.mjs': [
+          "import greet from 'greeter';",
+          "import { where } from 'esm-lib';",
+          'export const handler = async () => ({ greeting: greet(), where });',
+        ].join('\n'),
+        'missing.mjs': "import 'in-no-layer';\nexport const handler = async () => 'unreachable';",
+      }),
+    );
+    const commonjsLayer = fixture.store.put(
+      zipOf({
+        'nodejs/node_modules/greeter/package.json': '{"name":"greeter","main":"index.js"}',
+        'nodejs/node_modules/greeter/index.js': "module.exports = () => 'hello from a layer';",
+      }),
+    );
+    const esmLayer = fixture.store.put(
+      zipOf({
+        'nodejs/node20/node_modules/esm-lib/package.json':
+          '{"name":"esm-lib","type":"module","exports":"./index.js"}',
+        'nodejs/node20/node_modules/esm-lib/index.js': "export const where = 'nodejs/node20/node_modules';",
+      }),
+    );
+    const start = (handler: string) =>
+      fixture.start({
+        fn: functionConfig({ runtime: 'nodejs20.x', handler, code, layers: [commonjsLayer, esmLayer] }),
+      });
+    const found = await (await start('app.handler')).invoke({});
+    assert.deepEqual(found.json(), { greeting: 'hello from a layer', where: 'nodejs/node20/node_modules' });
+    const missing = await (await start('missing.handler')).invoke({});
+    assert.equal(missing.json().errorType, 'Runtime.ImportModuleError');
+    assert.match(String(missing.json().errorMessage), /Cannot find package 'in-no-layer'/);
+  });
+
   test('loads a .cjs module and a dotted export path', async () => {
     assert.deepEqual((await invokeWith('cjs.handler')).json(), { cjs: true });
     assert.equal((await invokeWith('index.nested.deep.handler')).json<string>(), 'nested export');
