@@ -253,8 +253,8 @@ export class ExecutionEnvironment {
       this.log.platformLine(`RequestId: ${requestId} Error: ${report.end.reason}\n${report.end.errorType}`);
     }
     if (report.reset) agentLog('warn', 'environment reset', { requestId, errorType: answer.errorType });
-    this.log.platformLine(endLine(requestId));
     this.log.platformLine(
+      endLine(requestId),
       reportLine({
         requestId,
         durationMs: report.durationMs,
@@ -287,9 +287,9 @@ export class ExecutionEnvironment {
   ): InvokeResult {
     const { requestId } = request;
     this.log.beginCapture();
-    this.log.platformLine(startLine(requestId, config.version));
-    this.log.platformLine(endLine(requestId));
     this.log.platformLine(
+      startLine(requestId, config.version),
+      endLine(requestId),
       reportLine({
         requestId,
         durationMs: 0,

@@ -75,9 +75,12 @@ export class FunctionLog implements LogSink {
     this.out.once('drain', resume);
   }
 
-  /** A platform line; starts on a fresh line even if the function left one unfinished. */
-  platformLine(line: string): void {
-    const text = (this.atLineStart ? '' : '\n') + line + '\n';
+  /**
+   * Platform lines, in one write (each write is a wake-up of the container log's reader);
+   * they start on a fresh line even if the function left one unfinished.
+   */
+  platformLine(...lines: string[]): void {
+    const text = (this.atLineStart ? '' : '\n') + lines.join('\n') + '\n';
     this.runtimeOutput(Buffer.from(text));
   }
 
