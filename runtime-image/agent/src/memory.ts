@@ -7,7 +7,7 @@
 // (VmHWM of the runtime's process tree), the tree is SIGKILLed when its resident memory is
 // seen above the function's memory size, and OOM kills by the container's own limit (the
 // function's memory plus the agent's) are read from the container's cgroup counter.
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface MemoryWatch {
@@ -90,23 +90,32 @@ export function processTreeMemory(pid: number): ProcessMemory {
   return total;
 }
 
-/** Where this process's own cgroup keeps its OOM-kill counter (the container's, in a pod). */
-function ownOomCounterFile(): { path: string; key: string } | undefined {
+/**
+ * Where this process's own cgroup keeps its OOM-kill counter (the container's, in a pod).
+ * /proc/self/cgroup names the cgroup as the host sees it, but a container (cgroup v1, or v2
+ * with its own cgroup namespace) has its own cgroup mounted at the root of /sys/fs/cgroup:
+ * the first of the two places that exists is the one.
+ */
+export function ownOomCounterFile(
+  procSelfCgroup = '/proc/self/cgroup',
+  cgroupRoot = '/sys/fs/cgroup',
+): { path: string; key: string } | undefined {
   let lines: string[];
   try {
-    lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    lines = readFileSync(procSelfCgroup, 'utf8').split('\n');
   } catch {
     return undefined;
   }
   const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
-  if (v1)
-    return {
-      path: join('/sys/fs/cgroup/memory', v1.split(':')[2] ?? '/', 'memory.oom_control'),
-      key: 'oom_kill',
-    };
   const v2 = lines.find((l) => l.startsWith('0::'));
-  if (v2) return { path: join('/sys/fs/cgroup', v2.slice(3), 'memory.events'), key: 'oom_kill' };
-  return undefined;
+  const [mount, own, file] = v1
+    ? [join(cgroupRoot, 'memory'), v1.split(':')[2] ?? '/', 'memory.oom_control']
+    : v2
+      ? [cgroupRoot, v2.slice(3), 'memory.events']
+      : [];
+  if (!mount || own === undefined || !file) return undefined;
+  const path = [join(mount, own, file), join(mount, file)].find((candidate) => existsSync(candidate));
+  return path ? { path, key: 'oom_kill' } : undefined;
 }
 
 /**
