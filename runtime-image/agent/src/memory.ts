@@ -56,14 +56,16 @@ export interface ProcessMemory {
   residentBytes: number;
 }
 
-const kB = (status: string, field: string) =>
-  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+// Read at the end of every invocation: the patterns are compiled once.
+const VM_HWM = /^VmHWM:\s+(\d+) kB/m;
+const VM_RSS = /^VmRSS:\s+(\d+) kB/m;
+const kB = (status: string, field: RegExp) => Number(field.exec(status)?.[1] ?? 0) * 1024;
 
 /** Memory of one process; zeros once it is gone. */
 export function processMemory(pid: number): ProcessMemory {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { peakBytes: kB(status, 'VmHWM'), residentBytes: kB(status, 'VmRSS') };
+    return { peakBytes: kB(status, VM_HWM), residentBytes: kB(status, VM_RSS) };
   } catch {
     return { peakBytes: 0, residentBytes: 0 };
   }

@@ -80,7 +80,7 @@ export class RuntimeProcess {
     readonly memory: MemoryWatch,
     log: LogSink,
     /** A standby waits on its stdin for `handOver` (runtime-env.ts, "Standby runtimes"). */
-    readonly standby = false,
+    standby = false,
   ) {
     const { command, args } = memory.wrap(launch.command, launch.args);
     this.child = spawn(command, args, {
