@@ -1,10 +1,11 @@
 // An EnvironmentProvider without Kubernetes: environments are records that become ready when
 // the test says so (or at once), optionally backed by an in-process fake agent.
-import type {
-  EnvironmentEvent,
-  EnvironmentProvider,
-  EnvironmentRecord,
-  EnvironmentSpec,
+import {
+  environmentRecord,
+  type EnvironmentEvent,
+  type EnvironmentProvider,
+  type EnvironmentRecord,
+  type EnvironmentSpec,
 } from '../../../operator/src/gateway/environments/types.js';
 
 export class FakeProvider implements EnvironmentProvider {
@@ -28,15 +29,7 @@ export class FakeProvider implements EnvironmentProvider {
 
   async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
     if (this.failCreate) throw new Error('create failed');
-    const record: EnvironmentRecord = {
-      id,
-      key: spec.key,
-      namespace: spec.namespace,
-      functionName: spec.functionName,
-      version: spec.version,
-      initializationType: spec.initializationType,
-      ready: false,
-    };
+    const record = environmentRecord(spec, id);
     this.records.set(id, record);
     this.specs.set(id, spec);
     this.created.push(id);

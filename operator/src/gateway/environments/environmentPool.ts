@@ -16,7 +16,13 @@ import {
   type EnvironmentView,
 } from '../scaling/environmentPlan.js';
 import { versionLabel } from './podSpec.js';
-import type { EnvironmentEvent, EnvironmentProvider, EnvironmentRecord, EnvironmentSpec } from './types.js';
+import {
+  environmentRecord,
+  type EnvironmentEvent,
+  type EnvironmentProvider,
+  type EnvironmentRecord,
+  type EnvironmentSpec,
+} from './types.js';
 
 export interface PoolSettings {
   /** How long a cold invoke waits for its new environment to become ready. */
@@ -241,15 +247,7 @@ export class EnvironmentPool {
 
   private register(spec: EnvironmentSpec, id: string): PoolEnvironment {
     const env: PoolEnvironment = {
-      record: {
-        id,
-        key: spec.key,
-        namespace: spec.namespace,
-        functionName: spec.functionName,
-        version: spec.version,
-        initializationType: spec.initializationType,
-        ready: false,
-      },
+      record: environmentRecord(spec, id),
       state: 'starting',
       retire: false,
     };

@@ -56,6 +56,16 @@ export interface EnvironmentRecord {
   failure?: string;
 }
 
+/** The record of environment `id` of `spec`: not ready until `fields` or a later event say so. */
+export function environmentRecord(
+  spec: EnvironmentSpec,
+  id: string,
+  fields: Partial<Pick<EnvironmentRecord, 'address' | 'ready'>> = {},
+): EnvironmentRecord {
+  const { key, namespace, functionName, version, initializationType } = spec;
+  return { id, key, namespace, functionName, version, initializationType, ready: false, ...fields };
+}
+
 export type EnvironmentEvent = { type: 'upsert'; env: EnvironmentRecord } | { type: 'delete'; id: string };
 
 export interface EnvironmentProvider {

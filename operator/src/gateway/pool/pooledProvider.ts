@@ -8,11 +8,12 @@
 // specialisation is over: the kubelet saw the generic agent Ready, and the pod must not look
 // usable before its function is installed.
 import type { Logger } from '../../shared/log.js';
-import type {
-  EnvironmentEvent,
-  EnvironmentProvider,
-  EnvironmentRecord,
-  EnvironmentSpec,
+import {
+  environmentRecord,
+  type EnvironmentEvent,
+  type EnvironmentProvider,
+  type EnvironmentRecord,
+  type EnvironmentSpec,
 } from '../environments/types.js';
 import { poolShapeFor, type PoolShape } from './shapes.js';
 import type { Specializer } from './specializeClient.js';
@@ -106,16 +107,7 @@ export class PooledProvider implements EnvironmentProvider, WarmPoolObserver {
     }
     this.handingOver.delete(generic.id);
     this.claimed({ namespace: spec.namespace, shape: shapeLabel, result: 'hit' });
-    return {
-      id: generic.id,
-      key: spec.key,
-      namespace: spec.namespace,
-      functionName: spec.functionName,
-      version: spec.version,
-      initializationType: spec.initializationType,
-      address: generic.address,
-      ready: true,
-    };
+    return environmentRecord(spec, generic.id, { address: generic.address, ready: true });
   }
 
   destroy(id: string): Promise<void> {
