@@ -1,12 +1,14 @@
 // Informers that restart themselves: a watch that fails (API server restart, expired
 // resourceVersion) is listed and watched again after a short pause.
 import {
+  CoreV1Api,
   makeInformer,
   type Informer,
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
   type ObjectCache,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/log.js';
 
@@ -35,4 +37,16 @@ export function resilientInformer<T extends KubernetesObject>(
     await stop();
   };
   return informer;
+}
+
+/** Pods in every namespace that carry `labelSelector`, kept in a restarting informer. */
+export function podInformer(kc: KubeConfig, labelSelector: string, log: Logger): ResilientInformer<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return resilientInformer<V1Pod>(
+    kc,
+    '/api/v1/pods',
+    () => core.listPodForAllNamespaces({ labelSelector }),
+    log,
+    labelSelector,
+  );
 }

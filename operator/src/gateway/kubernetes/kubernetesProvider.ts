@@ -13,7 +13,7 @@ import {
   type EnvironmentSpec,
 } from '../environments/types.js';
 import { FastReadiness } from './fastReadiness.js';
-import { resilientInformer, type ResilientInformer } from './informers.js';
+import { podInformer, type ResilientInformer } from './informers.js';
 
 /** Container states from which a pod will not become a usable environment. */
 const FATAL_WAITING = new Set([
@@ -96,14 +96,7 @@ export class KubernetesProvider implements EnvironmentProvider {
     private readonly log: Logger,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
-    const selector = `${LABELS.environment}=true`;
-    this.informer = resilientInformer<V1Pod>(
-      kc,
-      '/api/v1/pods',
-      () => this.core.listPodForAllNamespaces({ labelSelector: selector }),
-      log,
-      selector,
-    );
+    this.informer = podInformer(kc, `${LABELS.environment}=true`, log);
     this.fastReadiness = new FastReadiness((id) => {
       const [namespace = '', name = ''] = id.split('/');
       const pod = this.informer.get(name, namespace);

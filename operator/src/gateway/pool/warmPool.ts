@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/log.js';
 import { AGENT_PORT } from '../environments/podSpec.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fastReadiness.js';
-import { resilientInformer, type ResilientInformer } from '../kubernetes/informers.js';
+import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';
 import { describeApiError, podFailure } from '../kubernetes/kubernetesProvider.js';
 import { claimPatch, poolPod, POOL_LABELS, POOL_TEMPLATE_ANNOTATION } from './poolPod.js';
 import { groupKey, planPool, type PoolPodView } from './poolPlan.js';
@@ -91,14 +91,7 @@ export class WarmPool {
     private readonly log: Logger,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
-    const selector = `${POOL_LABELS.pool}=true,${POOL_LABELS.owner}=${settings.owner}`;
-    this.informer = resilientInformer<V1Pod>(
-      kc,
-      '/api/v1/pods',
-      () => this.core.listPodForAllNamespaces({ labelSelector: selector }),
-      log,
-      selector,
-    );
+    this.informer = podInformer(kc, `${POOL_LABELS.pool}=true,${POOL_LABELS.owner}=${settings.owner}`, log);
     this.fastReadiness = new FastReadiness(() => undefined, log);
     const seen = (pod: V1Pod) => {
       const id = podId(pod);
