@@ -93,6 +93,18 @@ describe('gateway Kubernetes adapters', () => {
     await ns?.dispose();
   });
 
+  /** An environment pool over `p` whose cold starts give up after 1.5 s. */
+  function poolOver(p: KubernetesProvider) {
+    return new EnvironmentPool(
+      p,
+      new ConcurrencyLedger({ namespaceLimit: 10, unreservedMinimum: 0 }),
+      new BurstScaler({ burst: 5, rate: 1, intervalMs: 1000 }),
+      systemClock,
+      log,
+      { coldStartTimeoutMs: 1500, idleTimeoutMs: 60_000, maintenanceIntervalMs: 60_000 },
+    );
+  }
+
   function provider() {
     const p = new KubernetesProvider(kc, { image: 'lamina/runtime:dev' }, log);
     providers.push(p);
@@ -153,14 +165,7 @@ describe('gateway Kubernetes adapters', () => {
 
   it('adopts existing environment pods after a gateway restart', async () => {
     const p = provider();
-    const pool = new EnvironmentPool(
-      p,
-      new ConcurrencyLedger({ namespaceLimit: 10, unreservedMinimum: 0 }),
-      new BurstScaler({ burst: 5, rate: 1, intervalMs: 1000 }),
-      systemClock,
-      log,
-      { coldStartTimeoutMs: 1500, idleTimeoutMs: 60_000, maintenanceIntervalMs: 60_000 },
-    );
+    const pool = poolOver(p);
     await pool.start();
     const adopted = pool.views().find((v) => v.id === `${ns.name}/calc-latest-spec`);
     assert.ok(adopted, 'the pod made before the restart is known');
@@ -170,14 +175,7 @@ describe('gateway Kubernetes adapters', () => {
 
   it('times out a cold start whose pod never becomes ready, and deletes that pod', async () => {
     const p = provider();
-    const pool = new EnvironmentPool(
-      p,
-      new ConcurrencyLedger({ namespaceLimit: 10, unreservedMinimum: 0 }),
-      new BurstScaler({ burst: 5, rate: 1, intervalMs: 1000 }),
-      systemClock,
-      log,
-      { coldStartTimeoutMs: 1500, idleTimeoutMs: 60_000, maintenanceIntervalMs: 60_000 },
-    );
+    const pool = poolOver(p);
     await pool.start();
     const spec = environmentSpec(fn, '$LATEST', snapshotOf(fn), 'on-demand', settings);
     const before = (await core.listNamespacedPod({ namespace: ns.name })).items.length;
