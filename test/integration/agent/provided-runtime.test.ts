@@ -1,21 +1,9 @@
 // Custom runtimes (provided, provided.al2023): a `bootstrap` that speaks the Runtime API.
-// Third-party clients, unchanged, are the proof that the agent implements the published API.
+// AWS's own clients run against the agent in third-party-clients.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import {
-  agentFixture,
-  filesUnder,
-  fixtureFiles,
-  functionConfig,
-  pythonBin,
-  pythonVersion,
-  repoRoot,
-  zipOf,
-  type AgentProcess,
-} from './harness.js';
+import { ensureDebianPackages } from '../../harness/thirdParty.js';
+import { agentFixture, fixtureFiles, functionConfig, zipOf, type AgentProcess } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -58,23 +46,20 @@ describe('provided runtimes', () => {
     assert.equal(res.script, `${agent.optRoot}/bootstrap`);
   });
 
-  test(
-    'runs the AWS tutorial shell bootstrap (curl)',
-    { skip: !existsSync('/usr/bin/curl') && 'curl is not installed' },
-    async () => {
-      const agent = await agentFor('provided', zipOf(fixtureFiles('provided/shell')));
-      assert.deepEqual((await agent.invoke({ n: 1 })).json(), {
-        shell: true,
-        handler: 'function.handler',
-        event: { n: 1 },
-      });
-      assert.deepEqual((await agent.invoke({ n: 2 })).json(), {
-        shell: true,
-        handler: 'function.handler',
-        event: { n: 2 },
-      });
-    },
-  );
+  test('runs the AWS tutorial shell bootstrap (curl)', async () => {
+    ensureDebianPackages(['curl']);
+    const agent = await agentFor('provided', zipOf(fixtureFiles('provided/shell')));
+    assert.deepEqual((await agent.invoke({ n: 1 })).json(), {
+      shell: true,
+      handler: 'function.handler',
+      event: { n: 1 },
+    });
+    assert.deepEqual((await agent.invoke({ n: 2 })).json(), {
+      shell: true,
+      handler: 'function.handler',
+      event: { n: 2 },
+    });
+  });
 
   test('reports Runtime.InvalidEntrypoint when there is no bootstrap', async () => {
     const agent = await agentFor('provided', zipOf({ 'readme.txt': 'nothing to run' }));
@@ -178,72 +163,5 @@ describe('provided runtimes', () => {
       const empty = await agent.invoke({ step: 'empty-error' });
       assert.deepEqual(empty.json(), { errorType: 'Function.CustomFailure', errorMessage: '' });
     });
-  });
-
-  describe("AWS's own Python runtime interface client (awslambdaric), unchanged", () => {
-    const cache = join(repoRoot, '.lamina/cache/agent-tests', `awslambdaric-${pythonVersion}`);
-    const python = spawnSync(pythonBin, ['-c', 'import sys; print(sys.executable)']).stdout.toString().trim();
-    let installError = '';
-    if (!existsSync(join(cache, 'python/awslambdaric'))) {
-      mkdirSync(cache, { recursive: true });
-      const pip = spawnSync(
-        python,
-        ['-m', 'pip', 'install', '--quiet', '--target', join(cache, 'python'), 'awslambdaric'],
-        {
-          encoding: 'utf8',
-          timeout: 180_000,
-        },
-      );
-      if (pip.status !== 0) installError = `pip install awslambdaric failed: ${pip.stderr || pip.error}`;
-    }
-
-    let agent: AgentProcess;
-    before(async () => {
-      if (installError) return;
-      agent = await fixture.start();
-      const layer = fixture.store.put(zipOf(filesUnder(cache)));
-      const code = fixture.store.put(
-        zipOf({
-          ...fixtureFiles('python/basic'),
-          bootstrap: `#!/bin/sh\nexec "${python}" -m awslambdaric "$_HANDLER"\n`,
-        }),
-      );
-      const res = await agent.specialize(
-        functionConfig({
-          runtime: 'provided.al2023',
-          handler: 'app.handler',
-          code,
-          layers: [layer],
-          environment: { PYTHONPATH: `${agent.optRoot}/python` },
-        }),
-      );
-      assert.equal(res.status, 200, res.text);
-    });
-
-    test('serves invocations', { skip: installError || false }, async () => {
-      const res = await agent.invoke({ action: 'echo', via: 'awslambdaric' });
-      assert.equal(res.status, 200);
-      assert.deepEqual(res.json<Json>().event, { action: 'echo', via: 'awslambdaric' });
-      const ctx = (
-        await agent.invoke({ action: 'context_fields' }, { 'X-Amzn-RequestId': 'ric-ctx' })
-      ).json<Json>();
-      assert.equal(ctx.aws_request_id, 'ric-ctx');
-      assert.equal(ctx.function_name, 'calc');
-      assert.ok((ctx.remaining as number) > 0);
-    });
-
-    test(
-      "reports errors in the same shape as Lamina's Python client",
-      { skip: installError || false },
-      async () => {
-        const res = await agent.invoke({ action: 'throws' }, { 'X-Amzn-RequestId': 'ric-err' });
-        assert.equal(res.headers['x-amz-function-error'], 'Unhandled');
-        const error = res.json<{ stackTrace: string[] }>();
-        assert.deepEqual(Object.keys(error), ['errorMessage', 'errorType', 'requestId', 'stackTrace']);
-        assert.equal(res.json().errorType, 'ValueError');
-        assert.equal(res.json().errorMessage, 'boom from python');
-        assert.equal(res.json().requestId, 'ric-err');
-      },
-    );
   });
 });
