@@ -3,7 +3,8 @@
 // tier needs (the control plane for integration, the local cluster for e2e). Each tier is
 // a separate `node --test` run so a failure names its tier; the last line sums them up.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,6 +50,32 @@ function run(cmd, args, env = {}) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** Skips in tiers where a skip fails the run unless test/ALLOWED_SKIPS.md lists its reason. */
+const strictTiers = new Set(['integration', 'e2e']);
+const refusedSkips = [];
+
+/** The reasons listed in test/ALLOWED_SKIPS.md: the backticked text that opens each bullet. */
+function allowedSkipReasons() {
+  const path = join(root, 'test', 'ALLOWED_SKIPS.md');
+  if (!existsSync(path)) return [];
+  return [...readFileSync(path, 'utf8').matchAll(/^- `([^`]+)`/gm)].map(([, reason]) => reason);
+}
+
+/** Skipped and todo tests from a TAP report: `ok 3 - name # SKIP reason` (names escape `#`). */
+function skipsIn(tap) {
+  const unescape = (text) => text.replace(/\\(.)/g, '$1');
+  return [...tap.matchAll(/^\s*(?:not )?ok \d+ - (.*?) # (SKIP|TODO)(?: (.*))?$/gm)].map(
+    ([, name, kind, reason]) => ({ name: unescape(name), kind, reason: unescape(reason ?? '').trim() }),
+  );
+}
+
+function checkSkips(tier, tap) {
+  const allowed = allowedSkipReasons();
+  for (const skip of skipsIn(tap)) {
+    if (skip.reason && allowed.some((reason) => skip.reason.startsWith(reason))) continue;
+    refusedSkips.push({ tier, ...skip });
+  }
+}
 
 function count(output) {
   const pick = (word) => Number(output.match(new RegExp(`^ℹ ${word} (\\d+)$`, 'm'))?.[1] ?? 0);
@@ -64,13 +91,22 @@ async function runNodeTests(tier, env = {}) {
     return 0;
   }
   const concurrency = tier === 'unit' ? [] : ['--test-concurrency=1'];
+  // The spec report is for people; a TAP copy beside it names every skip with its reason.
+  const reports = mkdtempSync(join(tmpdir(), `lamina-${tier}-`));
+  const tapFile = join(reports, 'report.tap');
+  const reporters = ['spec', 'stdout', 'tap', tapFile].flatMap((value, i) =>
+    i % 2 === 0 ? [`--test-reporter=${value}`] : [`--test-reporter-destination=${value}`],
+  );
   const { code, output } = await run(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', ...concurrency, ...files],
+    ['--import', 'tsx', '--test', ...reporters, ...concurrency, ...files],
     env,
   );
   count(output);
-  return code;
+  const before = refusedSkips.length;
+  if (strictTiers.has(tier)) checkSkips(tier, existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '');
+  rmSync(reports, { recursive: true, force: true });
+  return refusedSkips.length > before ? code || 1 : code;
 }
 
 async function runLint() {
@@ -137,7 +173,12 @@ for (const tier of selected) {
   );
   if (code !== 0) failedTiers.push(tier);
 }
+if (refusedSkips.length > 0) {
+  console.log(`\nskips not allowed by test/ALLOWED_SKIPS.md (each counts as a failure):`);
+  for (const { tier, name, kind, reason } of refusedSkips)
+    console.log(`  [${tier}] ${name} — ${kind} ${reason || '(no reason given)'}`);
+}
 console.log(
-  `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+  `${totals.passed} passed, ${totals.failed + refusedSkips.length} failed, ${totals.skipped} skipped`,
 );
 process.exit(failedTiers.length === 0 ? 0 : 1);

@@ -11,13 +11,17 @@ import { agentFixture, fixtureFiles, functionConfig, zipOf } from './harness.js'
 
 type Json = Record<string, unknown>;
 
-/** A fresh cgroup below this process's own memory cgroup, or why there cannot be one. */
+/**
+ * A fresh cgroup below this process's own memory cgroup, or why there cannot be one. Every
+ * reason starts with NO_CGROUP, the entry test/ALLOWED_SKIPS.md lists for this suite.
+ */
+const NO_CGROUP = 'no writable memory cgroup';
 function makeTestCgroup(): { dir: string } | { skip: string } {
   let lines: string[];
   try {
     lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   } catch {
-    return { skip: 'no /proc/self/cgroup' };
+    return { skip: `${NO_CGROUP}: no /proc/self/cgroup` };
   }
   const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
   const v2 = lines.find((l) => l.startsWith('0::'));
@@ -26,13 +30,13 @@ function makeTestCgroup(): { dir: string } | { skip: string } {
     : v2
       ? join('/sys/fs/cgroup', v2.slice(3))
       : '';
-  if (!own) return { skip: 'no memory cgroup for this process' };
+  if (!own) return { skip: `${NO_CGROUP}: this process has no memory cgroup` };
   const dir = join(own, `lamina-agent-test-${process.pid}`);
   try {
     mkdirSync(dir);
     return { dir };
   } catch (err) {
-    return { skip: `cannot create a memory cgroup under ${own}: ${(err as Error).message}` };
+    return { skip: `${NO_CGROUP}: cannot create one under ${own}: ${(err as Error).message}` };
   }
 }
 
