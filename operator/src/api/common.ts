@@ -40,16 +40,24 @@ export interface ValidationRule<T> {
   rule: string;
   message: string;
   check?: (value: T) => boolean;
+  /** The field a failure is reported on (e.g. `handler`), when it is not the object itself. */
+  field?: string;
 }
 
 export function withRules<S extends z.ZodType>(schema: S, rules: ValidationRule<z.output<S>>[]) {
   return schema
     .superRefine((value, ctx) => {
-      for (const { check, message } of rules) {
-        if (check && !check(value)) ctx.addIssue({ code: 'custom', message });
+      for (const { check, message, field } of rules) {
+        if (check && !check(value)) ctx.addIssue({ code: 'custom', message, path: field?.split('.') ?? [] });
       }
     })
-    .meta({ 'x-kubernetes-validations': rules.map(({ rule, message }) => ({ rule, message })) });
+    .meta({
+      'x-kubernetes-validations': rules.map(({ rule, message, field }) => ({
+        rule,
+        message,
+        ...(field && { fieldPath: `.${field}` }),
+      })),
+    });
 }
 
 /** A lowercase hex sha256, the identity of every zip in the artifact store. */
@@ -164,6 +172,14 @@ export const RESERVED_ENVIRONMENT_KEYS = [
 
 const ENV_KEY = /^[a-zA-Z][a-zA-Z0-9_]+$/;
 
+/**
+ * CEL for the bytes one entry `k` of `self.variables` adds to JSON.stringify(variables):
+ * `"k":"v",` is the key and value (UTF-8) plus 6, and each character JSON escapes adds 1
+ * (`"`, `\`, \b \t \n \f \r) or 5 (other control characters, written \u00XX). The map's
+ * total is the sum plus 1 (two braces, one comma fewer than entries). Keys never need escaping.
+ */
+const ENTRY_JSON_BYTES = String.raw`size(k) + size(bytes(self.variables[k])) + 6 + size(self.variables[k].findAll(r'["\\\x08\x09\x0a\x0c\x0d]')) + 5 * size(self.variables[k].findAll(r'[\x00-\x07\x0b\x0e-\x1f]'))`;
+
 export const Environment = withRules(
   z.object({
     variables: z.record(z.string().max(4096), z.string().max(4096)).optional().meta({
@@ -181,6 +197,12 @@ export const Environment = withRules(
       rule: `!has(self.variables) || self.variables.all(k, k.matches('${ENV_KEY.source}'))`,
       message: 'environment variable names must match [a-zA-Z][a-zA-Z0-9_]+',
       check: (e) => Object.keys(e.variables ?? {}).every((k) => ENV_KEY.test(k)),
+    },
+    {
+      rule: `!has(self.variables) || self.variables.map(k, ${ENTRY_JSON_BYTES}).sum() + 1 <= ${limits.environmentBytes}`,
+      message: `environment variables exceed ${limits.environmentBytes} bytes in total (measured as JSON)`,
+      check: (e) => environmentSize(e.variables) <= limits.environmentBytes,
+      field: 'variables',
     },
     {
       rule: `!has(self.variables) || !self.variables.exists(k, k in ${JSON.stringify(RESERVED_ENVIRONMENT_KEYS)})`,

@@ -22,12 +22,15 @@ export const LayerReference = z.object({
 });
 export type LayerReference = z.infer<typeof LayerReference>;
 
+/** An async destination or dead-letter target: a function in the namespace, or an http(s) URL. */
+const DESTINATION = /^(function:[a-zA-Z0-9-_.]+(:[a-zA-Z0-9-_$]+)?|https?:\/\/\S+)$/;
+
 /** A destination for async results: another function (`function:name[:qualifier]`) or an HTTP(S) URL. */
 const Destination = z.object({
   destination: z
     .string()
     .max(1024)
-    .regex(/^(function:[a-zA-Z0-9-_.]+(:[a-zA-Z0-9-_$]+)?|https?:\/\/\S+)$/)
+    .regex(DESTINATION)
     .meta({ description: 'function:<name>[:<qualifier>] in the same namespace, or an http(s) URL.' }),
 });
 
@@ -70,6 +73,9 @@ export const FunctionUrlConfig = z.object({
   cors: CorsConfig.optional(),
 });
 export type FunctionUrlConfig = z.infer<typeof FunctionUrlConfig>;
+
+/** Node.js and Python load `<module>.<function>`: a module path, a dot, then the export. */
+const MODULE_HANDLER = /^[^\s.][^\s]*\.[^\s.]+$/;
 
 export const FunctionSpec = withRules(
   z.object({
@@ -117,7 +123,7 @@ export const FunctionSpec = withRules(
     functionUrl: FunctionUrlConfig.optional(),
     asyncInvoke: AsyncInvokeConfig.optional(),
     deadLetterConfig: z
-      .object({ targetArn: z.string().max(1024) })
+      .object({ targetArn: z.string().max(1024).regex(DESTINATION) })
       .optional()
       .meta({
         description: 'Where async events go after their last failed attempt (same forms as destinations).',
@@ -129,6 +135,22 @@ export const FunctionSpec = withRules(
       rule: 'self.runtime.startsWith("provided") || has(self.handler)',
       message: 'handler is required for runtime nodejs20.x and python3.13',
       check: (spec) => spec.runtime.startsWith('provided') || spec.handler !== undefined,
+    },
+    {
+      rule: `self.runtime.startsWith("provided") || !has(self.handler) || self.handler.matches(r'${MODULE_HANDLER.source}')`,
+      message:
+        'handler must be <module>.<function> (e.g. index.handler) for runtime nodejs20.x and python3.13',
+      check: (spec) =>
+        spec.runtime.startsWith('provided') ||
+        spec.handler === undefined ||
+        MODULE_HANDLER.test(spec.handler),
+      field: 'handler',
+    },
+    {
+      rule: '!has(self.layers) || self.layers.all(l, self.layers.exists_one(m, m.name == l.name))',
+      message: 'a layer can be listed only once (two versions of the same layer cannot be used together)',
+      check: (spec) => new Set((spec.layers ?? []).map((l) => l.name)).size === (spec.layers ?? []).length,
+      field: 'layers',
     },
   ],
 );

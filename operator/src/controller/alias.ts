@@ -14,7 +14,8 @@ import {
   versionsOf,
   type ControllerContext,
 } from './context.js';
-import { Reason, clip, type Failure } from './reasons.js';
+import { Reason, type Failure } from './reasons.js';
+import { clip } from '../shared/status-text.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

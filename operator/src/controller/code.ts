@@ -11,6 +11,7 @@ import { sha256Of } from '../store/blob-store.js';
 import { zipInlineFiles } from '../store/deterministic-zip.js';
 import { StoreError } from '../store/errors.js';
 import { Reason, type Failure } from './reasons.js';
+import { ECHOED_INPUT_MAX, clip } from '../shared/status-text.js';
 
 export type CodeResolution = ({ ok: true } & BlobInfo) | ({ ok: false } & Failure);
 
@@ -88,6 +89,7 @@ export class CodeResolver {
   /** The zip's bytes, or an Error saying why not (in words for stateReason). */
   private async download(url: string): Promise<Buffer | Error> {
     const limit = this.options.maxZipBytes;
+    const shown = clip(url, ECHOED_INPUT_MAX);
     let response: Response;
     try {
       response = await fetch(url, {
@@ -95,11 +97,11 @@ export class CodeResolver {
         redirect: 'follow',
       });
     } catch (err) {
-      return new Error(`Could not fetch ${url}: ${(err as Error).message}`);
+      return new Error(`Could not fetch ${shown}: ${(err as Error).message}`);
     }
     if (!response.ok || !response.body) {
       await response.body?.cancel();
-      return new Error(`Could not fetch ${url}: HTTP ${response.status}`);
+      return new Error(`Could not fetch ${shown}: HTTP ${response.status}`);
     }
     const chunks: Uint8Array[] = [];
     let length = 0;
@@ -109,14 +111,14 @@ export class CodeResolver {
         if (length > limit)
           throw new StoreError(
             'RequestEntityTooLargeException',
-            `The zip at ${url} is larger than ${limit} bytes`,
+            `The zip at ${shown} is larger than ${limit} bytes`,
             413,
           );
         chunks.push(chunk);
       }
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      return new Error(`Could not fetch ${url}: ${(err as Error).message}`);
+      return new Error(`Could not fetch ${shown}: ${(err as Error).message}`);
     }
     return Buffer.concat(chunks, length);
   }

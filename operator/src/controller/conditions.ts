@@ -1,6 +1,7 @@
 // Kubernetes conditions, kept the standard way: a condition's lastTransitionTime changes only
 // when its status does, so `kubectl describe` shows when something actually became true/false.
 import type { Condition } from '../api/index.js';
+import { clip } from '../shared/status-text.js';
 
 export interface ConditionUpdate {
   type: string;
@@ -23,7 +24,7 @@ export function setConditions(
       type: update.type,
       status: update.status,
       reason: update.reason,
-      ...(update.message !== undefined && { message: update.message }),
+      ...(update.message !== undefined && { message: clip(update.message) }),
       lastTransitionTime: previous && previous.status === update.status ? previous.lastTransitionTime : now,
       ...(observedGeneration !== undefined && { observedGeneration }),
     };

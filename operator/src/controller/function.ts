@@ -5,8 +5,6 @@
 import { functionUrl } from '../gateway/routing/functionUrl.js';
 import {
   FunctionSpec,
-  environmentSize,
-  limits,
   sameConfiguration,
   snapshotOfLatest,
   type LaminaFunction,
@@ -17,7 +15,8 @@ import { setConditions, type ConditionUpdate } from './conditions.js';
 import { isoTime, versionsOf, type ControllerContext } from './context.js';
 import { resolveLayerPins } from './layer-pins.js';
 import { publish } from './publish.js';
-import { Reason, clip, type Failure } from './reasons.js';
+import { Reason, type Failure } from './reasons.js';
+import { clip } from '../shared/status-text.js';
 import { revisionIdOf } from './revision.js';
 import { PUBLISHED_REVISION_ANNOTATION } from './versioning.js';
 import { statusPatch } from './status-patch.js';
@@ -53,17 +52,6 @@ async function evaluate(ctx: ControllerContext, fn: LaminaFunction): Promise<Eva
     return { ok: false, stage: 'spec', reasonCode: Reason.InvalidParameterValue, message };
   }
   const spec = parsed.data;
-  const variables = spec.environment?.variables;
-  if (environmentSize(variables) > limits.environmentBytes) {
-    return {
-      ok: false,
-      stage: 'spec',
-      reasonCode: Reason.InvalidParameterValue,
-      message:
-        'Lambda was unable to configure your environment variables because the environment variables you have ' +
-        `provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`,
-    };
-  }
   const code = await ctx.code.resolve(spec.code);
   if (!code.ok) return { ...code, stage: 'code' };
 

@@ -7,7 +7,7 @@ import type { Layer, LayerStatus } from '../api/index.js';
 import { setConditions } from './conditions.js';
 import { isoTime, type ControllerContext } from './context.js';
 import { decideLayerVersions } from './layer-versions.js';
-import { clip } from './reasons.js';
+import { clip } from '../shared/status-text.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

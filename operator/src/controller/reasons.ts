@@ -34,8 +34,3 @@ export interface Failure {
   /** Try again after this long even if nothing changes (e.g. a URL that may come back). */
   retryAfterMs?: number;
 }
-
-/** Status strings are bounded by the CRD schema (stateReason ≤ 4096): cut long messages. */
-export function clip(message: string, max = 2048): string {
-  return message.length > max ? `${message.slice(0, max - 1)}…` : message;
-}

@@ -18,7 +18,7 @@ import {
   type ControllerContext,
 } from './context.js';
 import { publish } from './publish.js';
-import { clip } from './reasons.js';
+import { clip } from '../shared/status-text.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../shared/clock.js';
+import { clip } from '../shared/status-text.js';
 import type { Logger } from '../shared/log.js';
 import { isAlreadyExists } from './errors.js';
 import { FIELD_MANAGER } from './custom-objects.js';
@@ -20,8 +21,6 @@ export interface EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void>;
 }
 
-const MAX_MESSAGE = 1024;
-
 export class KubeEventRecorder implements EventRecorder {
   private readonly api: CoreV1Api;
 
@@ -36,7 +35,7 @@ export class KubeEventRecorder implements EventRecorder {
 
   async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     const namespace = target.metadata.namespace ?? 'default';
-    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+    const text = clip(message);
     const key = createHash('sha256')
       .update([target.kind, target.metadata.uid ?? target.metadata.name, type, reason, text].join('\0'))
       .digest('hex')

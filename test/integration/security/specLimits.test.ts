@@ -1,9 +1,13 @@
 // The same boundary specs against the CRDs on a real API server (server-side dry run): what
 // sits exactly on a limit is admitted, one step past it is refused with the field named.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../harness/crds.js';
+import { kubectl } from '../../harness/kube.js';
 import { adminKubeConfig, createTestNamespace } from '../../harness/gatewayKube.js';
 import { accepted, environmentOverLimit, refused } from '../../fixtures/hostile/specs.js';
 
@@ -45,14 +49,32 @@ describe('Function limits at the API server', () => {
     });
   }
 
-  it('admits an environment over 4 KB in total (no CEL on the sum); the operator refuses it', async () => {
-    // Documented in SECURITY.md: the operator sets state Failed (InvalidParameterValue), see
-    // test/integration/operator/function.test.ts.
-    await dryRun('env-over', {
-      runtime: 'nodejs20.x',
-      handler: 'index.handler',
-      code: { inline: { 'index.mjs': 'x' } },
-      environment: { variables: environmentOverLimit },
-    });
+  it('refuses at `kubectl apply` a Function whose variables total over 4 KB, without echoing them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lamina-env-'));
+    const file = join(dir, 'function.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'lamina.dev/v1alpha1',
+        kind: 'Function',
+        metadata: { name: 'env-over', namespace: ns.name },
+        spec: {
+          runtime: 'nodejs20.x',
+          handler: 'index.handler',
+          code: { inline: { 'index.mjs': 'x' } },
+          environment: { variables: environmentOverLimit },
+        },
+      }),
+    );
+    try {
+      const refusal = await kubectl('apply', '-f', file).then(
+        () => assert.fail('kubectl apply accepted an environment over 4 KB'),
+        (err: Error) => err.message,
+      );
+      assert.match(refusal, /spec\.environment\.variables.*exceed 4096 bytes in total/s);
+      assert.ok(!refusal.includes('x'.repeat(100)), `the refusal echoes the variables:\n${refusal}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

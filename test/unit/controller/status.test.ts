@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setConditions } from '../../../operator/src/controller/conditions.js';
+import { STATUS_MESSAGE_MAX, clip } from '../../../operator/src/shared/status-text.js';
 import { statusPatch } from '../../../operator/src/controller/status-patch.js';
 
 describe('setConditions', () => {
@@ -12,6 +13,16 @@ describe('setConditions', () => {
     assert.equal(same[0]?.observedGeneration, 2);
     const flipped = setConditions(same, [{ type: 'Ready', status: 'True', reason: 'Active' }], 'T3', 2);
     assert.equal(flipped[0]?.lastTransitionTime, 'T3');
+  });
+
+  it('cuts a long condition message to the status limit', () => {
+    const [condition] = setConditions(
+      undefined,
+      [{ type: 'Ready', status: 'False', reason: 'X', message: 'm'.repeat(5000) }],
+      'T1',
+    );
+    assert.equal(condition?.message?.length, STATUS_MESSAGE_MAX);
+    assert.ok(condition?.message?.endsWith('…'));
   });
 
   it('adds new condition types and leaves others alone', () => {
@@ -39,5 +50,13 @@ describe('statusPatch', () => {
       ['state', 'stateReason'],
     );
     assert.deepEqual(patch, { state: 'Active', stateReason: null });
+  });
+});
+
+describe('clip', () => {
+  it('leaves a message at the limit alone and cuts one past it, marking the cut', () => {
+    assert.equal(clip('a'.repeat(STATUS_MESSAGE_MAX)), 'a'.repeat(STATUS_MESSAGE_MAX));
+    assert.equal(clip('a'.repeat(STATUS_MESSAGE_MAX + 1)), `${'a'.repeat(STATUS_MESSAGE_MAX - 1)}…`);
+    assert.equal(clip('https://example.com/x', 10), 'https://e…');
   });
 });
