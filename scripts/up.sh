@@ -96,8 +96,8 @@ bash examples/word-segmentation/build-layer.sh >&2
 kubectl apply -f examples/word-segmentation/function.yaml >&2
 kubectl wait --for=jsonpath='{.status.state}'=Active function/calculator --timeout=120s >&2
 
-log "invoking the calculator: 6 * 7"
-curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=mul" >&2
+log "invoking the calculator: 6 multiply 7"
+curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=multiply" >&2
 echo >&2
 
 # The artifact store, for `npm run lamina -- push` from this machine (its ClusterIP is routed here).
