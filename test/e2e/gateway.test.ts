@@ -1,21 +1,23 @@
-// The gateway as a host process against the real single-node cluster and the real runtime
-// image: Invoke API (AWS SDK) and function URL, warm reuse, a killed environment replaced,
-// idle reclaim to zero pods, and 50 parallel invokes against reserved concurrency 3.
-//
-// Code reaches the environments through the artifact store. When the operator is running it
-// resolves the Function (status.codeSha256) and the in-cluster store serves the zip; until
-// then this test stands in for both: it zips the inline code, serves it from the host on the
-// node's bridge address and writes the Function's status as the operator would.
+// The installed gateway (the Helm release's Deployment behind its Service) on the real
+// single-node cluster with the real runtime image: Invoke API (AWS SDK) and function URL, warm
+// reuse, a killed environment replaced, idle reclaim to zero pods (the release's idle timeout
+// is lowered with `helm upgrade` for this file and restored after), and 50 parallel invokes
+// against reserved concurrency 3. The installed operator resolves every Function.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureCluster } from '../harness/cluster.js';
-import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
-import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
-import { createInlineFunction, resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { waitFor } from '../harness/gatewayKube.js';
+import {
+  createFunction,
+  functionArn,
+  installedRelease,
+  setReleaseValues,
+  testNamespace,
+  type Release,
+} from '../harness/release.js';
 
-const IDLE_TIMEOUT_MS = 20_000;
+const IDLE_TIMEOUT_SECONDS = 20;
 
 const ECHO = `let invocations = 0;
 export const handler = async (event, context) => {
@@ -44,31 +46,12 @@ function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
 }
 
 describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
-  let kc: KubeConfig;
-  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  let release: Release;
+  let ns: Awaited<ReturnType<typeof testNamespace>>;
   let core: CoreV1Api;
-  let standIn: StandIn | undefined;
-  let gateway: GatewayProcess | undefined;
+  let restoreValues: (() => Promise<void>) | undefined;
   let gatewayUrl: string;
   let client: LambdaClient;
-
-  async function startGateway(kubeconfig: string, storeUrl: string | undefined) {
-    gateway = await startGatewayProcess({
-      KUBECONFIG: kubeconfig,
-      LAMINA_DEFAULT_NAMESPACE: ns.name,
-      LAMINA_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
-      LAMINA_COLD_START_TIMEOUT_MS: '90000',
-      LAMINA_LOG_LEVEL: 'warn',
-      ...(storeUrl ? { LAMINA_STORE_URL: storeUrl } : {}),
-    });
-    gatewayUrl = gateway.url;
-    client = new LambdaClient({
-      endpoint: gatewayUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'lamina', secretAccessKey: 'lamina' },
-      maxAttempts: 1,
-    });
-  }
 
   const environmentPods = async (fn: string) =>
     (
@@ -80,30 +63,37 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
 
   const invoke = async (name: string, payload: unknown = {}) => {
     const out = await client.send(
-      new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }),
+      new InvokeCommand({
+        FunctionName: functionArn(ns.name, name),
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
     );
     return { out, body: JSON.parse(Buffer.from(out.Payload ?? []).toString() || 'null') };
   };
 
   before(async () => {
-    const { kubeconfigPath } = await ensureCluster();
-    kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    await installLaminaCrds(kc);
-    ns = await createTestNamespace(kc, 'gwe2e');
-    core = kc.makeApiClient(CoreV1Api);
+    release = await installedRelease();
+    gatewayUrl = release.gatewayUrl;
+    restoreValues = await setReleaseValues(release, {
+      'environments.idleTimeoutSeconds': IDLE_TIMEOUT_SECONDS,
+    });
+    ns = await testNamespace(release, 'gwe2e');
+    core = release.kc.makeApiClient(CoreV1Api);
+    client = new LambdaClient({
+      endpoint: gatewayUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'lamina', secretAccessKey: 'lamina' },
+      maxAttempts: 1,
+    });
     const env = { environment: { variables: { MODE: 'e2e' } } };
-    await createInlineFunction(kc, ns.name, 'echo', ECHO, { ...env, functionUrl: { authType: 'NONE' } });
-    await createInlineFunction(kc, ns.name, 'slow', SLOW, { ...env, reservedConcurrentExecutions: 3 });
-    standIn = await resolveCodeOrStandIn(kc, ns.name, { echo: ECHO, slow: SLOW });
-    await startGateway(kubeconfigPath, standIn.storeUrl);
+    await createFunction(release, ns.name, 'echo', ECHO, { ...env, functionUrl: { authType: 'NONE' } });
+    await createFunction(release, ns.name, 'slow', SLOW, { ...env, reservedConcurrentExecutions: 3 });
   });
 
   after(async () => {
     client?.destroy();
-    await gateway?.stop();
-    standIn?.close();
     await ns?.dispose();
+    await restoreValues?.();
   });
 
   it('invokes through the Invoke API with a cold start, then reuses the warm environment', async () => {
@@ -142,9 +132,7 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
   });
 
   it('never runs more than 3 of 50 parallel invokes with reserved concurrency 3; the rest get 429 at once', async () => {
-    const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => invoke('slow')));
-    const elapsed = Date.now() - started;
     const ok = results
       .filter((r) => r.status === 'fulfilled')
       .map((r) => r.value.body as { start: number; end: number });
@@ -156,7 +144,6 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
       assert.equal(err.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
     }
     assert.ok(maxOverlap(ok) <= 3);
-    assert.ok(elapsed < 120_000, `took ${elapsed} ms`);
     const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
     assert.match(
       metrics,
@@ -176,7 +163,7 @@ describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
         (await environmentPods('echo')).length + (await environmentPods('slow')).length === 0
           ? true
           : undefined,
-      IDLE_TIMEOUT_MS + 60_000,
+      IDLE_TIMEOUT_SECONDS * 1000 + 60_000,
       1000,
     );
   });

@@ -1,16 +1,21 @@
-// Hostile handlers on the real single-node cluster: a handler that never returns, one that
+// Hostile handlers on the real single-node cluster, through the installed release: a handler that never returns, one that
 // allocates past its memory, one that starts hundreds of processes, one that floods its log,
 // one that fills /tmp past its ephemeral storage. Each gets a clear error, the gateway keeps
 // serving, a neighbouring function's invoke latency is measured during each attack (printed,
 // not asserted: this is a shared 2-core machine), and nothing leaks between functions.
 // Every attack is bounded (sizes, counts, timeouts).
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureCluster } from '../harness/cluster.js';
-import { createTestNamespace, installLaminaCrds } from '../harness/gatewayKube.js';
-import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
-import { createInlineFunction, resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import {
+  createFunction,
+  installedRelease,
+  invokeUrl,
+  testNamespace,
+  type Release,
+} from '../harness/release.js';
 
 const CODE = {
   neighbour: `import { readdirSync } from 'node:fs';
@@ -18,7 +23,10 @@ export const handler = async () => ({ tmp: readdirSync('/tmp'), secret: process.
   // A timer keeps the event loop alive: with an empty loop Node's runtime returns null, as
   // Lambda's does, instead of waiting for the timeout.
   hang: `export const handler = () => { setInterval(() => {}, 1000); return new Promise(() => {}); };`,
-  oom: `export const handler = async () => {
+  oom: `let invocations = 0;
+export const handler = async (event) => {
+  invocations += 1;
+  if (event.calm) return { invocations };
   const hold = [];
   for (let i = 0; i < 64; i++) hold.push(Buffer.alloc(16 << 20, i)); // up to 1 GB, past 128 MB
   return hold.length;
@@ -35,6 +43,25 @@ export const handler = async (event) => {
   await new Promise((r) => setTimeout(r, 500));
   return { started, failed };
 };`,
+  // Threads count against the environment's process limit (Lambda: 1,024 processes/threads)
+  // without the memory of processes, so this one reaches the limit itself.
+  threadstorm: `import threading
+
+
+def handler(event, context):
+    if event.get("calm"):
+        return "calm"
+    stop = threading.Event()
+    started = failed = 0
+    for _ in range(1500):
+        try:
+            threading.Thread(target=stop.wait, args=(10,), daemon=True).start()
+            started += 1
+        except RuntimeError:
+            failed += 1
+    stop.set()
+    return {"started": started, "failed": failed}
+`,
   chatty: `export const handler = async () => {
   const line = 'x'.repeat(99);
   for (let i = 0; i < 200000; i++) console.log(line); // ~20 MB of log
@@ -53,20 +80,53 @@ export const handler = async () => {
 };`,
 };
 
+// The local cluster's kubelet podPidsLimit (scripts/cluster/up.sh), Lambda's per-environment limit.
+const POD_PIDS_LIMIT = 1024;
+
+/** The pod's pids cgroup on this node (cgroupfs or systemd naming). */
+function podPidsCgroup(uid: string): string {
+  const names = [`pod${uid}`, `pod${uid.replaceAll('-', '_')}.slice`];
+  const search = (dir: string, depth: number): string | undefined => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const path = join(dir, entry.name);
+      if (names.some((n) => entry.name.endsWith(n))) return path;
+      const found = depth > 0 ? search(path, depth - 1) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const found = search('/sys/fs/cgroup/pids', 4);
+  assert.ok(found, `no pids cgroup for pod ${uid}`);
+  return found;
+}
+
+/** Threads on this node (every task counts against the kernel's threads-max). */
+function nodeThreads(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      total += readdirSync(`/proc/${pid}/task`).length;
+    } catch {
+      // exited while counting
+    }
+  }
+  return total;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
-  let kc: KubeConfig;
-  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  let release: Release;
+  let ns: Awaited<ReturnType<typeof testNamespace>>;
   let core: CoreV1Api;
-  let standIn: StandIn | undefined;
-  let gateway: GatewayProcess | undefined;
   const figures: string[] = [];
 
   const invoke = async (name: string, payload: unknown = {}) => {
-    const res = await fetch(`${gateway!.url}/2015-03-31/functions/${name}/invocations`, {
+    const res = await fetch(invokeUrl(release, ns.name, name), {
       method: 'POST',
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(120_000),
@@ -109,31 +169,31 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
   }
 
   before(async () => {
-    const { kubeconfigPath } = await ensureCluster();
-    kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    await installLaminaCrds(kc);
-    ns = await createTestNamespace(kc, 'hostile');
-    core = kc.makeApiClient(CoreV1Api);
-    await createInlineFunction(kc, ns.name, 'neighbour', CODE.neighbour);
-    await createInlineFunction(kc, ns.name, 'hang', CODE.hang, { timeout: 3 });
-    await createInlineFunction(kc, ns.name, 'oom', CODE.oom, { memorySize: 128 });
-    await createInlineFunction(kc, ns.name, 'forkstorm', CODE.forkstorm, {
+    release = await installedRelease();
+    ns = await testNamespace(release, 'hostile');
+    core = release.kc.makeApiClient(CoreV1Api);
+    await createFunction(release, ns.name, 'neighbour', CODE.neighbour);
+    await createFunction(release, ns.name, 'hang', CODE.hang, { timeout: 3 });
+    await createFunction(release, ns.name, 'oom', CODE.oom, { memorySize: 128 });
+    await createFunction(release, ns.name, 'forkstorm', CODE.forkstorm, {
       timeout: 10,
       environment: { variables: { PLANTED: 'forkstorm-only' } },
     });
-    await createInlineFunction(kc, ns.name, 'chatty', CODE.chatty, { timeout: 60 });
-    await createInlineFunction(kc, ns.name, 'tmpfill', CODE.tmpfill, {
+    await createFunction(
+      release,
+      ns.name,
+      'threadstorm',
+      { 'app.py': CODE.threadstorm },
+      {
+        runtime: 'python3.13',
+        handler: 'app.handler',
+        timeout: 30,
+      },
+    );
+    await createFunction(release, ns.name, 'chatty', CODE.chatty, { timeout: 60 });
+    await createFunction(release, ns.name, 'tmpfill', CODE.tmpfill, {
       timeout: 90,
       ephemeralStorage: { size: 512 },
-    });
-    standIn = await resolveCodeOrStandIn(kc, ns.name, CODE, 30_000);
-    gateway = await startGatewayProcess({
-      KUBECONFIG: kubeconfigPath,
-      LAMINA_DEFAULT_NAMESPACE: ns.name,
-      LAMINA_COLD_START_TIMEOUT_MS: '90000',
-      LAMINA_LOG_LEVEL: 'warn',
-      ...(standIn.storeUrl ? { LAMINA_STORE_URL: standIn.storeUrl } : {}),
     });
     // Warm the neighbour so its figures are warm-invoke latency.
     const warm = await invoke('neighbour');
@@ -152,8 +212,6 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
 
   after(async () => {
     console.log(`\nneighbour latency under attack (warm invokes, sequential):\n${figures.join('\n')}`);
-    await gateway?.stop();
-    standIn?.close();
     await ns?.dispose();
   });
 
@@ -165,17 +223,56 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
     assert.match(JSON.stringify(result.body), /timed out after 3(\.00)? seconds/i);
   });
 
-  it('allocating past memorySize is an OOM error and the environment is replaced', async () => {
-    const { result } = await underAttack('oom');
+  it('allocating past memorySize is Runtime.OutOfMemory every time, each in a fresh runtime', async () => {
+    for (let round = 1; round <= 3; round++) {
+      const { result } = round === 1 ? await underAttack('oom') : { result: await invoke('oom') };
+      assert.equal(result.status, 200, JSON.stringify(result.body));
+      assert.equal(result.functionError, 'Unhandled', `round ${round}`);
+      assert.match(JSON.stringify(result.body), /Runtime\.OutOfMemory/, `round ${round}`);
+      // The killed runtime is replaced: the next invoke is the first of a fresh one.
+      const calm = await invoke('oom', { calm: true });
+      assert.equal(calm.status, 200);
+      assert.deepEqual(calm.body, { invocations: 1 }, `round ${round}: a fresh runtime after the OOM`);
+    }
+  });
+
+  it('a thread storm stops at the environment process limit; the node and the neighbour are unaffected', async () => {
+    const warm = await invoke('threadstorm', { calm: true });
+    assert.equal(warm.body, 'calm', JSON.stringify(warm.body));
+    const [pod] = (
+      await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'lamina.dev/function=threadstorm' })
+    ).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const cgroup = podPidsCgroup(pod!.metadata!.uid!);
+    assert.equal(readFileSync(join(cgroup, 'pids.max'), 'utf8').trim(), String(POD_PIDS_LIMIT));
+    const nodeLimit = Number(readFileSync('/proc/sys/kernel/threads-max', 'utf8'));
+    let podPeak = 0;
+    let nodePeak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        podPeak = Math.max(podPeak, Number(readFileSync(join(cgroup, 'pids.current'), 'utf8')));
+        nodePeak = Math.max(nodePeak, nodeThreads());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const { result, failures } = await underAttack('threadstorm').finally(() => (sampling = false));
+    await sampler;
+    console.log(
+      `threadstorm: ${JSON.stringify(result.body)}; pod peak ${podPeak} of ${POD_PIDS_LIMIT} pids, node peak ${nodePeak} threads of ${nodeLimit}`,
+    );
     assert.equal(result.status, 200, JSON.stringify(result.body));
-    assert.equal(result.functionError, 'Unhandled');
-    assert.match(JSON.stringify(result.body), /Runtime\.OutOfMemory/);
-    const again = await invoke('oom');
-    assert.equal(again.status, 200, 'the function is still invokable after an OOM');
+    const { started, failed } = result.body as { started: number; failed: number };
+    assert.ok(failed > 0, 'the process limit refused threads');
+    assert.ok(started < POD_PIDS_LIMIT, `${started} threads started`);
+    assert.ok(podPeak <= POD_PIDS_LIMIT, `the pod reached ${podPeak} pids`);
+    assert.ok(nodePeak < nodeLimit, 'the node stays below its own limit');
+    assert.equal(failures, 0, "the neighbour's invokes all succeeded during the storm");
+    assert.equal((await invoke('threadstorm', { calm: true })).body, 'calm', 'the function serves again');
   });
 
   it('hundreds of processes stay inside the pod; nothing leaks to the neighbour', async () => {
-    const { result } = await underAttack('forkstorm');
+    const { result, failures } = await underAttack('forkstorm');
+    assert.equal(failures, 0, "the neighbour's invokes all succeeded during the attack");
     console.log(
       `forkstorm: status=${result.status} error=${result.functionError} ${JSON.stringify(result.body)}`,
     );
@@ -224,7 +321,7 @@ describe('hostile handlers on the local cluster', { timeout: 900_000 }, () => {
   });
 
   it('the gateway and the neighbour still answer after every attack', async () => {
-    const health = await fetch(`${gateway!.url}/healthz`);
+    const health = await fetch(`${release.gatewayUrl}/healthz`);
     assert.equal(health.status, 200);
     const res = await invoke('neighbour');
     assert.equal(res.status, 200);

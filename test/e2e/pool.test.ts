@@ -1,16 +1,21 @@
-// The warm pool on the local cluster, with the gateway as a host process and the real
-// runtime image: a cold invoke is served by a specialised pool pod (which now belongs to the
+// The installed release's warm pool on the local cluster, with the real runtime image (the
+// chart's default pool: one generic pod per namespace that has Functions): a cold invoke is served by a specialised pool pod (which now belongs to the
 // Function), the pool refills, a function with a service account still gets a pod of its
 // own, and two functions specialised from the pool see nothing of each other.
 // No timings here: cold-start figures belong to `npm run bench`.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ensureCluster } from '../harness/cluster.js';
-import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
-import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
-import { createInlineFunction, resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
+import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '../harness/gatewayKube.js';
+import {
+  createFunction,
+  installedRelease,
+  invokeUrl,
+  RELEASE,
+  RELEASE_NAMESPACE,
+  testNamespace,
+  type Release,
+} from '../harness/release.js';
 
 // Every function runs the same code; what differs is its environment (SECRET) and identity.
 const PROBE = `import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -36,12 +41,11 @@ interface Probe {
 }
 
 describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
-  let kc: KubeConfig;
+  let release: Release;
   let core: CoreV1Api;
-  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
-  let standIn: StandIn | undefined;
-  let gateway: GatewayProcess | undefined;
-  const owner = `pool-e2e-${randomBytes(3).toString('hex')}`;
+  let ns: Awaited<ReturnType<typeof testNamespace>>;
+  // The chart names the pool's owner after the release, so a restarted gateway adopts it.
+  const owner = `${RELEASE}.${RELEASE_NAMESPACE}`;
 
   const pods = async (selector: string) =>
     (await core.listNamespacedPod({ namespace: ns.name, labelSelector: selector })).items.filter(
@@ -59,7 +63,7 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
   const functionPods = (fn: string) => pods(`lamina.dev/environment=true,lamina.dev/function=${fn}`);
 
   async function invoke(name: string, payload: unknown = {}): Promise<Probe> {
-    const res = await fetch(`${gateway!.url}/2015-03-31/functions/${name}/invocations`, {
+    const res = await fetch(invokeUrl(release, ns.name, name), {
       method: 'POST',
       body: JSON.stringify(payload),
     });
@@ -70,34 +74,17 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
   }
 
   before(async () => {
-    const { kubeconfigPath } = await ensureCluster();
-    kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    await installLaminaCrds(kc);
-    ns = await createTestNamespace(kc, 'poole2e');
-    core = kc.makeApiClient(CoreV1Api);
+    release = await installedRelease();
+    ns = await testNamespace(release, 'poole2e');
+    core = release.kc.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'reader' } } });
     const env = (secret: string) => ({ environment: { variables: { SECRET: secret } } });
-    await createInlineFunction(kc, ns.name, 'alpha', PROBE, env('alpha-secret'));
-    await createInlineFunction(kc, ns.name, 'beta', PROBE, env('beta-secret'));
-    await createInlineFunction(kc, ns.name, 'withsa', PROBE, { ...env('sa'), serviceAccountName: 'reader' });
-    standIn = await resolveCodeOrStandIn(kc, ns.name, { alpha: PROBE, beta: PROBE, withsa: PROBE });
-    gateway = await startGatewayProcess({
-      KUBECONFIG: kubeconfigPath,
-      LAMINA_DEFAULT_NAMESPACE: ns.name,
-      LAMINA_POOL_SIZE: '1',
-      LAMINA_POOL_SHAPES: '128',
-      LAMINA_POOL_NAMESPACES: ns.name,
-      LAMINA_POOL_OWNER: owner,
-      LAMINA_COLD_START_TIMEOUT_MS: '90000',
-      LAMINA_LOG_LEVEL: 'warn',
-      ...(standIn.storeUrl ? { LAMINA_STORE_URL: standIn.storeUrl } : {}),
-    });
+    await createFunction(release, ns.name, 'alpha', PROBE, env('alpha-secret'));
+    await createFunction(release, ns.name, 'beta', PROBE, env('beta-secret'));
+    await createFunction(release, ns.name, 'withsa', PROBE, { ...env('sa'), serviceAccountName: 'reader' });
   });
 
   after(async () => {
-    await gateway?.stop();
-    standIn?.close();
     await ns?.dispose();
   });
 
@@ -115,7 +102,7 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
     assert.equal(labels['lamina.dev/version'], 'LATEST');
     const agentLog = await core.readNamespacedPodLog({ namespace: ns.name, name: poolName });
     assert.match(agentLog, /"msg":"standby runtime takes the function".*"runtime":"nodejs20.x"/);
-    const fn = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    const fn = (await release.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
       group: 'lamina.dev',
       version: 'v1alpha1',
       namespace: ns.name,
@@ -135,7 +122,7 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
   it('refills the pool in the background and reports it in /metrics', async () => {
     const refill = await readyPoolPod();
     assert.equal(refill.metadata?.labels?.['lamina.dev/function'], undefined);
-    const metrics = await (await fetch(`${gateway!.url}/metrics`)).text();
+    const metrics = await (await fetch(`${release.gatewayUrl}/metrics`)).text();
     assert.match(
       metrics,
       new RegExp(`lamina_warm_pool_claims_total\\{namespace="${ns.name}",shape="128-512",result="hit"\\} 1`),
@@ -145,7 +132,7 @@ describe('warm pool e2e on the local cluster', { timeout: 600_000 }, () => {
       new RegExp(`lamina_warm_pool_target\\{namespace="${ns.name}",shape="128-512"\\} 1`),
     );
     await waitFor('the gauge to show the ready pool pod', async () => {
-      const text = await (await fetch(`${gateway!.url}/metrics`)).text();
+      const text = await (await fetch(`${release.gatewayUrl}/metrics`)).text();
       return new RegExp(
         `lamina_warm_pool_environments\\{namespace="${ns.name}",shape="128-512",state="ready"\\} 1`,
       ).test(text);

@@ -78,6 +78,12 @@ describe('operator restart in the middle of reconciling', () => {
     );
     await first.kill('SIGKILL');
     const activeAtKill = (await api.functions.list(ns)).filter((f) => f.status?.state === 'Active').length;
+    const settledAtKill = (await api.versions.list(ns)).filter((v) => v.status?.version).length;
+    // The kill must land mid-work, or this test proves nothing about convergence.
+    assert.ok(
+      activeAtKill < count || settledAtKill < count * 2,
+      `all work had finished before the kill (${activeAtKill} Active, ${settledAtKill} versions numbered)`,
+    );
 
     const second = spawnTestOperator(config, { namespaces: [ns], identity: 'second', storeDir });
     children.push(second);
@@ -106,7 +112,9 @@ describe('operator restart in the middle of reconciling', () => {
       [1],
     );
     assert.equal(await leaseHolder(kc, ns), 'second');
-    t.diagnostic(`killed the first operator with ${activeAtKill}/${count} functions Active`);
+    t.diagnostic(
+      `killed the first operator with ${activeAtKill}/${count} functions Active, ${settledAtKill} versions numbered`,
+    );
   });
 });
 
