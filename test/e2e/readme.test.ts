@@ -15,6 +15,70 @@ import { walkthroughSteps } from '../harness/readme.js';
 
 const run = promisify(execFile);
 
+/**
+ * What each walkthrough step must print, keyed by a fragment of its script: the documented
+ * result, not merely the absence of an error. Every shell step must have an entry.
+ */
+const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiError?: true }> = [
+  {
+    script: 'kubectl get fn hello',
+    check: (out) => assert.match(out, /^hello\s+nodejs20\.x\s+.*Active/m),
+  },
+  {
+    script: '/functions/hello/invocations" -d \'{"name":"Lamina"}\'',
+    check: (out) => {
+      assert.match(out, /\{"hello":"Lamina"\}/);
+      assert.match(out, /"StatusCode": 200/);
+      assert.match(out, /\{"hello":"CLI"\}/);
+      assert.match(out, /\{"hello":"world"\}\s*$/);
+    },
+  },
+  { script: 'X-Amz-Invocation-Type: Event', check: (out) => assert.equal(out.trim(), '202') },
+  {
+    script: 'version/hello-1',
+    check: (out) => {
+      assert.match(out, /^hello-1\s+hello\s+1\b/m);
+      assert.match(out, /\{"hello":"world"\}\s*$/);
+    },
+  },
+  {
+    script: 'additionalVersionWeights',
+    check: (out) => {
+      // 200 invokes with 10 % on version 2: the count of 2s is Binomial(200, 0.1) (mean 20,
+      // sd 4.2); outside [4, 40] happens with probability below 1e-4 for a correct split.
+      const counts = Object.fromEntries(
+        [...out.matchAll(/^\s*(\d+) x-amz-executed-version: (\d+)$/gim)].map(([, n, v]) => [v, Number(n)]),
+      );
+      assert.equal((counts['1'] ?? 0) + (counts['2'] ?? 0), 200, out);
+      assert.ok(counts['2']! >= 4 && counts['2']! <= 40, `version 2 ran ${counts['2']} of 200: ${out}`);
+    },
+  },
+  {
+    script: 'examples/shared-code-layer/layer.yaml',
+    check: (out) =>
+      assert.match(out, /"message": "Hello from test2, a module in a shared layer", "loud": "LAYERS WORK!"/),
+  },
+  {
+    script: 'reservedConcurrentExecutions":0',
+    apiError: true,
+    check: (out) => {
+      assert.match(
+        out,
+        /"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","__type":"TooManyRequestsException"/,
+      );
+      assert.match(out, /^429$/m);
+    },
+  },
+  {
+    script: 'kubectl logs -l lamina.dev/function=hello',
+    check: (out) => {
+      assert.match(out, /^START RequestId: [0-9a-f-]{36} Version: (\$LATEST|\d+)$/m);
+      assert.match(out, /^END RequestId: [0-9a-f-]{36}$/m);
+      assert.match(out, /^REPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms/m);
+    },
+  },
+];
+
 describe('README walkthrough', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'lamina-readme-'));
   let env: NodeJS.ProcessEnv;
@@ -58,8 +122,13 @@ describe('README walkthrough', () => {
         assert.fail(`step failed: ${error.message}\nstdout: ${error.stdout}\nstderr: ${error.stderr}`);
       });
       // Every invoke in the walkthrough must answer with a function result, not a function
-      // error (errorType) or an API error (__type).
-      assert.doesNotMatch(stdout, /"(errorType|__type)":/, `stdout: ${stdout}\nstderr: ${stderr}`);
+      // error (errorType) or an API error (__type), and print what the README says it does.
+      const expected = EXPECTED.filter((e) => step.script.includes(e.script));
+      assert.equal(expected.length, 1, `one expectation for this step: ${step.script}`);
+      if (!expected[0]!.apiError) {
+        assert.doesNotMatch(stdout, /"(errorType|__type)":/, `stdout: ${stdout}\nstderr: ${stderr}`);
+      }
+      expected[0]!.check(stdout);
     });
   }
 });
