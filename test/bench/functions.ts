@@ -1,12 +1,7 @@
-// Benchmark functions on the local cluster: hello-world handlers for Node.js and Python,
-// created as Function objects with inline code. When the operator runs in the cluster it
-// resolves the code and its store serves it; otherwise test/harness/gatewayStandIn.ts stands
-// in for both (zip served from the host on the node's address, status written as the
-// operator would).
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { resolveCodeOrStandIn, type StandIn } from '../harness/gatewayStandIn.js';
-
-const GROUP = { group: 'lamina.dev', version: 'v1alpha1', plural: 'functions' };
+// Benchmark functions: hello-world handlers for Node.js and Python, created as Function
+// objects with inline code in the installed release, which resolves them (operator) and
+// serves their code (artifact store).
+import { createFunction, type Release } from '../harness/release.js';
 
 export interface BenchFunction {
   runtime: string;
@@ -40,38 +35,21 @@ export const NODE_HOLD: BenchFunction = {
   },
 };
 
-export type FunctionSet = StandIn;
-
+/** Creates every function and waits until the installed operator has made each Active. */
 export async function createFunctions(
-  kc: KubeConfig,
+  release: Release,
   namespace: string,
   functions: Record<string, BenchFunction>,
-  operatorGraceMs = 15_000,
-): Promise<FunctionSet> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  for (const [name, fn] of Object.entries(functions)) {
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      namespace,
-      body: {
-        apiVersion: 'lamina.dev/v1alpha1',
-        kind: 'Function',
-        metadata: { name },
-        spec: {
-          runtime: fn.runtime,
-          handler: fn.handler,
-          timeout: 30,
-          memorySize: 128,
-          code: { inline: fn.files },
-          ...fn.extra,
-        },
-      },
-    });
-  }
-  return resolveCodeOrStandIn(
-    kc,
-    namespace,
-    Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.files])),
-    operatorGraceMs,
+): Promise<void> {
+  await Promise.all(
+    Object.entries(functions).map(([name, fn]) =>
+      createFunction(release, namespace, name, fn.files, {
+        runtime: fn.runtime,
+        handler: fn.handler,
+        timeout: 30,
+        memorySize: 128,
+        ...fn.extra,
+      }),
+    ),
   );
 }

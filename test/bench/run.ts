@@ -1,9 +1,10 @@
-// `npm run bench`: Lamina's headline figures on the local cluster, each beside a baseline
-// measured in the same run, with the machine's conditions. The gateway runs as a host
-// process (test/harness/gatewayProcess.ts) against the cluster from scripts/cluster/up.sh.
+// `npm run bench`: Lamina's headline figures for the release installed by `npm run up` — the
+// gateway Deployment through its NodePort Service (LAMINA_GATEWAY), the installed operator and
+// artifact store — each beside a baseline measured in the same run, with the machine's
+// conditions. Knobs (pool size, idle timeout) are set with `helm upgrade` and restored after.
 //
-//   1. cold start through pod creation (gateway with LAMINA_POOL_SIZE=0) — the baseline;
-//   2. cold start from the warm pool (same functions' twins, LAMINA_POOL_SIZE=2);
+//   1. cold start through pod creation (environments.pool.size=0) — the baseline;
+//   2. cold start from the warm pool (same functions' twins, environments.pool.size=2);
 //   3. warm invoke latency: plain HTTP echo (host, and in a pod), the agent by pod IP, the
 //      gateway — the differences are the agent's and the gateway's overheads;
 //   4. invokes/s through the gateway with N warm environments;
@@ -17,10 +18,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ensureCluster } from '../harness/cluster.js';
-import { createTestNamespace, installLaminaCrds, waitFor } from '../harness/gatewayKube.js';
-import { startGatewayProcess, type GatewayProcess } from '../harness/gatewayProcess.js';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '../harness/gatewayKube.js';
+import {
+  installedRelease,
+  invokeUrl as releaseInvokeUrl,
+  RELEASE,
+  RELEASE_NAMESPACE,
+  setReleaseValues,
+  testNamespace,
+} from '../harness/release.js';
 import {
   createFunctions,
   NODE_ECHO,
@@ -54,15 +61,14 @@ const stats = (s: number[]) => [
 ];
 
 async function main() {
-  const kubeconfigPath = process.env.KUBECONFIG ?? (await ensureCluster()).kubeconfigPath;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const core = kc.makeApiClient(CoreV1Api);
-  await installLaminaCrds(kc);
-  const ns = await createTestNamespace(kc, 'bench');
-  const owner = `bench-${randomBytes(3).toString('hex')}`;
+  const release = await installedRelease();
+  const core = release.kc.makeApiClient(CoreV1Api);
+  const ns = await testNamespace(release, 'bench');
+  const owner = `${RELEASE}.${RELEASE_NAMESPACE}`; // the chart's warm-pool owner
   const conditionsBefore = machine();
-  console.error(`[bench] namespace ${ns.name}; ${conditionsBefore}`);
+  console.error(
+    `[bench] the installed release at ${release.gatewayUrl}; namespace ${ns.name}; ${conditionsBefore}`,
+  );
 
   const runtimes = { node: NODE_HELLO, python: PYTHON_HELLO } as const;
   const functions: Record<string, BenchFunction> = { echo: NODE_ECHO, hold: NODE_HOLD };
@@ -70,24 +76,17 @@ async function main() {
     for (let i = 0; i < COLD_CREATE; i++) functions[`create-${rt}-${i}`] = fn;
     for (let i = 0; i < COLD_POOL; i++) functions[`pool-${rt}-${i}`] = fn;
   }
-  const set = await createFunctions(kc, ns.name, functions);
-  let gateway: GatewayProcess | undefined;
-  const startGateway = async (poolSize: number) => {
-    gateway = await startGatewayProcess({
-      KUBECONFIG: kubeconfigPath,
-      LAMINA_DEFAULT_NAMESPACE: ns.name,
-      LAMINA_IDLE_TIMEOUT_MS: '600000',
-      LAMINA_COLD_START_TIMEOUT_MS: '30000',
-      LAMINA_POOL_SIZE: String(poolSize),
-      LAMINA_POOL_NAMESPACES: ns.name,
-      LAMINA_POOL_OWNER: owner,
-      LAMINA_LOG_LEVEL: 'error',
-      ...(set.storeUrl ? { LAMINA_STORE_URL: set.storeUrl } : {}),
+  let restore: (() => Promise<void>) | undefined;
+  /** Sets the release's pool size (restarting the gateway), keeping the first values to restore. */
+  const configure = async (poolSize: number) => {
+    const back = await setReleaseValues(release, {
+      'environments.pool.size': poolSize,
+      'environments.idleTimeoutSeconds': 600,
+      'environments.coldStartTimeoutSeconds': 30,
     });
-    return gateway;
+    restore ??= back;
   };
-  const invokeUrl = (name: string) => `${gateway!.url}/2015-03-31/functions/${name}/invocations`;
-  const invoke = (name: string, body = PAYLOAD) => post(invokeUrl(name), body);
+  const invoke = (name: string, body = PAYLOAD) => post(releaseInvokeUrl(release, ns.name, name), body);
   const live = async (selector: string) =>
     (await core.listNamespacedPod({ namespace: ns.name, labelSelector: selector })).items.filter(
       (p) => !p.metadata?.deletionTimestamp,
@@ -122,8 +121,9 @@ async function main() {
   const sections: string[] = [];
   const echoPodName = `bench-echo-${randomBytes(3).toString('hex')}`;
   try {
+    await createFunctions(release, ns.name, functions);
     // 1. Cold start through pod creation: no pool.
-    await startGateway(0);
+    await configure(0);
     const create: Record<string, number[]> = { node: [], python: [] };
     for (let i = 0; i < COLD_CREATE; i++) {
       for (const rt of Object.keys(runtimes)) {
@@ -131,10 +131,9 @@ async function main() {
         await deleteFunctionPods(`create-${rt}-${i}`);
       }
     }
-    await gateway!.stop();
 
     // 2. Cold start from the warm pool.
-    await startGateway(POOL_SIZE);
+    await configure(POOL_SIZE);
     const pool: Record<string, number[]> = { node: [], python: [] };
     for (let i = 0; i < COLD_POOL; i++) {
       for (const rt of Object.keys(runtimes)) {
@@ -144,7 +143,7 @@ async function main() {
         await deleteFunctionPods(`pool-${rt}-${i}`);
       }
     }
-    const claims = (await (await fetch(`${gateway!.url}/metrics`)).text())
+    const claims = (await (await fetch(`${release.gatewayUrl}/metrics`)).text())
       .split('\n')
       .filter((l) => l.startsWith('lamina_warm_pool_claims_total'))
       .map((l) => `${/result="(\w+)"/.exec(l)?.[1]}=${l.split(' ').pop()}`)
@@ -335,15 +334,15 @@ async function main() {
     );
     await deleteFunctionPods();
   } finally {
-    await gateway?.stop();
-    set.close();
     await ns.dispose();
+    await restore?.();
     await dispatcher.close();
   }
 
   const conditionsAfter = machine();
   const report = [
     `Measured ${new Date().toISOString()} on this machine: ${conditionsBefore} at the start; load ${conditionsAfter.split('load average ')[1]?.split(',')[0]} at the end.`,
+    `Path measured: the installed Helm release — the gateway Deployment through its Service at ${release.gatewayUrl}, environments created by it from the installed operator's Functions and the installed artifact store.`,
     ...sections,
   ].join('\n\n');
   console.log(`\n${report}\n`);
