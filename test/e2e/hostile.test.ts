@@ -96,7 +96,7 @@ function podPidsCgroup(uid: string): string {
     }
     return undefined;
   };
-  const found = search('/sys/fs/cgroup/pids', 4);
+  const found = search('/sys/fs/cgroup/pids', 8);
   assert.ok(found, `no pids cgroup for pod ${uid}`);
   return found;
 }
