@@ -49,6 +49,7 @@ const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 type Row = string[];
+const progress = (section: string) => console.error(`[bench] ${new Date().toISOString()} ${section}`);
 const table = (head: string[], rows: Row[]) =>
   [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`]
     .concat(rows.map((r) => `| ${r.join(' | ')} |`))
@@ -123,6 +124,7 @@ async function main() {
   try {
     await createFunctions(release, ns.name, functions);
     // 1. Cold start through pod creation: no pool.
+    progress('cold start through pod creation');
     await configure(0);
     const create: Record<string, number[]> = { node: [], python: [] };
     for (let i = 0; i < COLD_CREATE; i++) {
@@ -133,6 +135,7 @@ async function main() {
     }
 
     // 2. Cold start from the warm pool.
+    progress('cold start from the warm pool');
     await configure(POOL_SIZE);
     const pool: Record<string, number[]> = { node: [], python: [] };
     for (let i = 0; i < COLD_POOL; i++) {
@@ -163,9 +166,11 @@ async function main() {
     );
 
     // 3. Warm invoke latency.
+    progress('warm invoke latency');
     await timed(() => invoke('echo'));
-    const [envPod] = await live('lamina.dev/function=echo');
-    const agentUrl = `http://${envPod!.status!.podIP}:8080/2015-03-31/functions/function/invocations`;
+    const envPod = (await live('lamina.dev/function=echo')).find(isReady);
+    if (!envPod) throw new Error('the echo function has no Ready environment after its invoke');
+    const agentUrl = `http://${envPod.status!.podIP}:8080/2015-03-31/functions/function/invocations`;
     await core.createNamespacedPod({
       namespace: ns.name,
       body: {
@@ -183,6 +188,8 @@ async function main() {
                 "require('http').createServer((q, s) => { const c = []; q.on('data', (d) => c.push(d)); q.on('end', () => s.end(Buffer.concat(c))); }).listen(8080)",
               ],
               resources: { requests: { cpu: '10m', memory: '32Mi' } },
+              // Ready only once it listens (Node.js takes a moment to start).
+              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
             },
           ],
         },
@@ -249,6 +256,7 @@ async function main() {
     );
 
     // 4. Throughput with N warm environments.
+    progress('throughput');
     const rows: Row[] = [];
     const podEchoLoop = await closedLoop(Math.max(...ENVIRONMENTS), SECONDS, () => post(podEchoUrl, PAYLOAD));
     for (const n of ENVIRONMENTS) {
@@ -277,6 +285,7 @@ async function main() {
     await deleteFunctionPods();
 
     // 5. Burst: 0 → N concurrently running environments.
+    progress('scale-out');
     const node = (await core.listNode()).items[0]!;
     const allocMillis = cpuMillis(node.status?.allocatable?.cpu ?? '0');
     const onNode = (

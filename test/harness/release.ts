@@ -4,12 +4,11 @@
 // not ready fails the caller with its log tail, and a Function the installed operator does not
 // resolve fails with the operator's log tail.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { ensureCluster } from './cluster.js';
 import { createTestNamespace, waitFor } from './gatewayKube.js';
 import { kubectl } from './kube.js';
 import { repoRoot } from './manifests.js';
@@ -88,8 +87,9 @@ export function installedRelease(): Promise<Release> {
   cached ??= (async () => {
     let gatewayUrl = process.env.LAMINA_GATEWAY;
     let kubeconfigPath: string;
-    if (gatewayUrl && process.env.KUBECONFIG) {
-      kubeconfigPath = (await ensureCluster()).kubeconfigPath;
+    if (gatewayUrl && process.env.KUBECONFIG && existsSync(process.env.KUBECONFIG)) {
+      // `npm run up` (or scripts/test.mjs) has installed it and said where.
+      kubeconfigPath = process.env.KUBECONFIG;
     } else {
       const values = await provision('scripts/up.sh');
       kubeconfigPath = values.KUBECONFIG!;
