@@ -148,6 +148,18 @@ export class ResourceConflictException extends LambdaError {
   }
 }
 
+/** A RevisionId that no longer matches the resource (optimistic concurrency). */
+export class PreconditionFailedException extends LambdaError {
+  readonly code = 'PreconditionFailedException';
+  readonly statusCode = 412;
+
+  static revision(given: string) {
+    return new PreconditionFailedException(
+      `The Revision Id provided does not match the latest Revision Id (${given}). Call the GetFunction/GetAlias API to retrieve the latest Revision Id`,
+    );
+  }
+}
+
 export class ResourceNotReadyException extends LambdaError {
   readonly code = 'ResourceNotReadyException';
   readonly statusCode = 502;

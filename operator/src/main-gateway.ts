@@ -16,6 +16,8 @@ import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisio
 import { PooledProvider } from './gateway/pool/pooledProvider.js';
 import { HttpSpecializer } from './gateway/pool/specializeClient.js';
 import { WarmPool } from './gateway/pool/warmPool.js';
+import { allowEveryone, kubernetesAccess } from './control-plane/index.js';
+import { downloadUrls, httpStore, kubernetesObjects } from './control-plane/kubernetes.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { systemClock } from './shared/clock.js';
 import { createLogger } from './shared/log.js';
@@ -40,14 +42,11 @@ async function main(): Promise<void> {
 
   // TokenReview + SubjectAccessReview: always for KUBERNETES function URLs, and for the
   // Invoke API when LAMINA_INVOKE_AUTH=kubernetes.
-  const authorizer = new LambdaAuthorizer(
-    new KubernetesAuthorizer(new KubernetesAccessReviewer(kc, { audiences: config.auth.audiences }), {
-      now: Date.now,
-      cacheTtlMs: config.auth.cacheTtlMs,
-    }),
-    config.region,
-    log.child({ part: 'auth' }),
+  const reviews = new KubernetesAuthorizer(
+    new KubernetesAccessReviewer(kc, { audiences: config.auth.audiences }),
+    { now: Date.now, cacheTtlMs: config.auth.cacheTtlMs },
   );
+  const authorizer = new LambdaAuthorizer(reviews, config.region, log.child({ part: 'auth' }));
   const catalog = new KubernetesCatalog(kc, log.child({ part: 'catalog' }));
   await catalog.start();
   const pods = new KubernetesProvider(
@@ -78,6 +77,36 @@ async function main(): Promise<void> {
     statusWriter: new KubernetesProvisionedStatusWriter(kc),
     urlAuthorizer: authorizer,
     ...(config.auth.invoke === 'kubernetes' ? { invokeAuthorizer: authorizer } : {}),
+    ...(config.controlPlane.enabled
+      ? {
+          // Lambda's control plane writes the custom resources as this gateway, after asking
+          // RBAC about the caller when invoke auth is on.
+          controlPlane: {
+            objects: kubernetesObjects(kc),
+            store: httpStore(config.storeUrl),
+            downloadUrl: downloadUrls({
+              publicStoreUrl: config.controlPlane.publicStoreUrl,
+              ...(config.controlPlane.downloadKey ? { key: config.controlPlane.downloadKey } : {}),
+              ttlSeconds: config.controlPlane.codeUrlTtlSeconds,
+              now: Date.now,
+            }),
+            access: config.auth.invoke === 'kubernetes' ? kubernetesAccess(reviews) : allowEveryone,
+            region: config.region,
+            defaultNamespace: config.defaultNamespace,
+            code: {
+              maxZipBytes: config.controlPlane.maxZipBytes,
+              maxUnzippedBytes: config.controlPlane.maxUnzippedBytes,
+            },
+            concurrency: {
+              namespaceLimit: config.namespaceConcurrencyLimit,
+              unreservedMinimum: config.unreservedConcurrencyMinimum,
+            },
+            publishTimeoutMs: config.controlPlane.publishTimeoutMs,
+            now: Date.now,
+            sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+          },
+        }
+      : {}),
     log,
     processMetrics: true,
   });

@@ -56,6 +56,19 @@ const ConfigEnv = z.object({
   LAMINA_POOL_NAMESPACES: z.string().default(''),
   /** This gateway's identity on its pool pods; default: the host (pod) name. */
   LAMINA_POOL_OWNER: z.string().optional(),
+  /** Serve Lambda's control-plane API (CreateFunction …) next to the Invoke API. */
+  LAMINA_CONTROL_PLANE: z.enum(['true', 'false']).default('true'),
+  /** The artifact store's URL as API clients see it (GetFunction Code.Location); default LAMINA_STORE_URL. */
+  LAMINA_STORE_PUBLIC_URL: z.string().url('must be a URL').optional(),
+  /** Key shared with the store for signed, expiring download URLs. */
+  LAMINA_STORE_DOWNLOAD_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  LAMINA_CODE_URL_TTL_SECONDS: int(1).max(86_400).default(600),
+  /** Largest zip CreateFunction/UpdateFunctionCode accept (Lambda: 50 MB). */
+  LAMINA_MAX_ZIP_BYTES: int(1).default(50 * 1024 * 1024),
+  /** Largest unzipped archive (Lambda: 250 MB). */
+  LAMINA_MAX_UNZIPPED_BYTES: int(1).default(262_144_000),
+  /** How long PublishVersion waits for the operator to number a version. */
+  LAMINA_PUBLISH_TIMEOUT_MS: int(1000).default(30_000),
   /** Kubeconfig to use outside a cluster (defaults: in-cluster, then ~/.kube/config). */
   KUBECONFIG: z.string().optional(),
 });
@@ -82,6 +95,15 @@ export interface GatewayConfig {
   pool: { size: number; shapes: PoolShape[]; namespaces: string[]; owner: string };
   /** Environment pods run in the function's own namespace. */
   podNamespacePolicy: 'function-namespace';
+  controlPlane: {
+    enabled: boolean;
+    publicStoreUrl: string;
+    downloadKey?: string;
+    codeUrlTtlSeconds: number;
+    maxZipBytes: number;
+    maxUnzippedBytes: number;
+    publishTimeoutMs: number;
+  };
   kubeconfig?: string;
 }
 
@@ -145,6 +167,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         c.LAMINA_POOL_OWNER ?? (env.KUBERNETES_SERVICE_HOST ? hostname() : `${hostname()}-${process.pid}`),
     },
     podNamespacePolicy: 'function-namespace',
+    controlPlane: {
+      enabled: c.LAMINA_CONTROL_PLANE === 'true',
+      publicStoreUrl: c.LAMINA_STORE_PUBLIC_URL ?? c.LAMINA_STORE_URL,
+      ...(c.LAMINA_STORE_DOWNLOAD_KEY ? { downloadKey: c.LAMINA_STORE_DOWNLOAD_KEY } : {}),
+      codeUrlTtlSeconds: c.LAMINA_CODE_URL_TTL_SECONDS,
+      maxZipBytes: c.LAMINA_MAX_ZIP_BYTES,
+      maxUnzippedBytes: c.LAMINA_MAX_UNZIPPED_BYTES,
+      publishTimeoutMs: c.LAMINA_PUBLISH_TIMEOUT_MS,
+    },
     ...(c.KUBECONFIG ? { kubeconfig: c.KUBECONFIG } : {}),
   };
 }

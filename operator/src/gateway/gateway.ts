@@ -2,6 +2,7 @@
 // invoker, catalog sync and HTTP server. main-gateway.ts passes the Kubernetes pieces; tests
 // pass in-memory ones.
 import type { FastifyInstance } from 'fastify';
+import type { ControlPlaneOptions } from '../control-plane/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { AsyncQueue } from './asyncQueue.js';
@@ -51,6 +52,8 @@ export interface GatewayParts {
   /** The warm pool behind `provider`, for /metrics. */
   warmPool?: WarmPoolObserver;
   invokeAuthorizer?: InvokeAuthorizer;
+  /** Lambda's control-plane API, served beside the Invoke API. */
+  controlPlane?: ControlPlaneOptions;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
   processMetrics?: boolean;
 }
@@ -145,6 +148,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     ...(parts.asyncQueue ? { asyncQueue: parts.asyncQueue } : {}),
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
     ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
+    ...(parts.controlPlane ? { controlPlane: parts.controlPlane } : {}),
     defaultNamespace: settings.defaultNamespace,
   });
 

@@ -2,6 +2,7 @@
 // explicitly registered plugins. Every error leaves through the one mapper in errors.ts.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { controlPlaneRoutes, type ControlPlaneOptions } from '../control-plane/index.js';
 import { UnknownOperationException, toWireError } from '../errors.js';
 import type { Logger } from '../shared/log.js';
 import type { AsyncQueue } from './asyncQueue.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   /** Namespace of bare function names, for the authorizer's question (default "default"). */
   defaultNamespace?: string;
   ready?: () => boolean;
+  /** Lambda's control-plane API (CreateFunction …), when served by this gateway. */
+  controlPlane?: ControlPlaneOptions;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -101,6 +104,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     now,
     ...(options.urlAuthorizer ? { authorizer: options.urlAuthorizer } : {}),
   });
+  if (options.controlPlane) {
+    await app.register(controlPlaneRoutes, { ...options.controlPlane, log: options.log });
+  }
   await app.register(observabilityRoutes, { metrics: options.metrics, ready: options.ready ?? (() => true) });
   return app;
 }

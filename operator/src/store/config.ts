@@ -38,6 +38,8 @@ export const StoreEnv = z.object({
   LAMINA_STORE_AUTH: z.enum(['none', 'kubernetes']).default('none'),
   /** Comma-separated token audiences to require (empty: the API server's own). */
   LAMINA_STORE_AUTH_AUDIENCES: z.string().default(''),
+  /** Key of the signed, expiring download URLs the gateway hands out (GetFunction Code.Location). */
+  LAMINA_STORE_DOWNLOAD_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export interface StoreConfig {
@@ -48,6 +50,8 @@ export interface StoreConfig {
   maxUnzippedBytes: number;
   /** Absent means `none`. */
   auth?: { mode: 'none' | 'kubernetes'; audiences: string[] };
+  /** Serves signed download URLs when set. */
+  downloadKey?: string;
 }
 
 export function storeConfigFrom(env: z.output<typeof StoreEnv>): StoreConfig {
@@ -63,5 +67,6 @@ export function storeConfigFrom(env: z.output<typeof StoreEnv>): StoreConfig {
         .map((s) => s.trim())
         .filter(Boolean),
     },
+    ...(env.LAMINA_STORE_DOWNLOAD_KEY ? { downloadKey: env.LAMINA_STORE_DOWNLOAD_KEY } : {}),
   };
 }

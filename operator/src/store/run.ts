@@ -19,6 +19,7 @@ export async function startStore(config: StoreConfig, log: Logger): Promise<Runn
     store,
     maxZipBytes: config.maxZipBytes,
     log,
+    ...(config.downloadKey ? { downloadKey: config.downloadKey } : {}),
     ...(config.auth?.mode === 'kubernetes'
       ? { access: kubernetesStoreAccess({ audiences: config.auth.audiences, log }) }
       : {}),

@@ -5,12 +5,15 @@
 //   HEAD   /blobs/sha256/<hex>     200 with content-length and x-lamina-unzipped-size, or 404
 //   DELETE /blobs/sha256/<hex>     204 / 404 (garbage collection of a remote store)
 //   GET    /blobs                  {"blobs":[BlobInfo…]} (garbage collection of a remote store)
+//   GET    /downloads/sha256/<hex>?expires=&signature=   the zip, for a signed, expiring URL
+//                                  (download-url.ts); 403 when expired or forged, 404 without a key
 //   GET    /healthz
 // Errors are JSON {"errorType","errorMessage","reason?"} with the status of their StoreError.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
 import type { ArtifactStore, BlobInfo } from './artifact-store.js';
 import { storeAuthError, storeOperation, type StoreAccess } from './auth.js';
+import { DOWNLOAD_ROUTE, checkDownload } from './download-url.js';
 import { StoreError, ZipTooLargeError } from './errors.js';
 
 export interface StoreServerOptions {
@@ -19,6 +22,9 @@ export interface StoreServerOptions {
   log?: Logger;
   /** When set, uploads, deletes and the list need a token it allows (store/auth.ts). */
   access?: StoreAccess;
+  /** The key of signed download URLs; without it the download route does not exist. */
+  downloadKey?: string;
+  now?: () => number;
 }
 
 const infoHeaders = (info: BlobInfo) => ({
@@ -30,7 +36,14 @@ const infoHeaders = (info: BlobInfo) => ({
 
 const publicInfo = ({ sha256, size, unzippedSize }: BlobInfo) => ({ sha256, size, unzippedSize });
 
-export function buildStoreServer({ store, maxZipBytes, log, access }: StoreServerOptions): FastifyInstance {
+export function buildStoreServer({
+  store,
+  maxZipBytes,
+  log,
+  access,
+  downloadKey,
+  now = Date.now,
+}: StoreServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, bodyLimit: maxZipBytes });
   app.removeAllContentTypeParsers();
   // Zips arrive as application/zip, application/octet-stream, or with no type at all (curl --data-binary).
@@ -102,6 +115,35 @@ export function buildStoreServer({ store, maxZipBytes, log, access }: StoreServe
       .type('application/zip')
       .send(bytes);
   });
+
+  if (downloadKey) {
+    app.get<{ Params: { sha256: string }; Querystring: { expires?: string; signature?: string } }>(
+      DOWNLOAD_ROUTE,
+      async (request, reply) => {
+        const { sha256 } = request.params;
+        const check = checkDownload(
+          downloadKey,
+          sha256,
+          request.query.expires,
+          request.query.signature,
+          now(),
+        );
+        if (!check.ok) {
+          throw new StoreError(
+            'AccessDeniedException',
+            check.why === 'expired' ? 'This download URL has expired' : 'This download URL is not valid',
+            403,
+          );
+        }
+        const bytes = await store.get(sha256);
+        return reply
+          .header('cache-control', 'private, no-store')
+          .header('content-disposition', `attachment; filename="${sha256}.zip"`)
+          .type('application/zip')
+          .send(bytes);
+      },
+    );
+  }
 
   app.head<{ Params: { sha256: string } }>('/blobs/sha256/:sha256', async (request, reply) => {
     const info = await store.stat(request.params.sha256);
