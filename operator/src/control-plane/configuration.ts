@@ -28,12 +28,15 @@ export function layerVersionArn(region: string, namespace: string, name: string,
 }
 
 /**
- * Lambda's RevisionId (a UUID) for an object: derived from its uid and resourceVersion, so it
- * changes with every write the API server accepts and is the same for every gateway replica.
+ * Lambda's RevisionId (a UUID) for an object: derived from its uid and generation, so it
+ * changes with every accepted change of the spec and is the same for every gateway replica.
+ * Not from resourceVersion alone: the operator's status writes move that every few
+ * milliseconds, which would make every RevisionId a client holds stale at once. Writes made
+ * on a RevisionId are still conditional on the resourceVersion read (objects.ts).
  */
-export function revisionIdOf(metadata: { uid?: string; resourceVersion?: string }): string {
+export function revisionIdOf(metadata: { uid?: string; generation?: number }): string {
   const hex = createHash('sha256')
-    .update(`${metadata.uid ?? ''}\u0000${metadata.resourceVersion ?? ''}`)
+    .update(`${metadata.uid ?? ''}\u0000${metadata.generation ?? 0}`)
     .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

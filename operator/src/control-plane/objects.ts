@@ -11,8 +11,9 @@ import {
   ResourceNotFoundException,
   ServiceException,
 } from '../errors.js';
-import { apiMessage, apiReason, apiStatus } from '../kube/errors.js';
+import { apiMessage, apiReason, apiStatus, isConflict } from '../kube/errors.js';
 import type { MergePatch, ResourceClient } from '../kube/custom-objects.js';
+import { revisionIdOf } from './configuration.js';
 
 export type Objects<T extends LaminaFunction | Version | Alias> = Pick<
   ResourceClient<T>,
@@ -49,4 +50,39 @@ export async function kube<T>(what: string, call: () => Promise<T>): Promise<T> 
   } catch (err) {
     throw kubeErrorAsLambda(err, what);
   }
+}
+
+const CONFLICT_RETRIES = 5;
+
+/**
+ * A merge patch computed from the object as it is now, applied only to that exact
+ * resourceVersion. A conflict caused by someone else's status or metadata write is retried on
+ * a fresh read; a change of the spec since `expectedRevision` is PreconditionFailed.
+ */
+export async function patchAtRevision<T extends LaminaFunction | Version | Alias>(
+  objects: Objects<T>,
+  what: string,
+  namespace: string,
+  name: string,
+  patch: (current: T) => MergePatch,
+  expectedRevision?: string,
+): Promise<T> {
+  for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+    const current = await kube(what, () => objects.get(namespace, name));
+    if (!current || current.metadata.deletionTimestamp)
+      throw new ResourceNotFoundException(`${what} not found`);
+    if (expectedRevision !== undefined && revisionIdOf(current.metadata) !== expectedRevision) {
+      throw PreconditionFailedException.revision(expectedRevision);
+    }
+    const body = patch(current);
+    try {
+      return await objects.patch(namespace, name, body, current.metadata.resourceVersion);
+    } catch (err) {
+      if (isConflict(err)) continue;
+      throw kubeErrorAsLambda(err, what);
+    }
+  }
+  throw new ResourceConflictException(
+    `The operation cannot be performed at this time. An update is in progress for ${what}.`,
+  );
 }

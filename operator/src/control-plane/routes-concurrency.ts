@@ -24,18 +24,15 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
     const body = parseRequest(PutFunctionConcurrencyRequest, request.body);
     const ref = unqualified(request.params.name);
     await ctx.authorize(request, 'PutFunctionConcurrency', 'update', 'functions', ref.namespace, ref.name);
-    const fn = await ctx.functionOrNotFound(ref);
+    await ctx.functionOrNotFound(ref);
     const others = (await kube('the functions', () => ctx.objects.functions.list(ref.namespace)))
       .filter((f) => f.metadata.name !== ref.name)
       .reduce((sum, f) => sum + (f.spec.reservedConcurrentExecutions ?? 0), 0);
     checkReservation(ctx.options.concurrency, others, body.ReservedConcurrentExecutions);
     await kube(`Function ${ref.name}`, () =>
-      ctx.objects.functions.patch(
-        ref.namespace,
-        ref.name,
-        { spec: { reservedConcurrentExecutions: body.ReservedConcurrentExecutions } },
-        fn.metadata.resourceVersion,
-      ),
+      ctx.objects.functions.patch(ref.namespace, ref.name, {
+        spec: { reservedConcurrentExecutions: body.ReservedConcurrentExecutions },
+      }),
     );
     return { ReservedConcurrentExecutions: body.ReservedConcurrentExecutions };
   });

@@ -24,7 +24,7 @@ import {
   configurationPatchOf,
   functionSpecOf,
 } from './function-spec.js';
-import { kube, type MergePatch } from './objects.js';
+import { kube, patchAtRevision, type MergePatch } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
 import { publishVersion, settled } from './publish.js';
 import {
@@ -166,14 +166,13 @@ export function functionRoutes(
         return latestConfiguration(fn, naming);
       }
       const code: UploadedCode = await upload(request.headers, body);
-      // Conditional on what we read: a concurrent writer gets PreconditionFailed, not a lost update.
-      const updated = await kube(`Function ${ref.name}`, () =>
-        ctx.objects.functions.patch(
-          ref.namespace,
-          ref.name,
-          { spec: { code: { sha256: code.sha256, inline: null, zipUrl: null } } },
-          fn.metadata.resourceVersion,
-        ),
+      const updated = await patchAtRevision(
+        ctx.objects.functions,
+        `Function ${ref.name}`,
+        ref.namespace,
+        ref.name,
+        () => ({ spec: { code: { sha256: code.sha256, inline: null, zipUrl: null } } }),
+        body.RevisionId,
       );
       return body.Publish ? publishAfter(updated) : latestConfiguration(updated, naming, code);
     },
@@ -196,17 +195,32 @@ export function functionRoutes(
     if (body.RevisionId !== undefined && body.RevisionId !== revisionIdOf(fn.metadata)) {
       throw PreconditionFailedException.revision(body.RevisionId);
     }
-    const { spec, role } = configurationPatchOf(body, ref.namespace, fn.spec);
-    const patch: MergePatch = { spec };
-    if (role !== undefined) patch.metadata = { annotations: { [ROLE_ANNOTATION]: role } };
-    const updated = await kube(`Function ${ref.name}`, () =>
-      ctx.objects.functions.patch(ref.namespace, ref.name, patch, fn.metadata.resourceVersion),
+    // Validated once up front, so a refusal does not depend on a race.
+    configurationPatchOf(body, ref.namespace, fn.spec);
+    const updated = await patchAtRevision(
+      ctx.objects.functions,
+      `Function ${ref.name}`,
+      ref.namespace,
+      ref.name,
+      (current) => {
+        const { spec, role } = configurationPatchOf(body, ref.namespace, current.spec);
+        const patch: MergePatch = { spec };
+        if (role !== undefined) patch.metadata = { annotations: { [ROLE_ANNOTATION]: role } };
+        return patch;
+      },
+      body.RevisionId,
     );
     return latestConfiguration(updated, naming);
   });
 
   app.delete<Params>('/2015-03-31/functions/:name', async (request, reply) => {
     const ref = ctx.ref(request.params.name, request.query.Qualifier);
+    // The reference folds $LATEST into "unqualified"; deleting the function needs no qualifier.
+    if (request.query.Qualifier === '$LATEST' || request.params.name.endsWith(':$LATEST')) {
+      throw new InvalidParameterValueException(
+        '$LATEST version cannot be deleted without deleting the function.',
+      );
+    }
     const q = ref.qualifier;
     if (q === undefined) {
       await ctx.authorize(request, 'DeleteFunction', 'delete', 'functions', ref.namespace, ref.name);
@@ -224,9 +238,7 @@ export function functionRoutes(
     }
     if (!/^[0-9]+$/.test(q)) {
       throw new InvalidParameterValueException(
-        q === '$LATEST'
-          ? '$LATEST version cannot be deleted without deleting the function.'
-          : 'Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.',
+        'Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.',
       );
     }
     await ctx.authorize(request, 'DeleteFunction', 'delete', 'versions', ref.namespace);

@@ -2,11 +2,7 @@
 // UpdateAlias, DeleteAlias, ListAliases (LAMBDA-SPEC §5, §10).
 import type { FastifyInstance } from 'fastify';
 import type { Alias } from '../api/index.js';
-import {
-  InvalidParameterValueException,
-  PreconditionFailedException,
-  ResourceConflictException,
-} from '../errors.js';
+import { InvalidParameterValueException, ResourceConflictException } from '../errors.js';
 import {
   aliasObjectName,
   checkAliasName,
@@ -20,11 +16,10 @@ import {
   functionArn,
   hexSha256,
   latestConfiguration,
-  revisionIdOf,
   versionConfiguration,
 } from './configuration.js';
 import type { ControlPlaneContext } from './context.js';
-import { kube, type MergePatch } from './objects.js';
+import { kube, patchAtRevision, type MergePatch } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
 import { publishVersion } from './publish.js';
 import { CreateAliasRequest, PublishVersionRequest, UpdateAliasRequest, parseRequest } from './requests.js';
@@ -142,38 +137,44 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
     if (body.FunctionVersion !== undefined) checkFunctionVersion(body.FunctionVersion);
     await ctx.authorize(request, 'UpdateAlias', 'update', 'aliases', ref.namespace);
     await ctx.functionOrNotFound(ref);
-    const alias: Alias = await ctx.aliasOrNotFound(ref.namespace, ref.name, request.params.alias);
-    if (body.RevisionId !== undefined && body.RevisionId !== revisionIdOf(alias.metadata)) {
-      throw PreconditionFailedException.revision(body.RevisionId);
-    }
-    const functionVersion = body.FunctionVersion ?? alias.spec.functionVersion;
-    // Lambda keeps the routing unless RoutingConfig is sent; an empty one removes it.
-    const weights =
-      body.RoutingConfig !== undefined
-        ? (body.RoutingConfig.AdditionalVersionWeights ?? {})
-        : alias.spec.routingConfig?.additionalVersionWeights;
-    const routingConfig = routingConfigOf(functionVersion, weights);
-    checkVersionsExist(ctx.region, ref.namespace, ref.name, await publishedNumbers(ref.namespace, ref.name), [
-      functionVersion,
-      ...Object.keys(routingConfig?.additionalVersionWeights ?? {}),
-    ]);
-    const spec: MergePatch = { functionVersion };
-    if (body.Description !== undefined) spec.description = body.Description === '' ? null : body.Description;
-    if (body.RoutingConfig !== undefined) {
-      // A merge patch merges maps: replace the weights by removing the old keys first.
-      const old = alias.spec.routingConfig?.additionalVersionWeights ?? {};
-      const next = routingConfig?.additionalVersionWeights ?? {};
-      spec.routingConfig = Object.keys(next).length
-        ? {
-            additionalVersionWeights: {
-              ...Object.fromEntries(Object.keys(old).map((k) => [k, null])),
-              ...next,
-            },
-          }
-        : null;
-    }
-    const updated = await kube('the alias', () =>
-      ctx.objects.aliases.patch(ref.namespace, alias.metadata.name, { spec }, alias.metadata.resourceVersion),
+    const found: Alias = await ctx.aliasOrNotFound(ref.namespace, ref.name, request.params.alias);
+    const published = await publishedNumbers(ref.namespace, ref.name);
+    const updated = await patchAtRevision(
+      ctx.objects.aliases,
+      'the alias',
+      ref.namespace,
+      found.metadata.name,
+      (alias) => {
+        const functionVersion = body.FunctionVersion ?? alias.spec.functionVersion;
+        // Lambda keeps the routing unless RoutingConfig is sent; an empty one removes it.
+        const weights =
+          body.RoutingConfig !== undefined
+            ? (body.RoutingConfig.AdditionalVersionWeights ?? {})
+            : alias.spec.routingConfig?.additionalVersionWeights;
+        const routingConfig = routingConfigOf(functionVersion, weights);
+        checkVersionsExist(ctx.region, ref.namespace, ref.name, published, [
+          functionVersion,
+          ...Object.keys(routingConfig?.additionalVersionWeights ?? {}),
+        ]);
+        const spec: MergePatch = { functionVersion };
+        if (body.Description !== undefined)
+          spec.description = body.Description === '' ? null : body.Description;
+        if (body.RoutingConfig !== undefined) {
+          // A merge patch merges maps: replace the weights by removing the old keys first.
+          const old = alias.spec.routingConfig?.additionalVersionWeights ?? {};
+          const next = routingConfig?.additionalVersionWeights ?? {};
+          spec.routingConfig = Object.keys(next).length
+            ? {
+                additionalVersionWeights: {
+                  ...Object.fromEntries(Object.keys(old).map((k) => [k, null])),
+                  ...next,
+                },
+              }
+            : null;
+        }
+        return { spec };
+      },
+      body.RevisionId,
     );
     return aliasConfiguration(updated, naming);
   });

@@ -226,7 +226,7 @@ describe('Function → FunctionConfiguration', () => {
     assert.equal(c.State, 'Active');
     assert.equal(c.LastUpdateStatus, 'Successful');
     assert.equal(c.MemorySize, 256);
-    assert.equal(c.RevisionId, revisionIdOf({ uid: 'u1', resourceVersion: '10' }));
+    assert.equal(c.RevisionId, revisionIdOf({ uid: 'u1', generation: 2 }));
   });
 
   it('is Pending/Creating before the operator has written a status', () => {
@@ -255,13 +255,10 @@ describe('Function → FunctionConfiguration', () => {
     assert.equal(latestConfiguration(fn, { region: 'r' }).CodeSha256, base64Sha256('cd'.repeat(32)));
   });
 
-  it('gives a new RevisionId for every resourceVersion', () => {
-    assert.notEqual(
-      revisionIdOf({ uid: 'u', resourceVersion: '1' }),
-      revisionIdOf({ uid: 'u', resourceVersion: '2' }),
-    );
+  it('gives a new RevisionId for every change of the spec (generation), not for status writes', () => {
+    assert.notEqual(revisionIdOf({ uid: 'u', generation: 1 }), revisionIdOf({ uid: 'u', generation: 2 }));
     assert.match(
-      revisionIdOf({ uid: 'u', resourceVersion: '1' }),
+      revisionIdOf({ uid: 'u', generation: 1 }),
       /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     );
   });
@@ -330,7 +327,7 @@ describe('aliases', () => {
     const alias: Alias = {
       apiVersion: 'lamina.dev/v1alpha1',
       kind: 'Alias',
-      metadata: { name: 'f-live', namespace: 'ns', uid: 'a', resourceVersion: '1' },
+      metadata: { name: 'f-live', namespace: 'ns', uid: 'a', generation: 1 },
       spec: {
         functionName: 'f',
         name: 'live',
@@ -344,7 +341,7 @@ describe('aliases', () => {
       FunctionVersion: '1',
       Description: '',
       RoutingConfig: { AdditionalVersionWeights: { '2': 0.1 } },
-      RevisionId: revisionIdOf(alias.metadata),
+      RevisionId: revisionIdOf({ uid: 'a', generation: 1 }),
     });
   });
 });

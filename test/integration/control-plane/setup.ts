@@ -1,0 +1,129 @@
+// The control plane over a real kube-apiserver: the real operator in this process (with its
+// embedded artifact store, sharing a download key with the gateway) and the gateway serving
+// the Lambda API on a local port. Tests drive it with the AWS SDK and the AWS CLI.
+import { randomBytes } from 'node:crypto';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { allowEveryone } from '../../../operator/src/control-plane/index.js';
+import {
+  downloadUrls,
+  httpStore,
+  kubernetesObjects,
+} from '../../../operator/src/control-plane/kubernetes.js';
+import type { RunningOperator } from '../../../operator/src/controller/operator.js';
+import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
+import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
+import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
+import { createLogger } from '../../../operator/src/shared/log.js';
+import { adminKubeConfig, createTestNamespace, installLaminaCrds } from '../../harness/gatewayKube.js';
+import { startTestOperator } from '../../harness/operator.js';
+
+export const LIMITS = { maxZipBytes: 256 * 1024, maxUnzippedBytes: 8 * 1024 * 1024 };
+
+export interface ControlPlaneWorld {
+  kc: KubeConfig;
+  namespace: string;
+  endpoint: string;
+  lambda: LambdaClient;
+  /** The object as `kubectl get` shows it, or undefined when it does not exist. */
+  kubectlGet<T>(plural: string, name: string): Promise<T | undefined>;
+  kubectlList<T>(plural: string): Promise<T[]>;
+  dispose(): Promise<void>;
+}
+
+export async function startControlPlane(prefix: string): Promise<ControlPlaneWorld> {
+  const log = createLogger({}, 'error');
+  const kc = await adminKubeConfig();
+  await installLaminaCrds(kc);
+  const ns = await createTestNamespace(kc, prefix);
+  const downloadKey = randomBytes(24).toString('hex');
+  let operator: RunningOperator | undefined;
+  let catalog: KubernetesCatalog | undefined;
+  let gateway: Gateway | undefined;
+  try {
+    operator = await startTestOperator(kc, {
+      namespaces: [ns.name],
+      env: {
+        LAMINA_STORE_DOWNLOAD_KEY: downloadKey,
+        LAMINA_MAX_UNZIPPED_BYTES: String(LIMITS.maxUnzippedBytes),
+      },
+    });
+    catalog = new KubernetesCatalog(kc, log);
+    await catalog.start();
+    gateway = await createGateway({
+      settings: {
+        defaultNamespace: ns.name,
+        region: 'us-east-1',
+        namespaceConcurrencyLimit: 1000,
+        unreservedConcurrencyMinimum: 100,
+        scaling: { burst: 10, rate: 1, intervalMs: 1000 },
+        idleTimeoutMs: 60_000,
+        maintenanceIntervalMs: 500,
+        coldStartTimeoutMs: 1500,
+        syncPayloadLimitBytes: 6_291_456,
+        asyncPayloadLimitBytes: 1_048_576,
+        storeUrl: operator.storeUrl,
+        urlDomain: 'lamina.local',
+      },
+      catalog,
+      provider: new KubernetesProvider(kc, { image: 'lamina/runtime:dev' }, log),
+      log,
+      controlPlane: {
+        objects: kubernetesObjects(kc),
+        store: httpStore(operator.storeUrl),
+        downloadUrl: downloadUrls({
+          publicStoreUrl: operator.storeUrl,
+          key: downloadKey,
+          ttlSeconds: 60,
+          now: Date.now,
+        }),
+        access: allowEveryone,
+        region: 'us-east-1',
+        defaultNamespace: ns.name,
+        code: LIMITS,
+        concurrency: { namespaceLimit: 1000, unreservedMinimum: 100 },
+        publishTimeoutMs: 20_000,
+        now: Date.now,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+    });
+  } catch (err) {
+    await catalog?.stop();
+    await operator?.stop();
+    await ns.dispose();
+    throw err;
+  }
+  const endpoint = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  const lambda = new LambdaClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLAMINA', secretAccessKey: 'unused' },
+    maxAttempts: 1,
+  });
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const target = { group: 'lamina.dev', version: 'v1alpha1', namespace: ns.name };
+  return {
+    kc,
+    namespace: ns.name,
+    endpoint,
+    lambda,
+    async kubectlGet<T>(plural: string, name: string) {
+      try {
+        return (await custom.getNamespacedCustomObject({ ...target, plural, name })) as T;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }
+    },
+    async kubectlList<T>(plural: string) {
+      return ((await custom.listNamespacedCustomObject({ ...target, plural })) as { items: T[] }).items;
+    },
+    async dispose() {
+      lambda.destroy();
+      await gateway?.stop();
+      await catalog?.stop();
+      await ns.dispose();
+      await operator?.stop();
+    },
+  };
+}
