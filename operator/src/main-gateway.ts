@@ -1,6 +1,7 @@
 // The gateway process: Lambda's Invoke API and function URLs in front of execution
 // environments on Kubernetes. Configuration comes from LAMINA_* variables (see
 // gateway/config.ts); invalid configuration stops the process naming the variable.
+import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { AsyncConfigError, loadAsyncConfig } from './async/config.js';
 import { GatewayAsyncQueue } from './async/gatewayQueue.js';
@@ -17,7 +18,7 @@ import { PooledProvider } from './gateway/pool/pooledProvider.js';
 import { HttpSpecializer } from './gateway/pool/specializeClient.js';
 import { WarmPool } from './gateway/pool/warmPool.js';
 import { allowEveryone, kubernetesAccess } from './control-plane/index.js';
-import { downloadUrls, httpStore, kubernetesObjects } from './control-plane/kubernetes.js';
+import { httpStore, kubernetesObjects } from './control-plane/kubernetes.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { systemClock } from './shared/clock.js';
 import { createLogger } from './shared/log.js';
@@ -84,12 +85,13 @@ async function main(): Promise<void> {
           controlPlane: {
             objects: kubernetesObjects(kc),
             store: httpStore(config.storeUrl),
-            downloadUrl: downloadUrls({
-              publicStoreUrl: config.controlPlane.publicStoreUrl,
-              ...(config.controlPlane.downloadKey ? { key: config.controlPlane.downloadKey } : {}),
+            downloads: {
+              key: config.controlPlane.downloadKey ?? randomBytes(32).toString('hex'),
               ttlSeconds: config.controlPlane.codeUrlTtlSeconds,
-              now: Date.now,
-            }),
+              ...(config.controlPlane.publicStoreUrl && {
+                storePublicUrl: config.controlPlane.publicStoreUrl,
+              }),
+            },
             access: config.auth.invoke === 'kubernetes' ? kubernetesAccess(reviews) : allowEveryone,
             region: config.region,
             defaultNamespace: config.defaultNamespace,

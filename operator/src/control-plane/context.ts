@@ -14,8 +14,12 @@ export interface ControlPlaneOptions {
   objects: LaminaObjects;
   /** The artifact store, acting with the caller's token when there is one. */
   store: (callerToken: string | undefined) => ArtifactStore;
-  /** A time-limited URL the caller can download a zip from (GetFunction Code.Location). */
-  downloadUrl: (sha256: string) => string;
+  /**
+   * GetFunction's Code.Location: an HMAC-signed URL that expires after `ttlSeconds`. Served by
+   * the artifact store at `storePublicUrl` when clients can reach it (it shares the key), else
+   * by this gateway (/lamina/code/…) at the address the client called.
+   */
+  downloads: { key: string; ttlSeconds: number; storePublicUrl?: string };
   access: ControlPlaneAccess;
   region: string;
   defaultNamespace: string;

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { InvalidRequestContentException, toWireError } from '../errors.js';
 import type { Logger } from '../shared/log.js';
 import { ControlPlaneContext, type ControlPlaneOptions } from './context.js';
+import { downloadRoutes } from './downloads.js';
 import { concurrencyRoutes } from './routes-concurrency.js';
 import { functionRoutes } from './routes-functions.js';
 import { versionRoutes } from './routes-versions.js';
@@ -66,4 +67,5 @@ export async function controlPlaneRoutes(
   functionRoutes(app, ctx, uploadLimit);
   versionRoutes(app, ctx);
   concurrencyRoutes(app, ctx);
+  downloadRoutes(app, ctx);
 }

@@ -1,13 +1,12 @@
 // The control plane's adapters for a real cluster: the custom resources through
 // ResourceClient (acting as the gateway's identity), the artifact store over HTTP (with the
-// caller's token, else the gateway's own service-account token), and signed download URLs.
+// caller's token, else the gateway's own service-account token).
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AliasResource, FunctionResource, VersionResource } from '../api/index.js';
 import type { Alias, LaminaFunction, Version } from '../api/index.js';
 import { ResourceClient } from '../kube/custom-objects.js';
-import { blobUrl, StoreClient } from '../store/client.js';
-import { signDownloadUrl } from '../store/download-url.js';
+import { StoreClient } from '../store/client.js';
 import type { LaminaObjects } from './objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -30,19 +29,4 @@ function ownToken(): string | undefined {
 
 export function httpStore(storeUrl: string) {
   return (callerToken: string | undefined) => new StoreClient(storeUrl, callerToken ?? ownToken());
-}
-
-/**
- * GetFunction's Code.Location: a signed URL that expires after `ttlSeconds` when the store
- * shares a download key with the gateway, else the store's plain blob URL.
- */
-export function downloadUrls(options: {
-  publicStoreUrl: string;
-  key?: string;
-  ttlSeconds: number;
-  now: () => number;
-}): (sha256: string) => string {
-  const { publicStoreUrl, key, ttlSeconds, now } = options;
-  return (sha256) =>
-    key ? signDownloadUrl(publicStoreUrl, key, sha256, now(), ttlSeconds) : blobUrl(publicStoreUrl, sha256);
 }

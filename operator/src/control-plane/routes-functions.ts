@@ -9,6 +9,7 @@ import {
 } from '../errors.js';
 import { credentialFrom } from '../gateway/auth/credentials.js';
 import { storeZip, zipBytesOf, type UploadedCode } from './code.js';
+import { codeLocation } from './downloads.js';
 import {
   aliasName,
   functionArn,
@@ -128,7 +129,7 @@ export function functionRoutes(
     const tags = tagsOf(fn);
     return {
       Configuration: configuration,
-      Code: { RepositoryType: 'S3', ...(sha256 && { Location: ctx.options.downloadUrl(sha256) }) },
+      Code: { RepositoryType: 'S3', ...(sha256 && { Location: codeLocation(ctx, request, sha256) }) },
       ...(tags && { Tags: tags }),
       ...(fn.spec.reservedConcurrentExecutions !== undefined && {
         Concurrency: { ReservedConcurrentExecutions: fn.spec.reservedConcurrentExecutions },

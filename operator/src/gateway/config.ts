@@ -58,7 +58,7 @@ const ConfigEnv = z.object({
   LAMINA_POOL_OWNER: z.string().optional(),
   /** Serve Lambda's control-plane API (CreateFunction …) next to the Invoke API. */
   LAMINA_CONTROL_PLANE: z.enum(['true', 'false']).default('true'),
-  /** The artifact store's URL as API clients see it (GetFunction Code.Location); default LAMINA_STORE_URL. */
+  /** The artifact store's URL as API clients see it; unset: the gateway serves Code.Location itself. */
   LAMINA_STORE_PUBLIC_URL: z.string().url('must be a URL').optional(),
   /** Key shared with the store for signed, expiring download URLs. */
   LAMINA_STORE_DOWNLOAD_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -97,7 +97,7 @@ export interface GatewayConfig {
   podNamespacePolicy: 'function-namespace';
   controlPlane: {
     enabled: boolean;
-    publicStoreUrl: string;
+    publicStoreUrl?: string;
     downloadKey?: string;
     codeUrlTtlSeconds: number;
     maxZipBytes: number;
@@ -169,7 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     podNamespacePolicy: 'function-namespace',
     controlPlane: {
       enabled: c.LAMINA_CONTROL_PLANE === 'true',
-      publicStoreUrl: c.LAMINA_STORE_PUBLIC_URL ?? c.LAMINA_STORE_URL,
+      ...(c.LAMINA_STORE_PUBLIC_URL ? { publicStoreUrl: c.LAMINA_STORE_PUBLIC_URL } : {}),
       ...(c.LAMINA_STORE_DOWNLOAD_KEY ? { downloadKey: c.LAMINA_STORE_DOWNLOAD_KEY } : {}),
       codeUrlTtlSeconds: c.LAMINA_CODE_URL_TTL_SECONDS,
       maxZipBytes: c.LAMINA_MAX_ZIP_BYTES,

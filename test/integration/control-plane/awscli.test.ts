@@ -86,7 +86,15 @@ describe('Lambda control plane with the AWS CLI', () => {
     await cli('wait', 'function-active-v2', '--function-name', 'f');
     const got = await cli('get-function', '--function-name', 'f');
     const location = (got.Code as { Location: string }).Location;
-    assert.equal((await fetch(location)).status, 200);
+    // Served by the gateway, at the address the CLI called, until it expires.
+    assert.ok(location.startsWith(`${w.endpoint}/lamina/code/`), location);
+    const download = await fetch(location);
+    assert.equal(download.status, 200);
+    assert.equal(download.headers.get('content-type'), 'application/zip');
+    const forged = location.slice(0, -1) + (location.endsWith('0') ? '1' : '0');
+    const refused = await fetch(forged);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('x-amzn-errortype'), 'AccessDeniedException');
 
     await cli(
       'update-function-code',

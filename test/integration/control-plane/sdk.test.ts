@@ -56,7 +56,7 @@ describe('Lambda control plane with the AWS SDK v3', () => {
   const wait = { maxWaitTime: 60, minDelay: 1, maxDelay: 1 };
 
   before(async () => {
-    w = await startControlPlane('cpsdk');
+    w = await startControlPlane('cpsdk', { downloadsFromStore: true });
   });
   after(async () => {
     await w?.dispose();

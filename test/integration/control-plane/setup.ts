@@ -5,11 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { allowEveryone } from '../../../operator/src/control-plane/index.js';
-import {
-  downloadUrls,
-  httpStore,
-  kubernetesObjects,
-} from '../../../operator/src/control-plane/kubernetes.js';
+import { httpStore, kubernetesObjects } from '../../../operator/src/control-plane/kubernetes.js';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
 import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
@@ -31,7 +27,11 @@ export interface ControlPlaneWorld {
   dispose(): Promise<void>;
 }
 
-export async function startControlPlane(prefix: string): Promise<ControlPlaneWorld> {
+/** `downloadsFromStore`: Code.Location points at the artifact store instead of the gateway. */
+export async function startControlPlane(
+  prefix: string,
+  options: { downloadsFromStore?: boolean } = {},
+): Promise<ControlPlaneWorld> {
   const log = createLogger({}, 'error');
   const kc = await adminKubeConfig();
   await installLaminaCrds(kc);
@@ -71,12 +71,11 @@ export async function startControlPlane(prefix: string): Promise<ControlPlaneWor
       controlPlane: {
         objects: kubernetesObjects(kc),
         store: httpStore(operator.storeUrl),
-        downloadUrl: downloadUrls({
-          publicStoreUrl: operator.storeUrl,
+        downloads: {
           key: downloadKey,
           ttlSeconds: 60,
-          now: Date.now,
-        }),
+          ...(options.downloadsFromStore && { storePublicUrl: operator.storeUrl }),
+        },
         access: allowEveryone,
         region: 'us-east-1',
         defaultNamespace: ns.name,
