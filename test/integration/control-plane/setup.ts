@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { allowEveryone } from '../../../operator/src/control-plane/index.js';
+import { allowEveryone, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
 import { httpStore, kubernetesObjects } from '../../../operator/src/control-plane/kubernetes.js';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
@@ -27,10 +27,18 @@ export interface ControlPlaneWorld {
   dispose(): Promise<void>;
 }
 
-/** `downloadsFromStore`: Code.Location points at the artifact store instead of the gateway. */
+export interface ControlPlaneSetup {
+  /** Code.Location points at the artifact store instead of the gateway. */
+  downloadsFromStore?: boolean;
+  /** Who may call (default: everyone). */
+  access?: ControlPlaneAccess;
+  /** The gateway's own identity (default: the admin); given the namespace the test made. */
+  gatewayIdentity?: (namespace: string) => Promise<KubeConfig>;
+}
+
 export async function startControlPlane(
   prefix: string,
-  options: { downloadsFromStore?: boolean } = {},
+  options: ControlPlaneSetup = {},
 ): Promise<ControlPlaneWorld> {
   const log = createLogger({}, 'error');
   const kc = await adminKubeConfig();
@@ -48,7 +56,8 @@ export async function startControlPlane(
         LAMINA_MAX_UNZIPPED_BYTES: String(LIMITS.maxUnzippedBytes),
       },
     });
-    catalog = new KubernetesCatalog(kc, log);
+    const gatewayKc = options.gatewayIdentity ? await options.gatewayIdentity(ns.name) : kc;
+    catalog = new KubernetesCatalog(gatewayKc, log);
     await catalog.start();
     gateway = await createGateway({
       settings: {
@@ -66,17 +75,17 @@ export async function startControlPlane(
         urlDomain: 'lamina.local',
       },
       catalog,
-      provider: new KubernetesProvider(kc, { image: 'lamina/runtime:dev' }, log),
+      provider: new KubernetesProvider(gatewayKc, { image: 'lamina/runtime:dev' }, log),
       log,
       controlPlane: {
-        objects: kubernetesObjects(kc),
+        objects: kubernetesObjects(gatewayKc),
         store: httpStore(operator.storeUrl),
         downloads: {
           key: downloadKey,
           ttlSeconds: 60,
           ...(options.downloadsFromStore && { storePublicUrl: operator.storeUrl }),
         },
-        access: allowEveryone,
+        access: options.access ?? allowEveryone,
         region: 'us-east-1',
         defaultNamespace: ns.name,
         code: LIMITS,

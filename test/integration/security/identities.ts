@@ -84,9 +84,10 @@ export async function applyChartRbac(
   admin: KubeConfig,
   namespace: string,
   suffix: string,
+  helmArgs: string[] = [],
 ): Promise<{ clusterRoleName: (name: string) => string; dispose: () => Promise<void> }> {
   const rename = (name: string) => `${name}-${suffix}`;
-  const objects = renderChart(namespace)
+  const objects = renderChart(namespace, ...helmArgs)
     .filter((o) => o.apiVersion === 'rbac.authorization.k8s.io/v1' || o.kind === 'ServiceAccount')
     .map((o) => {
       const obj = structuredClone(o) as RbacObject;

@@ -100,7 +100,12 @@ describe('least privilege of the chart RBAC', () => {
     admin = await adminKubeConfig();
     ns = await createTestNamespace(admin, 'sec-rbac');
     await installCrds(admin);
-    rbac = await applyChartRbac(admin, ns.name, randomBytes(3).toString('hex'));
+    // The gateway's own rights; the control plane's write rules (controlPlane.enabled, the
+    // default) are checked in controlPlaneIdentity.test.ts.
+    rbac = await applyChartRbac(admin, ns.name, randomBytes(3).toString('hex'), [
+      '--set',
+      'controlPlane.enabled=false',
+    ]);
     for (const sa of ['lamina-gateway', 'lamina-operator', 'some-function']) {
       as[sa] = kubeConfigWithToken(admin, await serviceAccountToken(admin, ns.name, sa));
     }
