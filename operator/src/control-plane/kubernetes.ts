@@ -3,8 +3,8 @@
 // caller's token, else the gateway's own service-account token).
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { AliasResource, FunctionResource, VersionResource } from '../api/index.js';
-import type { Alias, LaminaFunction, Version } from '../api/index.js';
+import { AliasResource, FunctionResource, LayerResource, VersionResource } from '../api/index.js';
+import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
 import { ResourceClient } from '../kube/custom-objects.js';
 import { StoreClient } from '../store/client.js';
 import type { LaminaObjects } from './objects.js';
@@ -16,6 +16,7 @@ export function kubernetesObjects(kc: KubeConfig): LaminaObjects {
     functions: new ResourceClient<LaminaFunction>(kc, FunctionResource.plural, FunctionResource.kind),
     versions: new ResourceClient<Version>(kc, VersionResource.plural, VersionResource.kind),
     aliases: new ResourceClient<Alias>(kc, AliasResource.plural, AliasResource.kind),
+    layers: new ResourceClient<Layer>(kc, LayerResource.plural, LayerResource.kind),
   };
 }
 

@@ -2,7 +2,7 @@
 // that turns the API server's refusals into Lambda's errors. The adapter is ResourceClient
 // (kube/custom-objects.ts) acting as the gateway's identity; the operator stays the only
 // reconciler — this code writes specs and reads statuses, never status.
-import type { Alias, LaminaFunction, Version } from '../api/index.js';
+import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
 import {
   InvalidParameterValueException,
   LambdaError,
@@ -15,7 +15,7 @@ import { apiMessage, apiReason, apiStatus, isConflict } from '../kube/errors.js'
 import type { MergePatch, ResourceClient } from '../kube/custom-objects.js';
 import { revisionIdOf } from './configuration.js';
 
-export type Objects<T extends LaminaFunction | Version | Alias> = Pick<
+export type Objects<T extends LaminaFunction | Version | Alias | Layer> = Pick<
   ResourceClient<T>,
   'get' | 'list' | 'create' | 'patch' | 'delete'
 >;
@@ -24,6 +24,7 @@ export interface LaminaObjects {
   functions: Objects<LaminaFunction>;
   versions: Objects<Version>;
   aliases: Objects<Alias>;
+  layers: Objects<Layer>;
 }
 
 export type { MergePatch };
@@ -59,7 +60,7 @@ const CONFLICT_RETRIES = 5;
  * resourceVersion. A conflict caused by someone else's status or metadata write is retried on
  * a fresh read; a change of the spec since `expectedRevision` is PreconditionFailed.
  */
-export async function patchAtRevision<T extends LaminaFunction | Version | Alias>(
+export async function patchAtRevision<T extends LaminaFunction | Version | Alias | Layer>(
   objects: Objects<T>,
   what: string,
   namespace: string,

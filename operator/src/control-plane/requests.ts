@@ -168,3 +168,11 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.o
       throw new InvalidParameterValueException(`Invalid value for ${member}: ${issue.message}`);
   }
 }
+
+export const PublishLayerVersionRequest = z.object({
+  Description: z.string().max(256).optional(),
+  Content: FunctionCode.pick({ ZipFile: true, S3Bucket: true, S3Key: true, S3ObjectVersion: true }),
+  CompatibleRuntimes: z.array(z.string()).max(15).optional(),
+  LicenseInfo: z.string().max(512).optional(),
+  CompatibleArchitectures: z.array(z.string()).max(2).optional(),
+});

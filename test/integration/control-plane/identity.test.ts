@@ -190,6 +190,8 @@ describe('control-plane identity with auth on', () => {
       ['delete', 'versions'],
       ['create', 'aliases'],
       ['patch', 'aliases'],
+      ['create', 'layers'],
+      ['patch', 'layers'],
     ] as const) {
       assert.equal(await may(verb, resource), true, `${verb} ${resource}`);
     }

@@ -5,13 +5,19 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import AdmZip from 'adm-zip';
-import type { Alias, LaminaFunction, Version } from '../../../operator/src/api/index.js';
+import type { Alias, LaminaFunction, Layer, Version } from '../../../operator/src/api/index.js';
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
+  DeleteLayerVersionCommand,
+  GetLayerVersionByArnCommand,
+  GetLayerVersionCommand,
+  ListLayerVersionsCommand,
+  ListLayersCommand,
+  PublishLayerVersionCommand,
   GetAccountSettingsCommand,
   GetAliasCommand,
   GetFunctionCommand,
@@ -326,6 +332,93 @@ describe('Lambda control plane with the AWS SDK v3', () => {
     assert.equal(gone.message, `Function not found: arn:aws:lambda:us-east-1:${w.namespace}:function:life`);
     assert.equal(await w.kubectlGet<LaminaFunction>('functions', 'life'), undefined);
     assert.equal(await w.kubectlGet<Alias>('aliases', 'life-live'), undefined);
+  });
+
+  it('publishes layer versions, lists them, uses one in a function and deletes one', async () => {
+    const lambda = w.lambda;
+    const l1 = zipOf({ 'python/shared.py': 'VALUE = 1\n' });
+    const l2 = zipOf({ 'python/shared.py': 'VALUE = 2\n' });
+    const first = await lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'shared',
+        Content: { ZipFile: l1 },
+        CompatibleRuntimes: ['python3.13'],
+        Description: 'shared code',
+      }),
+    );
+    assert.equal(first.$metadata.httpStatusCode, 201);
+    assert.equal(first.Version, 1);
+    assert.equal(first.LayerVersionArn, `arn:aws:lambda:us-east-1:${w.namespace}:layer:shared:1`);
+    assert.equal(first.Content?.CodeSha256, sha256(l1).toString('base64'));
+    const second = await lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'shared',
+        Content: { ZipFile: l2 },
+        CompatibleRuntimes: ['python3.13'],
+      }),
+    );
+    assert.equal(second.Version, 2);
+    const layer = await w.kubectlGet<Layer>('layers', 'shared');
+    assert.deepEqual(
+      layer?.status?.versions?.map((v) => v.version),
+      [1, 2],
+    );
+    assert.equal(layer?.spec.content.sha256, sha256(l2).toString('hex'));
+
+    const got = await lambda.send(new GetLayerVersionCommand({ LayerName: 'shared', VersionNumber: 1 }));
+    assert.equal(got.Content?.CodeSize, l1.length);
+    assert.deepEqual(new Uint8Array(await (await fetch(got.Content!.Location!)).arrayBuffer()), l1);
+    const byArn = await lambda.send(new GetLayerVersionByArnCommand({ Arn: first.LayerVersionArn }));
+    assert.equal(byArn.Version, 1);
+    assert.deepEqual(
+      (await lambda.send(new ListLayerVersionsCommand({ LayerName: 'shared' }))).LayerVersions?.map(
+        (v) => v.Version,
+      ),
+      [2, 1],
+    );
+    const listed = await lambda.send(new ListLayersCommand({ CompatibleRuntime: 'python3.13' }));
+    assert.deepEqual(
+      listed.Layers?.map((l) => [l.LayerName, l.LatestMatchingVersion?.Version]),
+      [['shared', 2]],
+    );
+
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'uses-layer',
+        Runtime: 'python3.13',
+        Handler: 'app.handler',
+        Role: ROLE,
+        Code: { ZipFile: zipOf({ 'app.py': 'import shared\n' }) },
+        Layers: [first.LayerVersionArn!],
+      }),
+    );
+    await waitUntilFunctionActiveV2({ client: lambda, ...wait }, { FunctionName: 'uses-layer' });
+    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'uses-layer' }));
+    assert.deepEqual(config.Layers, [{ Arn: first.LayerVersionArn, CodeSize: l1.length }]);
+
+    await lambda.send(new DeleteLayerVersionCommand({ LayerName: 'shared', VersionNumber: 1 }));
+    const deleted = await failure(
+      lambda.send(new GetLayerVersionCommand({ LayerName: 'shared', VersionNumber: 1 })),
+    );
+    assert.equal(deleted.name, 'ResourceNotFoundException');
+    assert.deepEqual((await w.kubectlGet<Layer>('layers', 'shared'))?.spec.deletedVersions, [1]);
+    assert.equal(
+      (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'uses-layer' }))).State,
+      'Active',
+      'a function that pinned the deleted version keeps it',
+    );
+    const refused = await failure(
+      lambda.send(
+        new PublishLayerVersionCommand({ LayerName: 'shared', Content: { S3Bucket: 'b', S3Key: 'k.zip' } }),
+      ),
+    );
+    assert.equal(refused.name, 'InvalidParameterValueException');
+    const badName = await failure(
+      lambda.send(new PublishLayerVersionCommand({ LayerName: 'Bad_Layer', Content: { ZipFile: l1 } })),
+    );
+    assert.equal(badName.name, 'InvalidParameterValueException');
+    assert.equal(await w.kubectlGet('layers', 'bad-layer'), undefined);
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: 'uses-layer' }));
   });
 
   describe('bad input gets Lambda errors and leaves nothing behind', () => {
