@@ -148,6 +148,11 @@ export class ResourceConflictException extends LambdaError {
   }
 }
 
+export class ProvisionedConcurrencyConfigNotFoundException extends LambdaError {
+  readonly code = 'ProvisionedConcurrencyConfigNotFoundException';
+  readonly statusCode = 404;
+}
+
 /** A RevisionId that no longer matches the resource (optimistic concurrency). */
 export class PreconditionFailedException extends LambdaError {
   readonly code = 'PreconditionFailedException';

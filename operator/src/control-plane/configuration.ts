@@ -12,19 +12,14 @@ import {
   type Version,
   type VersionSnapshot,
 } from '../api/index.js';
+import { functionArn, layerVersionArn } from './arns.js';
+import { destinationOf } from './destinations.js';
 import { ROLE_ANNOTATION } from './function-spec.js';
+
+export { functionArn, layerVersionArn };
 
 export interface Naming {
   region: string;
-}
-
-export function functionArn(region: string, namespace: string, name: string, qualifier?: string): string {
-  const base = `arn:aws:lambda:${region}:${namespace}:function:${name}`;
-  return qualifier === undefined ? base : `${base}:${qualifier}`;
-}
-
-export function layerVersionArn(region: string, namespace: string, name: string, version: number): string {
-  return `arn:aws:lambda:${region}:${namespace}:layer:${name}:${version}`;
 }
 
 /**
@@ -164,7 +159,9 @@ export function latestConfiguration(
       ephemeralStorageSize: spec.ephemeralStorage?.size ?? limits.ephemeralStorage.default,
       environment: spec.environment,
       layers: status.layers ?? [],
-      deadLetterTarget: spec.deadLetterConfig?.targetArn,
+      deadLetterTarget:
+        spec.deadLetterConfig?.targetArn &&
+        destinationOf(spec.deadLetterConfig.targetArn, naming.region, namespace),
       description: spec.description,
     }),
     FunctionArn: functionArn(naming.region, namespace, fn.metadata.name),
@@ -184,7 +181,11 @@ export function versionConfiguration(fn: LaminaFunction, version: Version, namin
   const snapshot = version.spec.snapshot!;
   const number = String(version.spec.version);
   return {
-    ...common(naming.region, fn.metadata.name, snapshot),
+    ...common(naming.region, fn.metadata.name, {
+      ...snapshot,
+      deadLetterTarget:
+        snapshot.deadLetterTarget && destinationOf(snapshot.deadLetterTarget, naming.region, namespace),
+    }),
     FunctionArn: functionArn(naming.region, namespace, fn.metadata.name, number),
     Role: roleOf(fn.metadata, namespace, snapshot.serviceAccountName),
     LastModified: lambdaTimestamp(version.metadata.creationTimestamp?.toString()),

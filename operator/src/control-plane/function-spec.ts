@@ -11,6 +11,7 @@ import {
   type LayerReference,
 } from '../api/index.js';
 import { InvalidParameterValueException, ValidationException } from '../errors.js';
+import { targetOf } from './destinations.js';
 import type { CreateFunctionRequest, UpdateFunctionConfigurationRequest } from './requests.js';
 
 /** Lambda's role ARN pattern; the role name may carry Lamina's service-account form. */
@@ -159,7 +160,7 @@ export function functionSpecOf(
       }),
     ...(serviceAccountName && { serviceAccountName }),
     ...(request.DeadLetterConfig?.TargetArn && {
-      deadLetterConfig: { targetArn: request.DeadLetterConfig.TargetArn },
+      deadLetterConfig: { targetArn: targetOf(request.DeadLetterConfig.TargetArn, namespace) },
     }),
   };
 }
@@ -210,7 +211,7 @@ export function configurationPatchOf(
   }
   if (request.DeadLetterConfig !== undefined) {
     spec.deadLetterConfig = request.DeadLetterConfig.TargetArn
-      ? { targetArn: request.DeadLetterConfig.TargetArn }
+      ? { targetArn: targetOf(request.DeadLetterConfig.TargetArn, namespace) }
       : null;
   }
   let role: string | undefined;

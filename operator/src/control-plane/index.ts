@@ -8,6 +8,7 @@ import type { Logger } from '../shared/log.js';
 import { ControlPlaneContext, type ControlPlaneOptions } from './context.js';
 import { downloadRoutes } from './downloads.js';
 import { concurrencyRoutes } from './routes-concurrency.js';
+import { configRoutes } from './routes-config.js';
 import { layerRoutes } from './routes-layers.js';
 import { functionRoutes } from './routes-functions.js';
 import { versionRoutes } from './routes-versions.js';
@@ -69,5 +70,6 @@ export async function controlPlaneRoutes(
   versionRoutes(app, ctx);
   concurrencyRoutes(app, ctx);
   layerRoutes(app, ctx, uploadLimit);
+  configRoutes(app, ctx);
   downloadRoutes(app, ctx);
 }

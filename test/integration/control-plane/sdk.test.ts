@@ -13,6 +13,21 @@ import {
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
   DeleteLayerVersionCommand,
+  CreateFunctionUrlConfigCommand,
+  DeleteFunctionEventInvokeConfigCommand,
+  DeleteFunctionUrlConfigCommand,
+  DeleteProvisionedConcurrencyConfigCommand,
+  GetFunctionEventInvokeConfigCommand,
+  GetFunctionUrlConfigCommand,
+  GetProvisionedConcurrencyConfigCommand,
+  ListFunctionsCommand,
+  ListTagsCommand,
+  PutFunctionEventInvokeConfigCommand,
+  PutProvisionedConcurrencyConfigCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateFunctionEventInvokeConfigCommand,
+  UpdateFunctionUrlConfigCommand,
   GetLayerVersionByArnCommand,
   GetLayerVersionCommand,
   ListLayerVersionsCommand,
@@ -419,6 +434,201 @@ describe('Lambda control plane with the AWS SDK v3', () => {
     assert.equal(badName.name, 'InvalidParameterValueException');
     assert.equal(await w.kubectlGet('layers', 'bad-layer'), undefined);
     await lambda.send(new DeleteFunctionCommand({ FunctionName: 'uses-layer' }));
+  });
+
+  it('publishes on create and on code update, and lists every version with FunctionVersion=ALL', async () => {
+    const lambda = w.lambda;
+    const created = await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'pub',
+        Runtime: 'provided.al2023',
+        Role: ROLE,
+        Code: { ZipFile: zipOf({ bootstrap: 'v1' }) },
+        Publish: true,
+      }),
+    );
+    assert.equal(created.Version, '1');
+    assert.equal(created.FunctionArn, `arn:aws:lambda:us-east-1:${w.namespace}:function:pub:1`);
+    const updated = await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'pub',
+        ZipFile: zipOf({ bootstrap: 'v2' }),
+        Publish: true,
+      }),
+    );
+    assert.equal(updated.Version, '2');
+    const all = await lambda.send(new ListFunctionsCommand({ FunctionVersion: 'ALL' }));
+    assert.deepEqual(
+      all.Functions?.filter((f) => f.FunctionName === 'pub').map((f) => f.Version),
+      ['$LATEST', '1', '2'],
+    );
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: 'pub' }));
+  });
+
+  it('keeps URL config, event invoke config, tags and provisioned concurrency on the objects', async () => {
+    const lambda = w.lambda;
+    const arn = `arn:aws:lambda:us-east-1:${w.namespace}:function:cfg`;
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'cfg',
+        Runtime: 'provided.al2023',
+        Role: ROLE,
+        Code: { ZipFile: zipOf({ bootstrap: 'x' }) },
+        Publish: true,
+      }),
+    );
+
+    const url = await lambda.send(
+      new CreateFunctionUrlConfigCommand({
+        FunctionName: 'cfg',
+        AuthType: 'AWS_IAM',
+        Cors: { AllowOrigins: ['https://a.example'], MaxAge: 60 },
+      }),
+    );
+    assert.equal(url.$metadata.httpStatusCode, 201);
+    assert.equal(url.FunctionUrl, `${w.endpoint}/lambda-url/${w.namespace}/cfg/`);
+    assert.deepEqual((await w.kubectlGet<LaminaFunction>('functions', 'cfg'))?.spec.functionUrl, {
+      authType: 'KUBERNETES',
+      invokeMode: 'BUFFERED',
+      payloadFormatVersion: '2.0',
+      cors: { allowOrigins: ['https://a.example'], maxAge: 60 },
+    });
+    assert.equal(
+      (
+        await failure(
+          lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'cfg', AuthType: 'NONE' })),
+        )
+      ).name,
+      'ResourceConflictException',
+    );
+    const changed = await lambda.send(
+      new UpdateFunctionUrlConfigCommand({
+        FunctionName: 'cfg',
+        AuthType: 'NONE',
+        Cors: { AllowMethods: ['GET'] },
+      }),
+    );
+    assert.equal(changed.AuthType, 'NONE');
+    assert.deepEqual(changed.Cors, { AllowMethods: ['GET'] });
+    assert.equal(
+      (await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'cfg' }))).AuthType,
+      'NONE',
+    );
+    assert.equal(
+      (
+        await failure(
+          lambda.send(
+            new CreateFunctionUrlConfigCommand({
+              FunctionName: 'pub',
+              AuthType: 'NONE',
+              InvokeMode: 'RESPONSE_STREAM',
+            }),
+          ),
+        )
+      ).name,
+      'InvalidParameterValueException',
+    );
+    await lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'cfg' }));
+    assert.equal(
+      (await failure(lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'cfg' })))).name,
+      'ResourceNotFoundException',
+    );
+
+    const events = await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: 'cfg',
+        MaximumRetryAttempts: 1,
+        DestinationConfig: {
+          OnFailure: { Destination: `arn:aws:lambda:us-east-1:${w.namespace}:function:dlq` },
+        },
+      }),
+    );
+    assert.equal(events.MaximumRetryAttempts, 1);
+    assert.equal(events.MaximumEventAgeInSeconds, 21600);
+    assert.equal(
+      events.DestinationConfig?.OnFailure?.Destination,
+      `arn:aws:lambda:us-east-1:${w.namespace}:function:dlq`,
+    );
+    assert.deepEqual((await w.kubectlGet<LaminaFunction>('functions', 'cfg'))?.spec.asyncInvoke, {
+      maximumRetryAttempts: 1,
+      maximumEventAgeInSeconds: 21600,
+      destinationConfig: { onFailure: { destination: 'function:dlq' } },
+    });
+    const merged = await lambda.send(
+      new UpdateFunctionEventInvokeConfigCommand({ FunctionName: 'cfg', MaximumEventAgeInSeconds: 120 }),
+    );
+    assert.deepEqual([merged.MaximumRetryAttempts, merged.MaximumEventAgeInSeconds], [1, 120]);
+    const replaced = await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: 'cfg', MaximumRetryAttempts: 0 }),
+    );
+    assert.equal(replaced.DestinationConfig?.OnFailure?.Destination, undefined);
+    assert.equal(
+      (await w.kubectlGet<LaminaFunction>('functions', 'cfg'))?.spec.asyncInvoke?.destinationConfig,
+      undefined,
+    );
+    const sqs = await failure(
+      lambda.send(
+        new PutFunctionEventInvokeConfigCommand({
+          FunctionName: 'cfg',
+          DestinationConfig: { OnFailure: { Destination: 'arn:aws:sqs:us-east-1:123456789012:q' } },
+        }),
+      ),
+    );
+    assert.equal(sqs.name, 'InvalidParameterValueException');
+    await lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'cfg' }));
+    assert.equal(
+      (await failure(lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'cfg' })))).name,
+      'ResourceNotFoundException',
+    );
+
+    await lambda.send(new TagResourceCommand({ Resource: arn, Tags: { team: 'a', cost: 'b' } }));
+    await lambda.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['cost'] }));
+    assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { team: 'a' });
+    assert.equal(
+      (await w.kubectlGet<LaminaFunction>('functions', 'cfg'))?.metadata.annotations?.['lamina.dev/tags'],
+      '{"team":"a"}',
+    );
+
+    const pc = await lambda.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: 'cfg',
+        Qualifier: '1',
+        ProvisionedConcurrentExecutions: 2,
+      }),
+    );
+    assert.equal(pc.$metadata.httpStatusCode, 202);
+    assert.equal(pc.RequestedProvisionedConcurrentExecutions, 2);
+    const version = (await w.kubectlList<Version>('versions')).find((v) => v.spec.functionName === 'cfg');
+    assert.equal(version?.spec.provisionedConcurrentExecutions, 2);
+    assert.equal(
+      (await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'cfg', Qualifier: '1' })))
+        .RequestedProvisionedConcurrentExecutions,
+      2,
+    );
+    assert.equal(
+      (
+        await failure(
+          lambda.send(
+            new PutProvisionedConcurrencyConfigCommand({
+              FunctionName: 'cfg',
+              Qualifier: '$LATEST',
+              ProvisionedConcurrentExecutions: 1,
+            }),
+          ),
+        )
+      ).name,
+      'InvalidParameterValueException',
+    );
+    await lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'cfg', Qualifier: '1' }));
+    assert.equal(
+      (
+        await failure(
+          lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'cfg', Qualifier: '1' })),
+        )
+      ).name,
+      'ProvisionedConcurrencyConfigNotFoundException',
+    );
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: 'cfg' }));
   });
 
   describe('bad input gets Lambda errors and leaves nothing behind', () => {
