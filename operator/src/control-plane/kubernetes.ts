@@ -11,12 +11,21 @@ import type { LaminaObjects } from './objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+/** Writes show up in managedFields as this manager, apart from the operator's. */
+export const CONTROL_PLANE_FIELD_MANAGER = 'lamina-control-plane';
+
 export function kubernetesObjects(kc: KubeConfig): LaminaObjects {
+  const manager = CONTROL_PLANE_FIELD_MANAGER;
   return {
-    functions: new ResourceClient<LaminaFunction>(kc, FunctionResource.plural, FunctionResource.kind),
-    versions: new ResourceClient<Version>(kc, VersionResource.plural, VersionResource.kind),
-    aliases: new ResourceClient<Alias>(kc, AliasResource.plural, AliasResource.kind),
-    layers: new ResourceClient<Layer>(kc, LayerResource.plural, LayerResource.kind),
+    functions: new ResourceClient<LaminaFunction>(
+      kc,
+      FunctionResource.plural,
+      FunctionResource.kind,
+      manager,
+    ),
+    versions: new ResourceClient<Version>(kc, VersionResource.plural, VersionResource.kind, manager),
+    aliases: new ResourceClient<Alias>(kc, AliasResource.plural, AliasResource.kind, manager),
+    layers: new ResourceClient<Layer>(kc, LayerResource.plural, LayerResource.kind, manager),
   };
 }
 

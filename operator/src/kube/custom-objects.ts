@@ -16,10 +16,12 @@ export type MergePatch = { [key: string]: unknown };
 export class ResourceClient<T extends CustomObject<unknown, unknown>> {
   private readonly api: CustomObjectsApi;
 
+  /** `fieldManager`: who the API server records as the writer (managedFields). */
   constructor(
     kc: KubeConfig,
     readonly plural: string,
     readonly kind: string,
+    private readonly fieldManager = FIELD_MANAGER,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
@@ -58,7 +60,7 @@ export class ResourceClient<T extends CustomObject<unknown, unknown>> {
       version: API_VERSION,
       plural: this.plural,
       namespace,
-      fieldManager: FIELD_MANAGER,
+      fieldManager: this.fieldManager,
       body: { apiVersion: `${GROUP}/${API_VERSION}`, kind: this.kind, ...body },
     })) as T;
   }
@@ -69,7 +71,7 @@ export class ResourceClient<T extends CustomObject<unknown, unknown>> {
       {
         ...this.target(namespace, name),
         body: withResourceVersion(patch, resourceVersion),
-        fieldManager: FIELD_MANAGER,
+        fieldManager: this.fieldManager,
       },
       mergePatch,
     )) as T;
@@ -86,7 +88,7 @@ export class ResourceClient<T extends CustomObject<unknown, unknown>> {
       {
         ...this.target(namespace, name),
         body: withResourceVersion({ status }, resourceVersion),
-        fieldManager: FIELD_MANAGER,
+        fieldManager: this.fieldManager,
       },
       mergePatch,
     )) as T;

@@ -106,6 +106,10 @@ describe('Lambda control plane with the AWS SDK v3', () => {
     assert.equal(fn?.spec.code.sha256, sha256(v1).toString('hex'));
     assert.equal(fn?.spec.memorySize, 256);
     assert.deepEqual(fn?.spec.environment, { variables: { STAGE: 'one' } });
+    assert.ok(
+      fn?.metadata.managedFields?.some((f) => f.manager === 'lamina-control-plane'),
+      'the API server records the control plane as the writer',
+    );
 
     await waitUntilFunctionActiveV2({ client: lambda, ...wait }, { FunctionName: 'life' });
     const got = await lambda.send(new GetFunctionCommand({ FunctionName: 'life' }));
