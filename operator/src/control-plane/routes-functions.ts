@@ -1,7 +1,7 @@
 // Functions: CreateFunction, GetFunction, GetFunctionConfiguration, UpdateFunctionCode,
 // UpdateFunctionConfiguration, DeleteFunction, ListFunctions (LAMBDA-SPEC §10).
 import type { FastifyInstance } from 'fastify';
-import type { LaminaFunction } from '../api/index.js';
+import type { LaminaFunction, LayerReference } from '../api/index.js';
 import {
   InvalidParameterValueException,
   PreconditionFailedException,
@@ -10,6 +10,7 @@ import {
 import { credentialFrom } from '../gateway/auth/credentials.js';
 import { storeZip, zipBytesOf, type UploadedCode } from './code.js';
 import { codeLocation } from './downloads.js';
+import { checkLayers } from './layer-check.js';
 import {
   aliasName,
   functionArn,
@@ -86,7 +87,8 @@ export function functionRoutes(
       checkFunctionName(ref.name);
       await ctx.authorize(request, 'CreateFunction', 'create', 'functions', ref.namespace, ref.name);
       // Validate everything before the upload: a refused request writes nothing.
-      functionSpecOf(body, ref.namespace, '0'.repeat(64));
+      const draft = functionSpecOf(body, ref.namespace, '0'.repeat(64));
+      await checkLayers(ctx, ref.namespace, draft.runtime, draft.layers);
       const existing = await kube('the function', () => ctx.objects.functions.get(ref.namespace, ref.name));
       if (existing) {
         throw new ResourceConflictException(
@@ -197,7 +199,12 @@ export function functionRoutes(
       throw PreconditionFailedException.revision(body.RevisionId);
     }
     // Validated once up front, so a refusal does not depend on a race.
-    configurationPatchOf(body, ref.namespace, fn.spec);
+    const draft = configurationPatchOf(body, ref.namespace, fn.spec).spec;
+    if (draft.layers !== undefined || draft.runtime !== undefined) {
+      const layers = draft.layers === undefined ? fn.spec.layers : ((draft.layers ?? []) as LayerReference[]);
+      const runtime = (draft.runtime as string | undefined) ?? fn.spec.runtime;
+      await checkLayers(ctx, ref.namespace, runtime, layers, fn.status?.layers);
+    }
     const updated = await patchAtRevision(
       ctx.objects.functions,
       `Function ${ref.name}`,

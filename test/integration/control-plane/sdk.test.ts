@@ -426,6 +426,27 @@ describe('Lambda control plane with the AWS SDK v3', () => {
       'Active',
       'a function that pinned the deleted version keeps it',
     );
+    for (const [layerArnValue, message] of [
+      [first.LayerVersionArn!, /was deleted and cannot be newly referenced/],
+      [`arn:aws:lambda:us-east-1:${w.namespace}:layer:shared:9`, /does not exist/],
+      [`arn:aws:lambda:us-east-1:${w.namespace}:layer:missing:1`, /does not exist/],
+    ] as const) {
+      const missing = await failure(
+        lambda.send(
+          new CreateFunctionCommand({
+            FunctionName: 'late-user',
+            Runtime: 'python3.13',
+            Handler: 'app.handler',
+            Role: ROLE,
+            Code: { ZipFile: l1 },
+            Layers: [layerArnValue],
+          }),
+        ),
+      );
+      assert.equal(missing.name, 'InvalidParameterValueException');
+      assert.match(missing.message, message);
+      assert.equal(await w.kubectlGet('functions', 'late-user'), undefined);
+    }
     const refused = await failure(
       lambda.send(
         new PublishLayerVersionCommand({ LayerName: 'shared', Content: { S3Bucket: 'b', S3Key: 'k.zip' } }),
