@@ -9,6 +9,7 @@ import { ControlPlaneContext, type ControlPlaneOptions } from './context.js';
 import { downloadRoutes } from './downloads.js';
 import { concurrencyRoutes } from './routes-concurrency.js';
 import { configRoutes } from './routes-config.js';
+import { layerPolicyRoutes } from './routes-layer-policy.js';
 import { layerRoutes } from './routes-layers.js';
 import { functionRoutes } from './routes-functions.js';
 import { versionRoutes } from './routes-versions.js';
@@ -70,6 +71,7 @@ export async function controlPlaneRoutes(
   versionRoutes(app, ctx);
   concurrencyRoutes(app, ctx);
   layerRoutes(app, ctx, uploadLimit);
+  layerPolicyRoutes(app, ctx);
   configRoutes(app, ctx);
   downloadRoutes(app, ctx);
 }

@@ -13,6 +13,9 @@ import {
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
   DeleteLayerVersionCommand,
+  AddLayerVersionPermissionCommand,
+  GetLayerVersionPolicyCommand,
+  RemoveLayerVersionPermissionCommand,
   CreateFunctionUrlConfigCommand,
   DeleteFunctionEventInvokeConfigCommand,
   DeleteFunctionUrlConfigCommand,
@@ -414,6 +417,54 @@ describe('Lambda control plane with the AWS SDK v3', () => {
     await waitUntilFunctionActiveV2({ client: lambda, ...wait }, { FunctionName: 'uses-layer' });
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'uses-layer' }));
     assert.deepEqual(config.Layers, [{ Arn: first.LayerVersionArn, CodeSize: l1.length }]);
+
+    // Sharing: a permission for a namespace (the account position) shares the layer with it.
+    const granted = await lambda.send(
+      new AddLayerVersionPermissionCommand({
+        LayerName: 'shared',
+        VersionNumber: 2,
+        StatementId: 'team-b',
+        Action: 'lambda:GetLayerVersion',
+        Principal: 'team-b',
+      }),
+    );
+    assert.equal(granted.$metadata.httpStatusCode, 201);
+    assert.deepEqual(JSON.parse(granted.Statement!).Principal, { AWS: 'arn:aws:iam::team-b:root' });
+    assert.deepEqual((await w.kubectlGet<Layer>('layers', 'shared'))?.spec.sharing, {
+      namespaces: ['team-b'],
+    });
+    const policy = await lambda.send(
+      new GetLayerVersionPolicyCommand({ LayerName: 'shared', VersionNumber: 2 }),
+    );
+    assert.equal(JSON.parse(policy.Policy!).Statement[0].Sid, 'team-b');
+    const again = await failure(
+      lambda.send(
+        new AddLayerVersionPermissionCommand({
+          LayerName: 'shared',
+          VersionNumber: 2,
+          StatementId: 'team-b',
+          Action: 'lambda:GetLayerVersion',
+          Principal: '*',
+        }),
+      ),
+    );
+    assert.equal(again.name, 'ResourceConflictException');
+    await lambda.send(
+      new RemoveLayerVersionPermissionCommand({
+        LayerName: 'shared',
+        VersionNumber: 2,
+        StatementId: 'team-b',
+      }),
+    );
+    assert.equal((await w.kubectlGet<Layer>('layers', 'shared'))?.spec.sharing, undefined);
+    assert.equal(
+      (
+        await failure(
+          lambda.send(new GetLayerVersionPolicyCommand({ LayerName: 'shared', VersionNumber: 2 })),
+        )
+      ).name,
+      'ResourceNotFoundException',
+    );
 
     await lambda.send(new DeleteLayerVersionCommand({ LayerName: 'shared', VersionNumber: 1 }));
     const deleted = await failure(
