@@ -75,10 +75,12 @@ export function addStatement(
     );
   }
   const principal = principalNamespace(request.Principal);
-  const added = !sharing.includes(principal);
+  const present = sharing.includes(principal);
+  // A namespace a statement put there stays "put there by statements" while any grants it.
+  const added = !present || Object.values(policy).some((st) => st.principal === principal && st.added);
   return {
     policy: { ...policy, [request.StatementId]: { version, principal, added } },
-    sharing: added ? [...sharing, principal] : [...sharing],
+    sharing: present ? [...sharing] : [...sharing, principal],
   };
 }
 
