@@ -50,7 +50,8 @@ async function componentProblem(apps: AppsV1Api, name: string): Promise<string |
   if ('error' in d) return `${name} is not installed in ${RELEASE_NAMESPACE}: ${d.error}`;
   const want = d.spec?.replicas ?? 1;
   const ready = d.status?.readyReplicas ?? 0;
-  if (want < 1 || ready < want) return `${name} has ${ready} of ${want} replicas ready`;
+  if (want < 1) return `${name} is scaled to 0 replicas`;
+  if (ready < want) return `${name} has ${ready} of ${want} replicas ready`;
   return undefined;
 }
 
