@@ -249,11 +249,15 @@ ensure_agent_bundle() {
   [[ -d "$REPO_ROOT/runtime-image/runtimes" ]] || die "runtime-image/runtimes/ does not exist"
 }
 
-# buildah bud on a Dockerfile with the repo root as context, layers cached.
+# buildah bud on a Dockerfile with the repo root as context, layers cached. Steps that
+# download from npm or PyPI get this machine's CA bundle as the build secret `ca-bundle`
+# (a TLS-inspecting proxy's CA is in it); a secret is mounted for one step, never stored.
+CA_BUNDLE="${LAMINA_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 bud() {
-  local dockerfile="$1" name="$2"
+  local dockerfile="$1" name="$2" secrets=()
+  [[ -s "$CA_BUNDLE" ]] && secrets=(--secret "id=ca-bundle,src=$CA_BUNDLE")
   log "$name: buildah bud -f ${dockerfile#"$REPO_ROOT"/} (layers cached)"
-  (cd "$REPO_ROOT" && bah bud --pull=never --layers --isolation chroot \
+  (cd "$REPO_ROOT" && bah bud --pull=never --layers --isolation chroot "${secrets[@]}" \
     --signature-policy "$POLICY" -f "$dockerfile" -t "$name" .) >"$BUILDAH_DIR/bud-${name##*/}.log" 2>&1 || {
     tail -n 30 "$BUILDAH_DIR/bud-${name##*/}.log" >&2
     die "build of $name failed (log: $BUILDAH_DIR/bud-${name##*/}.log)"
@@ -290,7 +294,8 @@ bud_if_changed() {
 build_runtime() {
   ensure_base
   ensure_agent_bundle
-  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE" runtime-image/runtimes dist/agent/agent.mjs
+  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE" runtime-image/sdks runtime-image/runtimes \
+    dist/agent/agent.mjs
   export_and_import "$RUNTIME_IMAGE" runtime
 }
 

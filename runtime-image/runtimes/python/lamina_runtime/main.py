@@ -73,11 +73,15 @@ def _adopt_function_environment():
 
 
 def _configure_sys_path(runtime_dir):
-    # Lambda's order: task root, then the layer's site-packages, then the layer's python/.
+    # Lambda's order: task root, then the layer's site-packages, then the layer's python/,
+    # then the AWS SDK the runtime includes (boto3, beside this client in the runtime
+    # directory): a function or layer that brings its own boto3 gets its own.
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     opt_root = os.environ.pop("LAMINA_OPT_ROOT", "/opt")
     version = "python{}.{}".format(sys.version_info.major, sys.version_info.minor)
-    front = [task_root, "{}/python/lib/{}/site-packages".format(opt_root, version), "{}/python".format(opt_root)]
+    sdk = os.path.join(os.path.dirname(runtime_dir), "python-sdk")
+    layers = ["{}/python/lib/{}/site-packages".format(opt_root, version), "{}/python".format(opt_root)]
+    front = [task_root, *layers, sdk]
     rest = [p for p in sys.path if p not in front and os.path.abspath(p or ".") != runtime_dir]
     sys.path[:] = front + rest
 
