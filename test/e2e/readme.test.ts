@@ -1,6 +1,6 @@
-// The README's walkthrough, executed command for command against Lamina installed on the
-// local cluster (`npm run up`, which scripts/test.mjs runs before the e2e tier). If the
-// README and the product drift apart, this fails.
+// The README's walkthrough and its AWS CLI section, executed command for command against
+// Lamina installed on the local cluster (`npm run up`, which scripts/test.mjs runs before the
+// e2e tier). If the README and the product drift apart, this fails.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -70,6 +70,31 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
     },
   },
   {
+    script: 'aws lambda create-function --endpoint-url',
+    check: (out) => {
+      assert.match(out, /^Pending$/m);
+      assert.match(out, /^200$/m);
+      assert.match(out, /\{"greeting": "hello CLI", "release": 1\}\s*$/);
+    },
+  },
+  {
+    script: 'aws lambda update-function-code --endpoint-url',
+    check: (out) => {
+      assert.match(out, /^InProgress$/m);
+      assert.match(out, /^1$/m);
+      assert.match(out, /^arn:aws:lambda:us-east-1:default:function:greet:live$/m);
+      assert.match(out, /^greet\s+python3\.13\s+.*Active/m);
+    },
+  },
+  {
+    script: 'aws lambda delete-function --endpoint-url',
+    check: (out) =>
+      assert.match(
+        out,
+        /An error occurred \(ResourceNotFoundException\) when calling the GetFunction operation/,
+      ),
+  },
+  {
     script: 'kubectl logs -l lamina.dev/function=hello',
     check: (out) => {
       assert.match(out, /^START RequestId: [0-9a-f-]{36} Version: (\$LATEST|\d+)$/m);
@@ -78,6 +103,9 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
     },
   },
 ];
+
+/** The README sections run in order; the second deploys with the AWS CLI instead of kubectl. */
+const SECTIONS = ['Walkthrough', 'Deploy with the AWS CLI / Terraform'];
 
 describe('README walkthrough', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'lamina-readme-'));
@@ -103,17 +131,27 @@ describe('README walkthrough', () => {
       'version/hello-1',
       'function/hello',
       'function/uses-shared-code',
+      'function/greet',
     ]) {
       await kubectl('delete', '--ignore-not-found', '--wait=false', object).catch(() => undefined);
     }
   });
 
-  for (const [index, step] of walkthroughSteps().entries()) {
+  const steps = SECTIONS.flatMap((section) =>
+    walkthroughSteps(section).map((step, index) => ({
+      step,
+      label:
+        step.kind === 'shell' && step.heading !== section
+          ? `${section} step ${index + 1} (${step.heading})`
+          : `${section} step ${index + 1}`,
+    })),
+  );
+  for (const { step, label } of steps) {
     if (step.kind === 'file') {
       it(`writes ${step.name}`, () => writeFileSync(join(workdir, step.name), step.content));
       continue;
     }
-    it(`runs step ${index + 1} (${step.heading}): ${step.script.split('\n')[0]}`, async () => {
+    it(`runs ${label}: ${step.script.split('\n')[0]}`, async () => {
       const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', step.script], {
         cwd: workdir,
         env,
