@@ -17,7 +17,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cp "$here/node/package.json" "$here/node/package-lock.json" "$work/"
-npm ci --prefix "$work" --omit=dev --ignore-scripts --no-audit --no-fund --silent
+npm ci --prefix "$work" --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
 rm -rf "$dest/node_modules"
 mv "$work/node_modules" "$dest/node_modules"
 rm -f "$dest/node_modules/.package-lock.json"
