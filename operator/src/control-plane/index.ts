@@ -7,6 +7,7 @@ import { InvalidRequestContentException, toWireError } from '../errors.js';
 import type { Logger } from '../shared/log.js';
 import { ControlPlaneContext, type ControlPlaneOptions } from './context.js';
 import { downloadRoutes } from './downloads.js';
+import { codeSigningRoutes } from './routes-code-signing.js';
 import { concurrencyRoutes } from './routes-concurrency.js';
 import { configRoutes } from './routes-config.js';
 import { layerPolicyRoutes } from './routes-layer-policy.js';
@@ -73,5 +74,6 @@ export async function controlPlaneRoutes(
   layerRoutes(app, ctx, uploadLimit);
   layerPolicyRoutes(app, ctx);
   configRoutes(app, ctx);
+  codeSigningRoutes(app, ctx);
   downloadRoutes(app, ctx);
 }
