@@ -10,12 +10,12 @@ import { KubernetesAuthorizer } from './gateway/auth/authorizer.js';
 import { KubernetesAccessReviewer } from './gateway/auth/kubernetesReviewer.js';
 import { LambdaAuthorizer } from './gateway/auth/lambdaAuth.js';
 import { ConfigError, loadConfig } from './gateway/config.js';
+import { HttpAgentClient } from './gateway/environments/agentClient.js';
 import { createGateway } from './gateway/gateway.js';
 import { KubernetesCatalog } from './gateway/kubernetes/kubernetesCatalog.js';
 import { KubernetesProvider } from './gateway/kubernetes/kubernetesProvider.js';
 import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisionedStatusWriter.js';
 import { PooledProvider } from './gateway/pool/pooledProvider.js';
-import { HttpSpecializer } from './gateway/pool/specializeClient.js';
 import { WarmPool } from './gateway/pool/warmPool.js';
 import { allowEveryone, kubernetesAccess } from './control-plane/index.js';
 import { httpStore, kubernetesObjects } from './control-plane/kubernetes.js';
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     () => catalog.functions().map((fn) => fn.metadata.namespace ?? 'default'),
     log.child({ part: 'warm-pool' }),
   );
-  const provider = new PooledProvider(pods, warmPool, new HttpSpecializer(), log, config.coldStartTimeoutMs);
+  const provider = new PooledProvider(pods, warmPool, new HttpAgentClient(), log, config.coldStartTimeoutMs);
   // Event invocations: stored durably before the 202, processed under the same rules.
   const asyncQueue = new GatewayAsyncQueue(await openEventQueue(asyncConfig));
   const gateway = await createGateway({

@@ -1,6 +1,9 @@
 // Schema pieces shared by the four kinds. Each field is described once here; the CRD
 // YAML, the TypeScript types and the operator's validation are all derived from it.
 import { z } from 'zod';
+import { MAX_UNZIPPED_BYTES, RESERVED_ENVIRONMENT_KEYS, RUNTIMES } from '../protocol/index.js';
+
+export { RESERVED_ENVIRONMENT_KEYS, RUNTIMES };
 
 export const GROUP = 'lamina.dev';
 export const API_VERSION = 'v1alpha1';
@@ -12,7 +15,7 @@ export const limits = {
   ephemeralStorage: { min: 512, max: 10240, default: 512 },
   layersPerFunction: 5,
   environmentBytes: 4096,
-  unzippedBytes: 262_144_000,
+  unzippedBytes: MAX_UNZIPPED_BYTES,
   descriptionLength: 256,
   compatibleRuntimes: 15,
   compatibleArchitectures: 2,
@@ -20,8 +23,6 @@ export const limits = {
   maxEventAgeSeconds: { min: 60, max: 21_600, default: 21_600 },
 } as const;
 
-/** The runtimes the Lamina runtime image carries. `provided*` run a `bootstrap`. */
-export const RUNTIMES = ['nodejs20.x', 'python3.13', 'provided', 'provided.al2023'] as const;
 export const Runtime = z.enum(RUNTIMES).meta({
   description:
     'Lambda runtime identifier: nodejs20.x, python3.13, or provided / provided.al2023 (custom runtime).',
@@ -147,28 +148,6 @@ export const PinnedLayer = z.object({
   unzippedSize: z.int().min(0).optional(),
 });
 export type PinnedLayer = z.infer<typeof PinnedLayer>;
-
-/** Environment variables Lambda reserves (LAMBDA-SPEC §3); users may not set them. */
-export const RESERVED_ENVIRONMENT_KEYS = [
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-  'TZ',
-] as const;
 
 const ENV_KEY = /^[a-zA-Z][a-zA-Z0-9_]+$/;
 

@@ -3,6 +3,7 @@
 // Invoke, and Init retried inside the next invoke after a failure or a reset. The runtime
 // process and the Runtime API live in the supervisor; this file decides states, answers and
 // the START / END / REPORT framing of the log.
+import { normalizePayload } from '../../../operator/src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { installArtifacts } from './artifacts.js';
 import type { Clock } from './clock.js';
@@ -238,7 +239,7 @@ export class ExecutionEnvironment {
     const report = await this.runtime.invoke(
       {
         requestId,
-        body: request.body.length > 0 ? request.body : Buffer.from('{}'),
+        body: normalizePayload(request.body),
         contentType: request.contentType,
         invokedFunctionArn: request.invokedFunctionArn ?? config.functionArn,
         traceId: request.traceId,

@@ -1,5 +1,6 @@
 // Small helpers shared by the two servers, and the one place AgentErrors become HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AGENT_ERROR_TYPES, AGENT_HEADERS } from '../../../operator/src/protocol/index.js';
 import { AgentError } from './errors.js';
 import { agentLog } from './logs.js';
 
@@ -25,15 +26,15 @@ export function sendError(res: ServerResponse, err: unknown): void {
     return;
   }
   if (err instanceof AgentError) {
-    sendJson(res, err.httpStatus, err.toJSON(), { 'x-amzn-ErrorType': err.errorType });
+    sendJson(res, err.httpStatus, err.toJSON(), { [AGENT_HEADERS.errorType]: err.errorType });
     return;
   }
   agentLog('error', 'unexpected error', { error: String((err as Error)?.stack ?? err) });
   sendJson(
     res,
     500,
-    { errorType: 'ServiceException', errorMessage: String((err as Error)?.message ?? err) },
-    { 'x-amzn-ErrorType': 'ServiceException' },
+    { errorType: AGENT_ERROR_TYPES.service, errorMessage: String((err as Error)?.message ?? err) },
+    { [AGENT_HEADERS.errorType]: AGENT_ERROR_TYPES.service },
   );
 }
 

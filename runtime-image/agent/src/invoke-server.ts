@@ -4,6 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AGENT_HEADERS,
+  AGENT_INVOKE_PATH_PATTERN,
+  AGENT_PATHS,
+  INVALID_CLIENT_CONTEXT_MESSAGE,
+  decodeClientContext as decodeBase64Json,
+} from '../../../operator/src/protocol/index.js';
+import {
   InvalidConfigError,
   InvalidRequestContentError,
   NotFoundError,
@@ -13,7 +20,6 @@ import type { ExecutionEnvironment, InvokeRequest } from './environment.js';
 import { MAX_INVOKE_REQUEST_BYTES } from './function-errors.js';
 import { readBody, sendError, sendJson } from './http.js';
 
-const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations$/;
 /** Specialisation bodies are small JSON documents. */
 const MAX_SPECIALIZE_BYTES = 1024 * 1024;
 
@@ -29,13 +35,9 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
  */
 function decodeClientContext(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
-  } catch {
-    throw new InvalidRequestContentError('Client context must be a valid Base64-encoded JSON object.');
-  }
-  return JSON.stringify(parsed).replace(
+  const decoded = decodeBase64Json(value);
+  if (!decoded) throw new InvalidRequestContentError(INVALID_CLIENT_CONTEXT_MESSAGE);
+  return JSON.stringify(decoded.value).replace(
     /[\u007f-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
@@ -60,12 +62,12 @@ export async function listen(server: Server, host: string, port: number): Promis
 
 async function handle(env: ExecutionEnvironment, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '').split('?')[0] ?? '';
-  if (req.method === 'POST' && INVOKE_PATH.test(path)) return invoke(env, req, res);
-  if (req.method === 'GET' && path === '/healthz') {
+  if (req.method === 'POST' && AGENT_INVOKE_PATH_PATTERN.test(path)) return invoke(env, req, res);
+  if (req.method === 'GET' && path === AGENT_PATHS.health) {
     const { status, body } = env.health();
     return sendJson(res, status, body);
   }
-  if (req.method === 'POST' && path === '/lamina/v1/specialize') return specialize(env, req, res);
+  if (req.method === 'POST' && path === AGENT_PATHS.specialize) return specialize(env, req, res);
   throw new NotFoundError(req.method ?? '', path);
 }
 
@@ -92,28 +94,28 @@ async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: Serv
     const body = await readBody(req, MAX_INVOKE_REQUEST_BYTES);
     if (body === undefined) throw new RequestTooLargeError(MAX_INVOKE_REQUEST_BYTES);
     const request: InvokeRequest = {
-      requestId: header(req, 'x-amzn-requestid') || randomUUID(),
+      requestId: header(req, AGENT_HEADERS.requestId) || randomUUID(),
       body,
       // A synchronous Invoke payload is JSON whatever the client labelled it (the AWS SDKs send
       // application/octet-stream), so the runtime is always told application/json.
       contentType: 'application/json',
-      logTail: header(req, 'x-amz-log-type')?.toLowerCase() === 'tail',
-      invokedFunctionArn: header(req, 'x-lamina-invoked-function-arn') || undefined,
-      clientContext: decodeClientContext(header(req, 'x-amz-client-context')),
-      traceId: header(req, 'x-amzn-trace-id') || undefined,
+      logTail: header(req, AGENT_HEADERS.logType)?.toLowerCase() === 'tail',
+      invokedFunctionArn: header(req, AGENT_HEADERS.invokedFunctionArn) || undefined,
+      clientContext: decodeClientContext(header(req, AGENT_HEADERS.clientContext)),
+      traceId: header(req, AGENT_HEADERS.traceId) || undefined,
     };
     const result = await env.invoke(request);
     const headers: Record<string, string | number> = {
       'Content-Type': result.contentType,
       'Content-Length': result.body.length,
-      'X-Amzn-RequestId': request.requestId,
-      'X-Amz-Executed-Version': result.executedVersion,
+      [AGENT_HEADERS.requestId]: request.requestId,
+      [AGENT_HEADERS.executedVersion]: result.executedVersion,
     };
-    if (result.functionError) headers['X-Amz-Function-Error'] = 'Unhandled';
-    if (result.logTail) headers['X-Amz-Log-Result'] = result.logTail.toString('base64');
+    if (result.functionError) headers[AGENT_HEADERS.functionError] = 'Unhandled';
+    if (result.logTail) headers[AGENT_HEADERS.logResult] = result.logTail.toString('base64');
     if (result.initDurationMs !== undefined)
-      headers['X-Lamina-Init-Duration-Ms'] = result.initDurationMs.toFixed(2);
-    if (result.environmentReset) headers['X-Lamina-Environment-Reset'] = 'true';
+      headers[AGENT_HEADERS.initDurationMs] = result.initDurationMs.toFixed(2);
+    if (result.environmentReset) headers[AGENT_HEADERS.environmentReset] = 'true';
     res.writeHead(200, headers);
     res.end(result.body);
   } finally {

@@ -6,10 +6,10 @@
 // no entry may sit below a symlink of the same archive. That keeps the common cases
 // (`libfoo.so -> libfoo.so.1`, `node_modules/.bin/x -> ../x/cli.js`) and refuses the rest.
 import { posix } from 'node:path';
+import { AGENT_ERROR_TYPES, MAX_UNZIPPED_BYTES } from '../../../operator/src/protocol/index.js';
 import { AgentError } from './errors.js';
 
-/** Lambda's limit for a function plus its layers, unzipped [LAMBDA-SPEC §4]. */
-export const MAX_UNZIPPED_BYTES = 262_144_000;
+export { MAX_UNZIPPED_BYTES };
 /** Lambda states no entry-count limit; this bounds inode and metadata work per archive. */
 export const MAX_ZIP_ENTRIES = 100_000;
 export const MAX_SYMLINK_TARGET_BYTES = 4096;
@@ -33,7 +33,7 @@ export class InvalidZipFileError extends AgentError {
     message: string,
     readonly entryName?: string,
   ) {
-    super('InvalidZipFileException', message, 400);
+    super(AGENT_ERROR_TYPES.invalidZipFile, message, 400);
   }
 }
 

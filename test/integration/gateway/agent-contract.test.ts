@@ -1,15 +1,15 @@
-// The gateway ↔ agent contract: the gateway's own clients (HttpAgentClient, HttpSpecializer)
-// against the real agent process. The unit tier's fake agent (test/unit/gateway/fakeAgent.ts)
+// The gateway ↔ agent contract: the gateway's own client (HttpAgentClient: invoke and
+// specialise) against the real agent process. The unit tier's fake agent (test/unit/gateway/fakeAgent.ts)
 // answers the same cases; this file keeps the fake honest.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   AgentUnavailableError,
   HttpAgentClient,
+  SpecializeError,
   type AgentInvokeRequest,
 } from '../../../operator/src/gateway/environments/agentClient.js';
 import type { AgentFunctionConfig } from '../../../operator/src/gateway/environments/types.js';
-import { HttpSpecializer, SpecializeError } from '../../../operator/src/gateway/pool/specializeClient.js';
 import {
   agentFixture,
   fixtureFiles,
@@ -50,7 +50,7 @@ function nodeFunction(fixture: AgentFixture, fields: Record<string, unknown> = {
 describe('gateway ↔ agent contract', () => {
   const fixture = agentFixture();
   const client = new HttpAgentClient();
-  const specializer = new HttpSpecializer();
+  const specializer = new HttpAgentClient();
   after(async () => {
     await client.close();
     await specializer.close();

@@ -22,7 +22,7 @@ import {
   type WarmPoolPort,
 } from '../../../operator/src/gateway/pool/pooledProvider.js';
 import { parseShapes, poolShapeFor, type PoolShape } from '../../../operator/src/gateway/pool/shapes.js';
-import type { Specializer } from '../../../operator/src/gateway/pool/specializeClient.js';
+import type { Specializer } from '../../../operator/src/gateway/environments/agentClient.js';
 import type { GenericEnvironment } from '../../../operator/src/gateway/pool/warmPool.js';
 import { labelValue } from '../../../operator/src/gateway/pool/warmPool.js';
 import { BurstScaler } from '../../../operator/src/gateway/scaling/burstScaler.js';

@@ -1,6 +1,15 @@
-// The gateway side of the gateway ↔ agent protocol: one invoke over a keep-alive connection
-// pool (undici keeps a pool per environment address).
+// The gateway side of the gateway ↔ agent protocol (operator/src/protocol): invoke over a
+// keep-alive connection pool (undici keeps one per environment address) and specialise a
+// generic warm-pool agent with its function configuration.
 import { Agent, request } from 'undici';
+import {
+  AGENT_HEADERS,
+  AGENT_PATHS,
+  type FunctionConfig,
+  type SpecializeResult,
+} from '../../protocol/index.js';
+
+export type { SpecializeResult };
 
 export interface AgentInvokeRequest {
   requestId: string;
@@ -35,37 +44,58 @@ export class AgentUnavailableError extends Error {
   }
 }
 
+/** Specialisation failed; the agent stays generic. */
+export class SpecializeError extends Error {
+  constructor(
+    message: string,
+    /** The agent's error type, e.g. CodeVerificationFailedException, Lamina.AlreadySpecialized. */
+    readonly errorType?: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface AgentClient {
   invoke(address: string, req: AgentInvokeRequest): Promise<AgentInvokeResult>;
   close(): Promise<void>;
 }
 
-const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
+export interface Specializer {
+  /**
+   * Hands a generic agent its configuration and answers once Init is over. An Init *failure*
+   * is still a specialised environment (its next invoke reports the error, as Lambda does);
+   * anything that is not a 200 leaves the agent generic and throws SpecializeError.
+   */
+  specialize(address: string, config: FunctionConfig, timeoutMs: number): Promise<SpecializeResult>;
+  close(): Promise<void>;
+}
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-export class HttpAgentClient implements AgentClient {
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+export class HttpAgentClient implements AgentClient, Specializer {
+  private readonly invokeDispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+  // Every pool pod is specialised once: those connections are not worth keeping.
+  private readonly specializeDispatcher = new Agent({ keepAliveTimeout: 1000, pipelining: 0 });
 
   async invoke(address: string, req: AgentInvokeRequest): Promise<AgentInvokeResult> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'x-amzn-requestid': req.requestId,
-      'x-lamina-invoked-function-arn': req.invokedFunctionArn,
+      [AGENT_HEADERS.requestId]: req.requestId,
+      [AGENT_HEADERS.invokedFunctionArn]: req.invokedFunctionArn,
     };
-    if (req.tail) headers['x-amz-log-type'] = 'Tail';
-    if (req.clientContext) headers['x-amz-client-context'] = req.clientContext;
-    if (req.traceId) headers['x-amzn-trace-id'] = req.traceId;
+    if (req.tail) headers[AGENT_HEADERS.logType] = 'Tail';
+    if (req.clientContext) headers[AGENT_HEADERS.clientContext] = req.clientContext;
+    if (req.traceId) headers[AGENT_HEADERS.traceId] = req.traceId;
     let res;
     try {
-      res = await request(`${address}${INVOKE_PATH}`, {
+      res = await request(`${address}${AGENT_PATHS.invoke}`, {
         method: 'POST',
         headers,
         body: req.payload,
-        dispatcher: this.dispatcher,
+        dispatcher: this.invokeDispatcher,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
@@ -81,9 +111,9 @@ export class HttpAgentClient implements AgentClient {
         `environment at ${address} answered ${res.statusCode}: ${body.toString()}`,
       );
     }
-    const functionError = header(res.headers, 'x-amz-function-error');
-    const logResult = header(res.headers, 'x-amz-log-result');
-    const init = header(res.headers, 'x-lamina-init-duration-ms');
+    const functionError = header(res.headers, AGENT_HEADERS.functionError);
+    const logResult = header(res.headers, AGENT_HEADERS.logResult);
+    const init = header(res.headers, AGENT_HEADERS.initDurationMs);
     return {
       payload: body,
       ...(functionError ? { functionError } : {}),
@@ -91,11 +121,35 @@ export class HttpAgentClient implements AgentClient {
       ...(init !== undefined && init !== '' && Number.isFinite(Number(init))
         ? { initDurationMs: Number(init) }
         : {}),
-      environmentReset: header(res.headers, 'x-lamina-environment-reset') === 'true',
+      environmentReset: header(res.headers, AGENT_HEADERS.environmentReset) === 'true',
     };
   }
 
+  async specialize(address: string, config: FunctionConfig, timeoutMs: number): Promise<SpecializeResult> {
+    let res;
+    try {
+      res = await request(`${address}${AGENT_PATHS.specialize}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(config),
+        dispatcher: this.specializeDispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (err) {
+      throw new SpecializeError(`specialising ${address} failed: ${(err as Error).message}`);
+    }
+    const text = await res.body.text();
+    if (res.statusCode !== 200) {
+      throw new SpecializeError(
+        `specialising ${address} answered ${res.statusCode}: ${text.slice(0, 500)}`,
+        header(res.headers, AGENT_HEADERS.errorType),
+      );
+    }
+    return JSON.parse(text) as SpecializeResult;
+  }
+
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.invokeDispatcher.close(), this.specializeDispatcher.close()]);
   }
 }

@@ -15,6 +15,7 @@
 // function (plain `environment.variables` win on a clash; reserved names are dropped). The
 // gateway never reads Secrets itself.
 import type { V1Pod } from '@kubernetes/client-node';
+import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
 import type { EnvironmentSpec } from './types.js';
 
 export const LABELS = {
@@ -26,7 +27,6 @@ export const LABELS = {
 } as const;
 
 export const SECRET_ENV_PREFIX = 'LAMINA_SECRET_';
-export const AGENT_PORT = 8080;
 /** Lambda's sandbox user and group (sbx_user1051), as in the runtime image. */
 export const RUNTIME_UID = 993;
 export const RUNTIME_GID = 990;
@@ -103,7 +103,7 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
             limits: { memory },
           },
           readinessProbe: {
-            httpGet: { path: '/healthz', port: AGENT_PORT },
+            httpGet: { path: AGENT_PATHS.health, port: AGENT_PORT },
             periodSeconds: 1,
             failureThreshold: 1,
             timeoutSeconds: 1,

@@ -1,26 +1,10 @@
 // Execution environments: one pod each, one invocation at a time. The provider is the only
 // thing that knows how environments are made (Kubernetes pods today; a specialised generic
 // pod from a warm pool later), so the pool and the scaler are tested with a fake one.
-import type { InitializationType } from '../scaling/environmentPlan.js';
+import type { FunctionConfig, InitializationType } from '../../protocol/index.js';
 
 /** The function configuration the in-pod agent runs (env LAMINA_FUNCTION or specialize body). */
-export interface AgentFunctionConfig {
-  functionName: string;
-  namespace: string;
-  /** "$LATEST" or a version number. */
-  version: string;
-  runtime: string;
-  handler?: string;
-  memorySize: number;
-  timeout: number;
-  environment: Record<string, string>;
-  code: { url: string; sha256: string };
-  layers: Array<{ url: string; sha256: string }>;
-  functionArn: string;
-  region: string;
-  initializationType: InitializationType;
-  maxUnzippedBytes: number;
-}
+export type AgentFunctionConfig = FunctionConfig;
 
 /** Everything needed to create one environment. */
 export interface EnvironmentSpec {

@@ -2,6 +2,7 @@
 // seconds): once a starting environment pod has an IP, the gateway asks the agent's
 // /healthz itself every few milliseconds and treats the first 200 as ready. The kubelet's
 // probe still runs and later agrees; a pod that dies fails through its phase as before.
+import { AGENT_PATHS } from '../../protocol/index.js';
 import type { Logger } from '../../shared/log.js';
 
 export class FastReadiness {
@@ -40,7 +41,7 @@ export class FastReadiness {
     const deadline = Date.now() + this.giveUpMs;
     while (!signal.aborted && Date.now() < deadline) {
       try {
-        const res = await fetch(`${address}/healthz`, {
+        const res = await fetch(`${address}${AGENT_PATHS.health}`, {
           signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]),
         });
         await res.arrayBuffer();

@@ -4,7 +4,8 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/log.js';
 import type { InitializationType } from '../scaling/environmentPlan.js';
-import { AGENT_PORT, LABELS, environmentPod, versionFromLabel } from '../environments/podSpec.js';
+import { AGENT_PORT } from '../../protocol/index.js';
+import { LABELS, environmentPod, versionFromLabel } from '../environments/podSpec.js';
 import {
   environmentKey,
   type EnvironmentEvent,

@@ -16,7 +16,7 @@ import {
   type EnvironmentSpec,
 } from '../environments/types.js';
 import { poolShapeFor, type PoolShape } from './shapes.js';
-import type { Specializer } from './specializeClient.js';
+import type { Specializer } from '../environments/agentClient.js';
 import type { GenericEnvironment, WarmPoolStatus } from './warmPool.js';
 
 /** What the provider needs from the pool (the Kubernetes WarmPool, or a fake in tests). */

@@ -17,7 +17,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/log.js';
-import { AGENT_PORT } from '../environments/podSpec.js';
+import { AGENT_PORT } from '../../protocol/index.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fastReadiness.js';
 import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';

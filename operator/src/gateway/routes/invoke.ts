@@ -6,6 +6,11 @@ import {
   ServiceException,
   ValidationException,
 } from '../../errors.js';
+import {
+  INVALID_CLIENT_CONTEXT_MESSAGE,
+  isValidClientContext,
+  normalizePayload,
+} from '../../protocol/index.js';
 import type { AsyncQueue } from '../asyncQueue.js';
 import type { InvokeAuthorizer } from '../auth/lambdaAuth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
@@ -24,7 +29,6 @@ export interface InvokeRouteOptions {
 
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
 const LOG_TYPES = ['None', 'Tail'] as const;
-const MAX_CLIENT_CONTEXT_BYTES = 3583;
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -50,23 +54,13 @@ function wantsTail(request: FastifyRequest): boolean {
 function clientContext(request: FastifyRequest): string | undefined {
   const value = headerValue(request, 'x-amz-client-context');
   if (value === undefined || value === '') return undefined;
-  let ok = value.length <= MAX_CLIENT_CONTEXT_BYTES && /^[A-Za-z0-9+/]*={0,2}$/.test(value);
-  if (ok) {
-    try {
-      const decoded: unknown = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
-      ok = decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded);
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok)
-    throw new InvalidRequestContentException('Client context must be a valid Base64-encoded JSON object.');
+  if (!isValidClientContext(value)) throw new InvalidRequestContentException(INVALID_CLIENT_CONTEXT_MESSAGE);
   return value;
 }
 
 /** Lambda only accepts JSON payloads; an empty one is the event `{}`. */
 function jsonPayload(body: Buffer): Buffer {
-  if (body.length === 0) return Buffer.from('{}');
+  if (body.length === 0) return normalizePayload(body);
   try {
     // ignoreBOM keeps a BOM in the text, so it fails here instead of reaching the function.
     JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body));

@@ -1,6 +1,8 @@
 // Decisions about environments that exist: which idle ones to reclaim (scale to zero) and
 // how to bring provisioned environments to the configured count. Pure: the pool applies them.
-export type InitializationType = 'on-demand' | 'provisioned-concurrency';
+import type { InitializationType } from '../../protocol/index.js';
+
+export type { InitializationType };
 export type EnvironmentState = 'starting' | 'idle' | 'busy';
 
 export interface EnvironmentView {

@@ -1,0 +1,89 @@
+// The agent's HTTP contract on port 8080, as both sides speak it: paths, headers, the
+// error types the agent answers with, and the two request normalisations (empty payload,
+// client context) that must agree on both sides of the wire.
+
+/** The port the agent listens on inside an environment pod. */
+export const AGENT_PORT = 8080;
+
+export const AGENT_PATHS = {
+  /** The Runtime Interface Emulator's path; the gateway always uses the function name `function`. */
+  invoke: '/2015-03-31/functions/function/invocations',
+  health: '/healthz',
+  specialize: '/lamina/v1/specialize',
+} as const;
+
+/** Any function name is accepted on the invoke path, as the emulator does. */
+export const AGENT_INVOKE_PATH_PATTERN = /^\/2015-03-31\/functions\/[^/]+\/invocations$/;
+
+/** Header names, lower case as node reports them (HTTP header names are case-insensitive). */
+export const AGENT_HEADERS = {
+  // request
+  requestId: 'x-amzn-requestid',
+  invokedFunctionArn: 'x-lamina-invoked-function-arn',
+  logType: 'x-amz-log-type',
+  clientContext: 'x-amz-client-context',
+  traceId: 'x-amzn-trace-id',
+  // response
+  executedVersion: 'x-amz-executed-version',
+  functionError: 'x-amz-function-error',
+  logResult: 'x-amz-log-result',
+  /** Present on the invoke that ran Init (cold start), in milliseconds with two decimals. */
+  initDurationMs: 'x-lamina-init-duration-ms',
+  /** `true` when the runtime was restarted after this invoke (timeout, exit, OOM). */
+  environmentReset: 'x-lamina-environment-reset',
+  /** The error type of a refusal that is not the function's; the body is `{errorType, errorMessage}`. */
+  errorType: 'x-amzn-errortype',
+} as const;
+
+/** The error types of the agent's own refusals (the function's errors are its payload). */
+export const AGENT_ERROR_TYPES = {
+  invalidConfig: 'InvalidParameterValueException',
+  codeVerificationFailed: 'CodeVerificationFailedException',
+  invalidZipFile: 'InvalidZipFileException',
+  artifactFetchFailed: 'Lamina.ArtifactFetchFailed',
+  extractionFailed: 'Lamina.ExtractionFailed',
+  alreadySpecialized: 'Lamina.AlreadySpecialized',
+  specializationInProgress: 'Lamina.SpecializationInProgress',
+  notSpecialized: 'Lamina.NotSpecialized',
+  /** 503: one invocation at a time per environment. */
+  environmentBusy: 'Lamina.EnvironmentBusy',
+  requestTooLarge: 'RequestEntityTooLargeException',
+  invalidRequestContent: 'InvalidRequestContentException',
+  notFound: 'Lamina.NotFound',
+  service: 'ServiceException',
+} as const;
+
+/** What POST /lamina/v1/specialize answers with 200 (an Init failure is still specialised). */
+export interface SpecializeResult {
+  state: 'ready' | 'failed';
+  initDurationMs?: number;
+  artifactsDurationMs?: number;
+}
+
+/** Lambda only accepts JSON payloads; an empty one is the event `{}`. */
+export function normalizePayload(body: Buffer): Buffer {
+  return body.length > 0 ? body : Buffer.from('{}');
+}
+
+/** Lambda's limit on X-Amz-Client-Context (base64 text). */
+export const MAX_CLIENT_CONTEXT_BYTES = 3583;
+export const INVALID_CLIENT_CONTEXT_MESSAGE = 'Client context must be a valid Base64-encoded JSON object.';
+
+/**
+ * X-Amz-Client-Context is base64 JSON on the wire. Returns the decoded value, or `undefined`
+ * when the header is not base64 of a JSON document.
+ */
+export function decodeClientContext(value: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(Buffer.from(value, 'base64').toString('utf8')) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The gateway's stricter check: at most 3583 base64 characters of a JSON object. */
+export function isValidClientContext(value: string): boolean {
+  if (value.length > MAX_CLIENT_CONTEXT_BYTES || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return false;
+  const decoded = decodeClientContext(value)?.value;
+  return decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded);
+}

@@ -1,0 +1,4 @@
+// The gateway ↔ agent contract, defined once and imported by both sides: the function
+// configuration the agent runs and the HTTP exchange on the agent's port.
+export * from './agent-http.js';
+export * from './function-config.js';
