@@ -3,25 +3,25 @@
 // gateway/config.ts); invalid configuration stops the process naming the variable.
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
-import { AsyncConfigError, loadAsyncConfig } from './async/config.js';
-import { GatewayAsyncQueue } from './async/gatewayQueue.js';
-import { openEventQueue, startAsyncProcessor } from './async/runtime.js';
-import { KubernetesAuthorizer } from './gateway/auth/authorizer.js';
-import { KubernetesAccessReviewer } from './gateway/auth/kubernetesReviewer.js';
-import { LambdaAuthorizer } from './gateway/auth/lambdaAuth.js';
-import { ConfigError, loadConfig } from './gateway/config.js';
-import { HttpAgentClient } from './gateway/environments/agentClient.js';
-import { createGateway } from './gateway/gateway.js';
-import { KubernetesCatalog } from './gateway/kubernetes/kubernetesCatalog.js';
-import { KubernetesProvider } from './gateway/kubernetes/kubernetesProvider.js';
-import { KubernetesProvisionedStatusWriter } from './gateway/kubernetes/provisionedStatusWriter.js';
-import { PooledProvider } from './gateway/pool/pooledProvider.js';
-import { WarmPool } from './gateway/pool/warmPool.js';
-import { allowEveryone, kubernetesAccess } from './control-plane/index.js';
-import { httpStore, kubernetesObjects } from './control-plane/kubernetes.js';
-import { KubeEventRecorder } from './kube/events.js';
-import { systemClock } from './shared/clock.js';
-import { createLogger } from './shared/log.js';
+import {
+  ConfigError,
+  createGateway,
+  GatewayAsyncQueue,
+  HttpAgentClient,
+  KubernetesCatalog,
+  KubernetesProvider,
+  KubernetesProvisionedStatusWriter,
+  LambdaAuthorizer,
+  loadAsyncConfig,
+  loadConfig,
+  openEventQueue,
+  PooledProvider,
+  startAsyncProcessor,
+  WarmPool,
+} from './gateway/index.js';
+import { KubeEventRecorder, KubernetesAccessReviewer, KubernetesAuthorizer } from './kube/index.js';
+import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from './control-plane/index.js';
+import { createLogger, systemClock } from './shared/index.js';
 
 async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     config = loadConfig();
     asyncConfig = loadAsyncConfig();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof AsyncConfigError) {
+    if (err instanceof ConfigError) {
       log.error(err.message);
       process.exit(2);
     }

@@ -1,11 +1,9 @@
 // `npm run operator` / the operator container's entrypoint: configuration from the
 // environment, then the operator until SIGTERM. Losing the leader lease exits the process
 // (exit code 1) so Kubernetes restarts it with clean state, as client-go controllers do.
-import { operatorConfigFromEnv } from './controller/config.js';
-import { startOperator } from './controller/operator.js';
-import { loadKubeConfig } from './kube/config.js';
-import { createLogger } from './shared/log.js';
-import { ConfigError } from './store/config.js';
+import { operatorConfigFromEnv, startOperator } from './controller/index.js';
+import { loadKubeConfig } from './kube/index.js';
+import { ConfigError, createLogger } from './shared/index.js';
 
 const log = createLogger({ component: 'lamina-operator' });
 

@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventQueue } from '../../operator/src/async/eventQueue.js';
-import { NatsEventQueue } from '../../operator/src/async/nats/natsQueue.js';
-import { SqliteEventQueue } from '../../operator/src/async/sqlite/sqliteQueue.js';
+import type { EventQueue } from '../../operator/src/gateway/async/eventQueue.js';
+import { NatsEventQueue } from '../../operator/src/gateway/async/nats/natsQueue.js';
+import { SqliteEventQueue } from '../../operator/src/gateway/async/sqlite/sqliteQueue.js';
 import { startNatsServer } from './natsServer.js';
 
 const body = Buffer.from(JSON.stringify({ kind: 'invoke', payload: 'x'.repeat(512) }));

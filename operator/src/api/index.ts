@@ -6,3 +6,5 @@ export * from './version.js';
 export * from './alias.js';
 export * from './resources.js';
 export * from './snapshot.js';
+export * from './function-name.js';
+export * from './function-url.js';

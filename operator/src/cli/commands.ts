@@ -4,8 +4,7 @@
 // (e.g. `kubectl -n lamina-system port-forward svc/lamina-store 8090`).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { StoreClient } from '../store/client.js';
-import { StoreError } from '../store/errors.js';
+import { StoreClient, StoreError } from '../store/index.js';
 
 const USAGE = `usage: lamina push <file.zip> [--store URL] [--token TOKEN]
 

@@ -10,9 +10,8 @@ import {
   TooManyRequestsException,
   UnrecognizedClientException,
 } from '../errors.js';
-import { LAMINA_GROUP } from '../gateway/auth/accessReview.js';
-import type { AuthDecision } from '../gateway/auth/authorizer.js';
-import type { HeaderBag } from '../gateway/auth/credentials.js';
+import { LAMINA_GROUP } from '../kube/index.js';
+import type { AuthDecision, HeaderBag } from '../kube/index.js';
 
 export type Verb = 'create' | 'get' | 'list' | 'update' | 'delete';
 export type Resource = 'functions' | 'versions' | 'aliases' | 'layers';

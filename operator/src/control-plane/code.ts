@@ -3,15 +3,14 @@
 // leaves nothing behind), with the same checks the store and the agent run.
 import { createHash } from 'node:crypto';
 import {
+  AccessDeniedException,
   InvalidParameterValueException,
+  type LambdaError,
   RequestEntityTooLargeException,
   ServiceException,
-  AccessDeniedException,
-  type LambdaError,
 } from '../errors.js';
-import type { ArtifactStore } from '../store/artifact-store.js';
-import { StoreError } from '../store/errors.js';
-import { inspectZip } from '../store/zip-check.js';
+import type { ArtifactStore } from '../store/index.js';
+import { inspectZip, StoreError } from '../store/index.js';
 
 export interface CodeLimits {
   /** Largest zip accepted (Lambda: 50 MB direct upload). */

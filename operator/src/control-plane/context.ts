@@ -1,10 +1,15 @@
 // What every control-plane route needs: options, name resolution, authorization and the
 // lookups that answer Lambda's 404s. Routes stay short by going through here.
 import type { FastifyRequest } from 'fastify';
-import type { Alias, LaminaFunction, Version } from '../api/index.js';
 import { ResourceNotFoundException } from '../errors.js';
-import { resolveFunctionReference, type FunctionReference } from '../gateway/routing/functionName.js';
-import type { ArtifactStore } from '../store/artifact-store.js';
+import {
+  type Alias,
+  type FunctionReference,
+  type LaminaFunction,
+  resolveFunctionReference,
+  type Version,
+} from '../api/index.js';
+import type { ArtifactStore } from '../store/index.js';
 import type { ControlPlaneAccess, Resource, Verb } from './access.js';
 import type { CodeLimits } from './code.js';
 import { aliasName, functionArn } from './configuration.js';

@@ -4,8 +4,7 @@
 // address the client used to reach it (so `--endpoint-url` is all a client needs).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccessDeniedException, ResourceNotFoundException, ServiceException } from '../errors.js';
-import { checkDownload, signDownloadUrl } from '../store/download-url.js';
-import { BlobNotFoundError } from '../store/errors.js';
+import { BlobNotFoundError, checkDownload, signDownloadUrl } from '../store/index.js';
 import type { ControlPlaneContext } from './context.js';
 
 const GATEWAY_PREFIX = '/lamina/code';

@@ -4,7 +4,7 @@
 // file for the operations, the identity rules and what this folder imports from elsewhere.
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequestContentException, toWireError } from '../errors.js';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../shared/index.js';
 import { ControlPlaneContext, type ControlPlaneOptions } from './context.js';
 import { downloadRoutes } from './downloads.js';
 import { codeSigningRoutes } from './routes-code-signing.js';
@@ -17,6 +17,7 @@ import { versionRoutes } from './routes-versions.js';
 
 export type { ControlPlaneOptions } from './context.js';
 export { allowEveryone, kubernetesAccess, type ControlPlaneAccess } from './access.js';
+export { httpStore, kubernetesObjects } from './kubernetes.js';
 export type { LaminaObjects } from './objects.js';
 
 /** Small JSON bodies (everything but code uploads). */

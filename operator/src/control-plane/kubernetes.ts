@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AliasResource, FunctionResource, LayerResource, VersionResource } from '../api/index.js';
 import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
-import { ResourceClient } from '../kube/custom-objects.js';
-import { StoreClient } from '../store/client.js';
+import { ResourceClient } from '../kube/index.js';
+import { StoreClient } from '../store/index.js';
 import type { LaminaObjects } from './objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';

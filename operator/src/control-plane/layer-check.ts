@@ -2,8 +2,7 @@
 // operator's own pure rules (controller/layer-pins.ts): a missing, deleted, unshared or
 // incompatible layer version is refused before anything is written.
 import type { Layer, LayerReference, PinnedLayer } from '../api/index.js';
-import { resolveLayerPins, parseLayerName } from '../controller/layer-pins.js';
-import { Reason } from '../controller/reasons.js';
+import { parseLayerName, Reason, resolveLayerPins } from '../controller/index.js';
 import { AccessDeniedException, InvalidParameterValueException } from '../errors.js';
 import type { ControlPlaneContext } from './context.js';
 import { kube } from './objects.js';

@@ -11,8 +11,8 @@ import {
   ResourceNotFoundException,
   ServiceException,
 } from '../errors.js';
-import { apiMessage, apiReason, apiStatus, isConflict } from '../kube/errors.js';
-import type { MergePatch, ResourceClient } from '../kube/custom-objects.js';
+import { apiMessage, apiReason, apiStatus, isConflict } from '../kube/index.js';
+import type { MergePatch, ResourceClient } from '../kube/index.js';
 import { revisionIdOf } from './configuration.js';
 
 export type Objects<T extends LaminaFunction | Version | Alias | Layer> = Pick<

@@ -2,14 +2,19 @@
 // function, with the $LATEST revision it checked as a precondition) and waits for the operator
 // to number it, as `kubectl apply` of a Version does. The operator stays the one place numbers
 // are assigned. A refused or redundant request object is deleted: nothing is left behind.
-import { sameConfiguration, snapshotOfLatest, type LaminaFunction, type Version } from '../api/index.js';
+import {
+  type FunctionReference,
+  type LaminaFunction,
+  sameConfiguration,
+  snapshotOfLatest,
+  type Version,
+} from '../api/index.js';
 import {
   InvalidParameterValueException,
   PreconditionFailedException,
   ResourceConflictException,
   ServiceException,
 } from '../errors.js';
-import type { FunctionReference } from '../gateway/routing/functionName.js';
 import { base64Sha256, revisionIdOf } from './configuration.js';
 import type { ControlPlaneContext } from './context.js';
 import { kube } from './objects.js';

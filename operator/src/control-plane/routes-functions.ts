@@ -7,8 +7,8 @@ import {
   PreconditionFailedException,
   ResourceConflictException,
 } from '../errors.js';
-import { credentialFrom } from '../gateway/auth/credentials.js';
-import { storeZip, zipBytesOf, type UploadedCode } from './code.js';
+import { credentialFrom } from '../kube/index.js';
+import { storeZip, type UploadedCode, zipBytesOf } from './code.js';
 import { codeLocation } from './downloads.js';
 import { checkLayers } from './layer-check.js';
 import {
@@ -20,20 +20,20 @@ import {
 } from './configuration.js';
 import type { ControlPlaneContext } from './context.js';
 import {
-  ROLE_ANNOTATION,
-  TAGS_ANNOTATION,
   checkFunctionName,
   configurationPatchOf,
   functionSpecOf,
+  ROLE_ANNOTATION,
+  TAGS_ANNOTATION,
 } from './function-spec.js';
-import { kube, patchAtRevision, type MergePatch } from './objects.js';
+import { kube, type MergePatch, patchAtRevision } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
 import { publishVersion, settled } from './publish.js';
 import {
   CreateFunctionRequest,
+  parseRequest,
   UpdateFunctionCodeRequest,
   UpdateFunctionConfigurationRequest,
-  parseRequest,
 } from './requests.js';
 
 type Params = { Params: { name: string }; Querystring: { Qualifier?: string } };

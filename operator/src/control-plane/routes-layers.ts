@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Layer, LayerVersionRecord } from '../api/index.js';
 import { InvalidParameterValueException, ResourceNotFoundException, ServiceException } from '../errors.js';
-import { credentialFrom } from '../gateway/auth/credentials.js';
+import { credentialFrom } from '../kube/index.js';
 import { storeZip, zipBytesOf } from './code.js';
 import type { ControlPlaneContext } from './context.js';
 import { codeLocation } from './downloads.js';
@@ -18,7 +18,7 @@ import {
 } from './layer-mapping.js';
 import { kube, patchAtRevision } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
-import { PublishLayerVersionRequest, parseRequest } from './requests.js';
+import { parseRequest, PublishLayerVersionRequest } from './requests.js';
 
 type LayerParams = { Params: { layer: string } };
 type VersionParams = { Params: { layer: string; version: string } };

@@ -4,18 +4,18 @@
 // with that reason and becomes Active as soon as the version is published: version events
 // re-queue the aliases of their function.
 import type { Alias, AliasStatus } from '../api/index.js';
-import { withControllerReference } from '../kube/owner.js';
+import { withControllerReference } from '../kube/index.js';
 import { setConditions } from './conditions.js';
 import {
-  FUNCTION_LABEL,
-  aliasName,
   aliasesOf,
+  aliasName,
+  type ControllerContext,
+  FUNCTION_LABEL,
   isoTime,
   versionsOf,
-  type ControllerContext,
 } from './context.js';
-import { Reason, type Failure } from './reasons.js';
-import { clip } from '../shared/status-text.js';
+import { type Failure, Reason } from './reasons.js';
+import { clip } from '../shared/index.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

@@ -6,12 +6,10 @@
 //  - sha256 alone → must already be in the store (`lamina push`).
 // Every zip passes the store's hostile-zip checks before it gets a digest.
 import type { CodeSource } from '../api/index.js';
-import type { ArtifactStore, BlobInfo } from '../store/artifact-store.js';
-import { sha256Of } from '../store/blob-store.js';
-import { zipInlineFiles } from '../store/deterministic-zip.js';
-import { StoreError } from '../store/errors.js';
-import { Reason, type Failure } from './reasons.js';
-import { ECHOED_INPUT_MAX, clip } from '../shared/status-text.js';
+import type { ArtifactStore, BlobInfo } from '../store/index.js';
+import { sha256Of, StoreError, zipInlineFiles } from '../store/index.js';
+import { type Failure, Reason } from './reasons.js';
+import { clip, ECHOED_INPUT_MAX } from '../shared/index.js';
 
 export type CodeResolution = ({ ok: true } & BlobInfo) | ({ ok: false } & Failure);
 

@@ -2,7 +2,8 @@
 // once at start; an invalid value stops the process with a message naming the variable.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { StoreEnv, envBool, envInt, parseEnv, storeConfigFrom, type StoreConfig } from '../store/config.js';
+import { envBool, envInt, parseEnv } from '../shared/index.js';
+import { type StoreConfig, storeConfigFrom, StoreEnv } from '../store/index.js';
 
 const OperatorEnv = StoreEnv.extend({
   /** Where the leader Lease lives (the operator's own namespace). */

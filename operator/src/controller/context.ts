@@ -1,11 +1,8 @@
 // What every reconciler gets: typed clients for writes, informer caches for reads, the
 // artifact store, events, the clock and a logger. Built once by the manager.
-import type { Alias, Layer, LaminaFunction, Version } from '../api/index.js';
-import type { ResourceClient } from '../kube/custom-objects.js';
-import type { EventRecorder } from '../kube/events.js';
-import type { ReadCache } from '../kube/informer.js';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
+import type { EventRecorder, ReadCache, ResourceClient } from '../kube/index.js';
+import type { Clock, Logger } from '../shared/index.js';
 import type { CodeResolver } from './code.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 

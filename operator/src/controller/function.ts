@@ -2,21 +2,21 @@
 // what status should say (code digest, pinned layers, revision id, state, conditions), writes
 // only the difference, and, with `publish: true`, publishes a Version when $LATEST differs
 // from the newest published one.
-import { functionUrl } from '../gateway/routing/functionUrl.js';
 import {
   FunctionSpec,
+  type FunctionStatus,
+  functionUrl,
+  type LaminaFunction,
+  type PinnedLayer,
   sameConfiguration,
   snapshotOfLatest,
-  type LaminaFunction,
-  type FunctionStatus,
-  type PinnedLayer,
 } from '../api/index.js';
-import { setConditions, type ConditionUpdate } from './conditions.js';
-import { isoTime, versionsOf, type ControllerContext } from './context.js';
+import { type ConditionUpdate, setConditions } from './conditions.js';
+import { type ControllerContext, isoTime, versionsOf } from './context.js';
 import { resolveLayerPins } from './layer-pins.js';
 import { publish } from './publish.js';
-import { Reason, type Failure } from './reasons.js';
-import { clip } from '../shared/status-text.js';
+import { type Failure, Reason } from './reasons.js';
+import { clip } from '../shared/index.js';
 import { revisionIdOf } from './revision.js';
 import { PUBLISHED_REVISION_ANNOTATION } from './versioning.js';
 import { statusPatch } from './status-patch.js';

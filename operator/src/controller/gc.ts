@@ -2,10 +2,9 @@
 // what the caches say is referenced, ask the pure decision (store/gc.ts) what to delete,
 // delete it. Only safe when the operator watches every namespace: a blob referenced from an
 // unwatched namespace would look unreferenced, so the manager disables GC otherwise.
-import type { ArtifactStore } from '../store/artifact-store.js';
-import { blobsToCollect, referencedDigests } from '../store/gc.js';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import type { ArtifactStore } from '../store/index.js';
+import { blobsToCollect, referencedDigests } from '../store/index.js';
+import type { Clock, Logger } from '../shared/index.js';
 import type { Caches } from './context.js';
 import type { OperatorMetrics } from './metrics.js';
 

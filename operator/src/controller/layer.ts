@@ -5,9 +5,9 @@
 // stale cache can never rewrite what version N means.
 import type { Layer, LayerStatus } from '../api/index.js';
 import { setConditions } from './conditions.js';
-import { isoTime, type ControllerContext } from './context.js';
+import { type ControllerContext, isoTime } from './context.js';
 import { decideLayerVersions } from './layer-versions.js';
-import { clip } from '../shared/status-text.js';
+import { clip } from '../shared/index.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

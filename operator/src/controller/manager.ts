@@ -5,21 +5,19 @@
 //   Alias    → itself, its function's Versions/Aliases Layer   → itself, the Functions using it
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
-  AliasResource,
-  FunctionResource,
-  LayerResource,
-  VersionResource,
   type Alias,
+  AliasResource,
   type CustomObject,
-  type Layer,
+  FunctionResource,
   type LaminaFunction,
+  type Layer,
+  LayerResource,
   type Version,
+  VersionResource,
 } from '../api/index.js';
-import { ResourceClient } from '../kube/custom-objects.js';
-import type { EventRecorder } from '../kube/events.js';
-import { WatchedKind } from '../kube/informer.js';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import { apiMessage, ResourceClient, WatchedKind } from '../kube/index.js';
+import type { EventRecorder } from '../kube/index.js';
+import type { Clock, Logger } from '../shared/index.js';
 import { reconcileAlias } from './alias.js';
 import type { CodeResolver } from './code.js';
 import { type Caches, type Clients, type ControllerContext } from './context.js';
@@ -29,8 +27,7 @@ import { reconcileLayer } from './layer.js';
 import { parseLayerName } from './layer-pins.js';
 import type { OperatorMetrics } from './metrics.js';
 import { reconcileVersion } from './version.js';
-import { WorkQueue, type ReconcileResult } from './workqueue.js';
-import { apiMessage } from '../kube/errors.js';
+import { type ReconcileResult, WorkQueue } from './workqueue.js';
 
 export interface ManagerOptions {
   kc: KubeConfig;

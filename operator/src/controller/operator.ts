@@ -3,13 +3,11 @@
 // leader Lease. Losing the lease stops them at once; main-operator.ts then exits so the pod
 // restarts clean, tests simply observe it.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeEventRecorder } from '../kube/events.js';
-import { LeaderElector } from '../kube/lease.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
-import type { ArtifactStore } from '../store/artifact-store.js';
-import { StoreClient } from '../store/client.js';
-import { startStore } from '../store/run.js';
+import { KubeEventRecorder, LeaderElector } from '../kube/index.js';
+import { type Clock, systemClock } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { ArtifactStore } from '../store/index.js';
+import { startStore, StoreClient } from '../store/index.js';
 import { CodeResolver } from './code.js';
 import type { OperatorConfig } from './config.js';
 import { startGarbageCollector } from './gc.js';

@@ -8,16 +8,15 @@
 //  2. the Version gets spec.version = N and its snapshot (CEL keeps both immutable after).
 // A crash between 1 and 2 leaves N unused: the next attempt takes N+1. Numbers may skip,
 // never repeat — Lambda promises the same ("version numbers only increase").
-import { snapshotOfLatest, type LaminaFunction, type Version } from '../api/index.js';
-import { isAlreadyExists } from '../kube/errors.js';
-import { controllerReference, withControllerReference } from '../kube/owner.js';
-import { FUNCTION_LABEL, VERSION_IN_USE_FINALIZER, type ControllerContext } from './context.js';
+import { type LaminaFunction, snapshotOfLatest, type Version } from '../api/index.js';
+import { controllerReference, isAlreadyExists, withControllerReference } from '../kube/index.js';
+import { type ControllerContext, FUNCTION_LABEL, VERSION_IN_USE_FINALIZER } from './context.js';
 import { Reason } from './reasons.js';
 import {
-  LAST_VERSION_ANNOTATION,
-  PUBLISHED_REVISION_ANNOTATION,
   decidePublication,
+  LAST_VERSION_ANNOTATION,
   lastAssignedVersion,
+  PUBLISHED_REVISION_ANNOTATION,
   type PublishedVersion,
 } from './versioning.js';
 

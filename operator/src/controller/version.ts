@@ -6,19 +6,19 @@
 //    answers "Unchanged" (status.version = the existing newest version; no new number), or
 //    fails a CodeSha256/RevisionId precondition. Those two answers are final for the object.
 import type { Version, VersionStatus } from '../api/index.js';
-import { withControllerReference } from '../kube/owner.js';
-import { findCondition, setConditions, type ConditionUpdate } from './conditions.js';
+import { withControllerReference } from '../kube/index.js';
+import { type ConditionUpdate, findCondition, setConditions } from './conditions.js';
 import {
-  FUNCTION_LABEL,
-  VERSION_IN_USE_FINALIZER,
-  aliasName,
   aliasesOf,
+  aliasName,
+  type ControllerContext,
+  FUNCTION_LABEL,
   isoTime,
   routedVersions,
-  type ControllerContext,
+  VERSION_IN_USE_FINALIZER,
 } from './context.js';
 import { publish } from './publish.js';
-import { clip } from '../shared/status-text.js';
+import { clip } from '../shared/index.js';
 import { statusPatch } from './status-patch.js';
 import type { ReconcileResult } from './workqueue.js';
 

@@ -3,6 +3,7 @@
 // message naming the variable.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ConfigError, configProblems } from '../shared/index.js';
 import { parseShapes, type PoolShape } from './pool/shapes.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -107,13 +108,12 @@ export interface GatewayConfig {
   kubeconfig?: string;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = ConfigEnv.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid gateway configuration: ${problems.join('; ')}`);
+    throw new ConfigError(`invalid gateway configuration: ${configProblems(parsed.error)}`);
   }
   const c = parsed.data;
   if (c.LAMINA_UNRESERVED_CONCURRENCY_MINIMUM > c.LAMINA_NAMESPACE_CONCURRENCY_LIMIT) {

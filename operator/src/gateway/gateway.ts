@@ -3,15 +3,15 @@
 // pass in-memory ones.
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlaneOptions } from '../control-plane/index.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
-import type { AsyncQueue } from './asyncQueue.js';
+import { type Clock, systemClock } from '../shared/index.js';
+import type { Logger } from '../shared/index.js';
+import type { AsyncQueue } from './async/asyncQueue.js';
 import type { InvokeAuthorizer } from './auth/lambdaAuth.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config.js';
 import { CatalogSync, type ProvisionedStatusWriter } from './dispatch/catalogSync.js';
 import { Invoker } from './dispatch/invoker.js';
-import { HttpAgentClient, type AgentClient } from './environments/agentClient.js';
+import { type AgentClient, HttpAgentClient } from './environments/agentClient.js';
 import { EnvironmentPool } from './environments/environmentPool.js';
 import type { EnvironmentProvider } from './environments/types.js';
 import { GatewayMetrics } from './metrics.js';

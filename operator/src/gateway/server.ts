@@ -2,10 +2,10 @@
 // explicitly registered plugins. Every error leaves through the one mapper in errors.ts.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { controlPlaneRoutes, type ControlPlaneOptions } from '../control-plane/index.js';
-import { UnknownOperationException, toWireError } from '../errors.js';
-import type { Logger } from '../shared/log.js';
-import type { AsyncQueue } from './asyncQueue.js';
+import { type ControlPlaneOptions, controlPlaneRoutes } from '../control-plane/index.js';
+import { toWireError, UnknownOperationException } from '../errors.js';
+import type { Logger } from '../shared/index.js';
+import type { AsyncQueue } from './async/asyncQueue.js';
 import type { InvokeAuthorizer } from './auth/lambdaAuth.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { Invoker } from './dispatch/invoker.js';

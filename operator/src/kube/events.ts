@@ -3,9 +3,8 @@
 // Recording is best effort: a failed event is logged and never fails a reconcile.
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../shared/clock.js';
-import { clip } from '../shared/status-text.js';
-import type { Logger } from '../shared/log.js';
+import type { Clock, Logger } from '../shared/index.js';
+import { clip } from '../shared/index.js';
 import { isAlreadyExists } from './errors.js';
 import { FIELD_MANAGER } from './custom-objects.js';
 

@@ -3,14 +3,13 @@
 // with backoff, so a flapping API server never leaves the operator blind.
 import {
   CustomObjectsApi,
-  makeInformer,
   type Informer,
   type KubeConfig,
+  makeInformer,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, type CustomObject } from '../api/index.js';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import { API_VERSION, type CustomObject, GROUP } from '../api/index.js';
+import type { Clock, Logger } from '../shared/index.js';
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 type AnyObject = CustomObject<unknown, unknown>;

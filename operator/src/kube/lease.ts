@@ -10,9 +10,8 @@
 // leaders. Every write carries the resourceVersion it was based on: of two candidates racing
 // for an expired lease, the API server lets exactly one win. A leader that cannot renew within
 // `renewDeadlineMs` (< leaseDurationMs) steps down before anyone else may take over.
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { Clock, Logger } from '../shared/index.js';
 import { isConflict, isNotFound } from './errors.js';
 
 export interface LeaderElectionOptions {

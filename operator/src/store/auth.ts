@@ -9,11 +9,15 @@
 // too many reviews at once → 429, API server unreachable → 503. Nothing is ever allowed
 // because the API server could not be asked.
 import { KubeConfig } from '@kubernetes/client-node';
-import { artifactAttributes, type ResourceAttributes } from '../gateway/auth/accessReview.js';
-import { KubernetesAuthorizer, type AuthDecision } from '../gateway/auth/authorizer.js';
-import type { HeaderBag } from '../gateway/auth/credentials.js';
-import { KubernetesAccessReviewer } from '../gateway/auth/kubernetesReviewer.js';
-import type { Logger } from '../shared/log.js';
+import {
+  artifactAttributes,
+  type AuthDecision,
+  KubernetesAccessReviewer,
+  KubernetesAuthorizer,
+  type ResourceAttributes,
+} from '../kube/index.js';
+import type { HeaderBag } from '../kube/index.js';
+import type { Logger } from '../shared/index.js';
 import { StoreError } from './errors.js';
 
 export interface StoreAccess {

@@ -5,16 +5,16 @@
 //   tmp/                      partial writes; renamed into place, so readers never see half a file
 //   quarantine/               files that failed their digest check on read
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../shared/clock.js';
+import { type Clock, systemClock } from '../shared/index.js';
 import type { ArtifactStore, BlobInfo, PutResult } from './artifact-store.js';
 import {
+  assertDigest,
   BlobNotFoundError,
   CorruptBlobError,
   DigestMismatchError,
   ZipTooLargeError,
-  assertDigest,
 } from './errors.js';
 import { inspectZip } from './zip-check.js';
 

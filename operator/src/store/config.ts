@@ -1,32 +1,8 @@
-// Configuration is read once from the environment and validated with zod; a bad value stops
-// the process with a message naming the variable. The operator's config extends this one.
+// The artifact store's configuration (LAMINA_STORE_*). The operator's config extends it: the
+// operator runs the store in-process when no external one is configured.
 import { z } from 'zod';
 import { limits } from '../api/index.js';
-
-/** Env strings → numbers/booleans, so schemas can state real types and ranges. */
-export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-
-export const envBool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-export class ConfigError extends Error {}
-
-/** Parses `env` with a schema whose keys are the variable names; throws a ConfigError naming each bad one. */
-export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const result = schema.safeParse(present);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-  );
-  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-}
+import { envInt } from '../shared/index.js';
 
 export const StoreEnv = z.object({
   LAMINA_STORE_DIR: z.string().min(1).default('/var/lib/lamina/store'),

@@ -1,7 +1,7 @@
 // The artifact store on its own (`node dist/operator/src/store/main.js`), for clusters that
 // run it as a separate Deployment instead of inside the operator.
-import { createLogger } from '../shared/log.js';
-import { ConfigError, StoreEnv, parseEnv, storeConfigFrom } from './config.js';
+import { ConfigError, createLogger, parseEnv } from '../shared/index.js';
+import { storeConfigFrom, StoreEnv } from './config.js';
 import { startStore } from './run.js';
 
 const log = createLogger({ component: 'lamina-store' });

@@ -1,6 +1,6 @@
 // Starts the artifact store: the BlobStore on its directory behind the HTTP server. Used by
 // the operator (embedded, the default) and by `main.ts` (the store alone).
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../shared/index.js';
 import { BlobStore } from './blob-store.js';
 import { kubernetesStoreAccess } from './auth.js';
 import type { StoreConfig } from './config.js';

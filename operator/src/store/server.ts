@@ -10,10 +10,10 @@
 //   GET    /healthz
 // Errors are JSON {"errorType","errorMessage","reason?"} with the status of their StoreError.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../shared/index.js';
 import type { ArtifactStore, BlobInfo } from './artifact-store.js';
-import { storeAuthError, storeOperation, type StoreAccess } from './auth.js';
-import { DOWNLOAD_ROUTE, checkDownload } from './download-url.js';
+import { type StoreAccess, storeAuthError, storeOperation } from './auth.js';
+import { checkDownload, DOWNLOAD_ROUTE } from './download-url.js';
 import { StoreError, ZipTooLargeError } from './errors.js';
 
 export interface StoreServerOptions {

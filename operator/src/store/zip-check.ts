@@ -1,12 +1,12 @@
-// Every zip that enters the store is checked once, here, with the agent's own pure
-// validation (runtime-image/agent/src/zip.ts): the store and the execution environment
-// agree on what a hostile archive is because they run the same code.
+// Every zip that enters the store is checked once, here, with the validation the agent
+// extracts with (operator/src/zip): the store and the execution environment agree on what
+// a hostile archive is because they run the same code.
 import {
   InvalidZipFileError as AgentZipError,
   MAX_ZIP_ENTRIES,
   openZip,
   validateZipEntries,
-} from '../../../runtime-image/agent/src/zip.js';
+} from '../zip/index.js';
 import { InvalidZipFileError } from './errors.js';
 
 export interface ZipFacts {

@@ -1,22 +1,9 @@
 // Typed errors the agent answers the gateway with. Each carries the Lambda-style
 // errorType and the HTTP status; `http.ts` is the one place that puts them on the wire.
 // The error type names are the protocol's (operator/src/protocol), so the gateway reads the same ones.
-import { AGENT_ERROR_TYPES } from '../../../operator/src/protocol/index.js';
+import { AGENT_ERROR_TYPES, AgentError } from '../../../operator/src/protocol/index.js';
 
-export class AgentError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-    readonly httpStatus: number,
-  ) {
-    super(message);
-    this.name = errorType;
-  }
-
-  toJSON(): { errorType: string; errorMessage: string } {
-    return { errorType: this.errorType, errorMessage: this.message };
-  }
-}
+export { AgentError };
 
 /** The function configuration handed to the agent does not validate. */
 export class InvalidConfigError extends AgentError {

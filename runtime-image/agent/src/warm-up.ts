@@ -6,8 +6,7 @@ import AdmZip from 'adm-zip';
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { parseFunctionConfig } from './config.js';
-import { inflateBounded } from './zip-archive.js';
-import { MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, openZip, validateZipEntries } from './zip.js';
+import { inflateBounded, MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, openZip, validateZipEntries } from './zip.js';
 
 const SAMPLE_CONFIG = {
   functionName: 'warm-up',

@@ -15,8 +15,13 @@ import {
 } from 'node:fs';
 import { join, posix, sep } from 'node:path';
 import { crc32, createInflateRaw } from 'node:zlib';
-import { corrupt, inflateBounded, type ZipArchive } from './zip-archive.js';
-import { InvalidZipFileError, type PlannedEntry } from './zip-validation.js';
+import {
+  corrupt,
+  inflateBounded,
+  InvalidZipFileError,
+  type PlannedEntry,
+  type ZipArchive,
+} from '../../../operator/src/zip/index.js';
 
 /** Entries above this size are inflated as a stream instead of into one buffer. */
 const STREAM_THRESHOLD_BYTES = 1 << 20;

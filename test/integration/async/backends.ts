@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer } from '../../../scripts/nats/natsServer.js';
-import type { EventQueue } from '../../../operator/src/async/eventQueue.js';
-import { NatsEventQueue } from '../../../operator/src/async/nats/natsQueue.js';
-import { SqliteEventQueue } from '../../../operator/src/async/sqlite/sqliteQueue.js';
+import type { EventQueue } from '../../../operator/src/gateway/async/eventQueue.js';
+import { NatsEventQueue } from '../../../operator/src/gateway/async/nats/natsQueue.js';
+import { SqliteEventQueue } from '../../../operator/src/gateway/async/sqlite/sqliteQueue.js';
 
 export interface BackendHarness {
   /** A queue on the storage called `key`; opening the same key again sees the same events. */

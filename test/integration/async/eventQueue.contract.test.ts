@@ -2,7 +2,7 @@
 // nats-server): what the processor relies on to lose nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EventQueue, LeasedEvent } from '../../../operator/src/async/eventQueue.js';
+import type { EventQueue, LeasedEvent } from '../../../operator/src/gateway/async/eventQueue.js';
 import { BACKENDS, type BackendHarness } from './backends.js';
 
 const VISIBILITY_MS = 2000;

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { GatewayAsyncQueue } from '../../../operator/src/async/gatewayQueue.js';
-import type { DeadLetterNotice } from '../../../operator/src/async/processor.js';
+import { GatewayAsyncQueue } from '../../../operator/src/gateway/async/gatewayQueue.js';
+import type { DeadLetterNotice } from '../../../operator/src/gateway/async/processor.js';
 import {
   openEventQueue,
   startAsyncProcessor,
   type AsyncRuntime,
-} from '../../../operator/src/async/runtime.js';
+} from '../../../operator/src/gateway/async/runtime.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { startDestinationServer, type DestinationServer } from './fixtures/destinationServer.js';
 import {

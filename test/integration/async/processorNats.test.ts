@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { GatewayAsyncQueue } from '../../../operator/src/async/gatewayQueue.js';
-import { NatsEventQueue } from '../../../operator/src/async/nats/natsQueue.js';
-import { startAsyncProcessor, type AsyncRuntime } from '../../../operator/src/async/runtime.js';
+import { GatewayAsyncQueue } from '../../../operator/src/gateway/async/gatewayQueue.js';
+import { NatsEventQueue } from '../../../operator/src/gateway/async/nats/natsQueue.js';
+import { startAsyncProcessor, type AsyncRuntime } from '../../../operator/src/gateway/async/runtime.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { startNatsServer, type NatsServer } from '../../../scripts/nats/natsServer.js';
 import { startDestinationServer, type DestinationServer } from './fixtures/destinationServer.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { SqliteEventQueue } from '../../../operator/src/async/sqlite/sqliteQueue.js';
+import { SqliteEventQueue } from '../../../operator/src/gateway/async/sqlite/sqliteQueue.js';
 
 const child = fileURLToPath(new URL('./fixtures/enqueueChild.ts', import.meta.url));
 

@@ -16,8 +16,8 @@ import {
 import { AuthorizationV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { LaminaFunction } from '../../../operator/src/api/index.js';
 import { kubernetesAccess, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
-import { KubernetesAuthorizer } from '../../../operator/src/gateway/auth/authorizer.js';
-import { KubernetesAccessReviewer } from '../../../operator/src/gateway/auth/kubernetesReviewer.js';
+import { KubernetesAuthorizer } from '../../../operator/src/kube/auth/authorizer.js';
+import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetesReviewer.js';
 import { applyChartRbac, kubeConfigWithToken, serviceAccountToken } from '../security/identities.js';
 import { startControlPlane, type ControlPlaneWorld } from './setup.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AsyncConfigError, loadAsyncConfig } from '../../../operator/src/async/config.js';
+import { ConfigError } from '../../../operator/src/shared/index.js';
+import { loadAsyncConfig } from '../../../operator/src/gateway/async/config.js';
 
 describe('async configuration', () => {
   it('defaults to the embedded SQLite queue and Lambda’s delays', () => {
@@ -34,7 +35,7 @@ describe('async configuration', () => {
       () => loadAsyncConfig({ LAMINA_ASYNC_RETRY_DELAYS_MS: '1m' }),
       /LAMINA_ASYNC_RETRY_DELAYS_MS/,
     );
-    assert.throws(() => loadAsyncConfig({ LAMINA_ASYNC_WORKERS: '0' }), AsyncConfigError);
+    assert.throws(() => loadAsyncConfig({ LAMINA_ASYNC_WORKERS: '0' }), ConfigError);
     assert.throws(
       () => loadAsyncConfig({ LAMINA_ASYNC_BACKOFF_INITIAL_MS: '10', LAMINA_ASYNC_BACKOFF_MAX_MS: '5' }),
       /LAMINA_ASYNC_BACKOFF_MAX_MS/,

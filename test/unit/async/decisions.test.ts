@@ -8,8 +8,8 @@ import {
   type AsyncSettings,
   type AttemptOutcome,
   type Decision,
-} from '../../../operator/src/async/decisions.js';
-import { newInvokeWork, type InvokeWork } from '../../../operator/src/async/work.js';
+} from '../../../operator/src/gateway/async/decisions.js';
+import { newInvokeWork, type InvokeWork } from '../../../operator/src/gateway/async/work.js';
 import { ManualClock } from '../../../operator/src/shared/clock.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AsyncSettings } from '../../../operator/src/async/decisions.js';
+import type { AsyncSettings } from '../../../operator/src/gateway/async/decisions.js';
 import {
   destinationRecord,
   headerSafeMessage,
   plannedDeliveries,
   type FinalOutcome,
-} from '../../../operator/src/async/destinationRecord.js';
-import { parseTarget } from '../../../operator/src/async/targets.js';
-import { newInvokeWork, type InvokeWork } from '../../../operator/src/async/work.js';
+} from '../../../operator/src/gateway/async/destinationRecord.js';
+import { parseTarget } from '../../../operator/src/gateway/async/targets.js';
+import { newInvokeWork, type InvokeWork } from '../../../operator/src/gateway/async/work.js';
 
 const NOW = Date.parse('2019-11-14T18:16:05.568Z');
 const base: AsyncSettings = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 21_600 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvokerFunctionPort } from '../../../operator/src/async/functionPort.js';
+import { InvokerFunctionPort } from '../../../operator/src/gateway/async/functionPort.js';
 import type { LaminaFunction } from '../../../operator/src/api/index.js';
 import {
   ResourceConflictException,

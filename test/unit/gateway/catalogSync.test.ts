@@ -8,7 +8,8 @@ import {
 } from '../../../operator/src/gateway/dispatch/catalogSync.js';
 import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
 import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
-import { hostToUrlPrefix, functionUrl } from '../../../operator/src/gateway/routing/functionUrl.js';
+import { functionUrl } from '../../../operator/src/api/function-url.js';
+import { hostToUrlPrefix } from '../../../operator/src/gateway/routing/functionUrl.js';
 import { BurstScaler } from '../../../operator/src/gateway/scaling/burstScaler.js';
 import { ConcurrencyLedger } from '../../../operator/src/gateway/scaling/concurrency.js';
 import { ManualClock } from '../../../operator/src/shared/clock.js';

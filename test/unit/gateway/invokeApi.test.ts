@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AsyncInvocation } from '../../../operator/src/gateway/asyncQueue.js';
+import type { AsyncInvocation } from '../../../operator/src/gateway/async/asyncQueue.js';
 import { activeFunction, alias, publishedVersion } from './fixtures.js';
 import { tick } from './fakeProvider.js';
 import { testGateway } from './harness.js';

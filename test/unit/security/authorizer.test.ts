@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { invokeAttributes } from '../../../operator/src/gateway/auth/accessReview.js';
-import { KubernetesAuthorizer } from '../../../operator/src/gateway/auth/authorizer.js';
-import { DecisionCache } from '../../../operator/src/gateway/auth/decisionCache.js';
+import { invokeAttributes } from '../../../operator/src/kube/auth/accessReview.js';
+import { KubernetesAuthorizer } from '../../../operator/src/kube/auth/authorizer.js';
+import { DecisionCache } from '../../../operator/src/kube/auth/decisionCache.js';
 import { FakeReviewer } from './fakeReviewer.js';
 
 const hello = invokeAttributes('default', 'hello');

@@ -4,7 +4,7 @@ import {
   MAX_TOKEN_LENGTH,
   credentialFrom,
   withoutCredentials,
-} from '../../../operator/src/gateway/auth/credentials.js';
+} from '../../../operator/src/kube/auth/credentials.js';
 
 describe('caller credentials', () => {
   it('takes the token from Authorization: Bearer', () => {

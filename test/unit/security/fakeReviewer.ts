@@ -3,7 +3,7 @@ import type {
   AccessReviewer,
   ResourceAttributes,
   UserInfo,
-} from '../../../operator/src/gateway/auth/accessReview.js';
+} from '../../../operator/src/kube/auth/accessReview.js';
 
 export class FakeReviewer implements AccessReviewer {
   readonly tokens = new Map<string, string>();

@@ -2,8 +2,8 @@
 // status codes and error shapes a caller sees, and what reaches the function.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { invokeAttributes } from '../../../operator/src/gateway/auth/accessReview.js';
-import { KubernetesAuthorizer } from '../../../operator/src/gateway/auth/authorizer.js';
+import { invokeAttributes } from '../../../operator/src/kube/auth/accessReview.js';
+import { KubernetesAuthorizer } from '../../../operator/src/kube/auth/authorizer.js';
 import { LambdaAuthorizer } from '../../../operator/src/gateway/auth/lambdaAuth.js';
 import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';

@@ -12,14 +12,17 @@ import {
   TooManyRequestsException,
   UnrecognizedClientException,
 } from '../../errors.js';
-import type { Logger } from '../../shared/log.js';
-import { joinedHeaders, type HttpRequest } from '../events/httpRequest.js';
-import type { UrlAuthorizer } from '../routes/functionUrl.js';
-import { invokeAttributes } from './accessReview.js';
-import type { AuthDecision, KubernetesAuthorizer } from './authorizer.js';
-import type { HeaderBag } from './credentials.js';
+import type { Logger } from '../../shared/index.js';
+import { type HttpRequest, joinedHeaders } from '../events/httpRequest.js';
+import { invokeAttributes } from '../../kube/index.js';
+import type { AuthDecision, HeaderBag, KubernetesAuthorizer } from '../../kube/index.js';
 
 /** Checks an Invoke API call; resolves when allowed, throws the Lambda error otherwise. */
+/** Decides whether a function URL request (authType AWS_IAM) may invoke the function. */
+export interface UrlAuthorizer {
+  authorize(request: HttpRequest, namespace: string, functionName: string): Promise<boolean>;
+}
+
 export interface InvokeAuthorizer {
   authorizeInvoke(headers: HeaderBag, namespace: string, functionName: string): Promise<void>;
 }

@@ -3,10 +3,10 @@
 // configurations; and reports provisioned ready-vs-requested on Version/Alias status.
 import type { Alias, LaminaFunction, Version } from '../../api/index.js';
 import { snapshotOfLatest } from '../../api/index.js';
-import type { Logger } from '../../shared/log.js';
-import { versionNumber, type FunctionCatalog } from '../catalog/catalog.js';
+import type { Logger } from '../../shared/index.js';
+import { type FunctionCatalog, versionNumber } from '../catalog/catalog.js';
 import type { EnvironmentPool, ProvisionedTarget } from '../environments/environmentPool.js';
-import { environmentSpec, type EnvironmentSettings } from '../environments/environmentSpec.js';
+import { type EnvironmentSettings, environmentSpec } from '../environments/environmentSpec.js';
 import type { ConcurrencyLedger } from '../scaling/concurrency.js';
 
 export interface ProvisionedConcurrencyStatus {

@@ -2,15 +2,14 @@
 // cold or 429), call its agent, give the environment back, record metrics. The HTTP routes
 // and (later) the async poller both call this.
 import { ServiceException, TooManyRequestsException } from '../../errors.js';
-import type { Clock } from '../../shared/clock.js';
-import type { Logger } from '../../shared/log.js';
+import type { Clock, Logger } from '../../shared/index.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import { AgentUnavailableError, type AgentClient } from '../environments/agentClient.js';
+import { type AgentClient, AgentUnavailableError } from '../environments/agentClient.js';
 import type { EnvironmentPool } from '../environments/environmentPool.js';
-import { environmentSpec, type EnvironmentSettings } from '../environments/environmentSpec.js';
+import { type EnvironmentSettings, environmentSpec } from '../environments/environmentSpec.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { resolveFunctionReference } from '../routing/functionName.js';
-import { resolveTarget, type InvokeTarget } from '../routing/resolveTarget.js';
+import { resolveFunctionReference } from '../../api/index.js';
+import { type InvokeTarget, resolveTarget } from '../routing/resolveTarget.js';
 import type { RandomSource } from '../routing/weightedRouting.js';
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';

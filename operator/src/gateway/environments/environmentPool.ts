@@ -5,22 +5,21 @@
 // ../scaling (pure); this class applies them through an EnvironmentProvider.
 import { randomBytes } from 'node:crypto';
 import { ServiceException, TooManyRequestsException } from '../../errors.js';
-import type { Clock } from '../../shared/clock.js';
-import type { Logger } from '../../shared/log.js';
+import type { Clock, Logger } from '../../shared/index.js';
 import type { BurstScaler } from '../scaling/burstScaler.js';
 import type { ConcurrencyLedger, ExecutionKind } from '../scaling/concurrency.js';
 import {
-  planProvisioned,
-  selectIdleToReclaim,
   type EnvironmentState,
   type EnvironmentView,
+  planProvisioned,
+  selectIdleToReclaim,
 } from '../scaling/environmentPlan.js';
 import { versionLabel } from './podSpec.js';
 import {
-  environmentRecord,
   type EnvironmentEvent,
   type EnvironmentProvider,
   type EnvironmentRecord,
+  environmentRecord,
   type EnvironmentSpec,
 } from './types.js';
 

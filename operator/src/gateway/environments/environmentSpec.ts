@@ -2,10 +2,15 @@
 // environment spec. Environments are keyed by a hash of that configuration, so a changed
 // $LATEST never reuses an environment that runs the old code.
 import { createHash } from 'node:crypto';
-import { canonicalJson, limits, type LaminaFunction, type VersionSnapshot } from '../../api/index.js';
-import { functionArn } from '../routing/functionName.js';
+import {
+  canonicalJson,
+  functionArn,
+  type LaminaFunction,
+  limits,
+  type VersionSnapshot,
+} from '../../api/index.js';
 import type { InitializationType } from '../scaling/environmentPlan.js';
-import { environmentKey, type AgentFunctionConfig, type EnvironmentSpec } from './types.js';
+import { type AgentFunctionConfig, environmentKey, type EnvironmentSpec } from './types.js';
 
 export interface EnvironmentSettings {
   storeUrl: string;

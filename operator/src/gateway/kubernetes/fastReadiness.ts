@@ -3,7 +3,7 @@
 // /healthz itself every few milliseconds and treats the first 200 as ready. The kubelet's
 // probe still runs and later agrees; a pod that dies fails through its phase as before.
 import { AGENT_PATHS } from '../../protocol/index.js';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/index.js';
 
 export class FastReadiness {
   private readonly ready = new Set<string>();

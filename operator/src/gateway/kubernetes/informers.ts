@@ -2,15 +2,15 @@
 // resourceVersion) is listed and watched again after a short pause.
 import {
   CoreV1Api,
-  makeInformer,
   type Informer,
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
+  makeInformer,
   type ObjectCache,
   type V1Pod,
 } from '@kubernetes/client-node';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/index.js';
 
 export type ResilientInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 

@@ -6,8 +6,8 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, type Alias, type LaminaFunction, type Version } from '../../api/index.js';
-import type { Logger } from '../../shared/log.js';
+import { type Alias, API_VERSION, GROUP, type LaminaFunction, type Version } from '../../api/index.js';
+import type { Logger } from '../../shared/index.js';
 import { MemoryCatalog } from '../catalog/catalog.js';
 import { resilientInformer, type ResilientInformer } from './informers.js';
 

@@ -2,13 +2,13 @@
 // environment label (in every namespace), deleted when reclaimed. Pods that exist when the
 // gateway starts are listed first, so they are adopted rather than duplicated.
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/index.js';
 import type { InitializationType } from '../scaling/environmentPlan.js';
 import { AGENT_PORT } from '../../protocol/index.js';
-import { LABELS, environmentPod, versionFromLabel } from '../environments/podSpec.js';
+import { environmentPod, LABELS, versionFromLabel } from '../environments/podSpec.js';
 import {
-  environmentKey,
   type EnvironmentEvent,
+  environmentKey,
   type EnvironmentProvider,
   type EnvironmentRecord,
   type EnvironmentSpec,

@@ -7,15 +7,15 @@
 // the one asked for (EnvironmentPool re-keys). Its watch events are held back until the
 // specialisation is over: the kubelet saw the generic agent Ready, and the pod must not look
 // usable before its function is installed.
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/index.js';
 import {
-  environmentRecord,
   type EnvironmentEvent,
   type EnvironmentProvider,
   type EnvironmentRecord,
+  environmentRecord,
   type EnvironmentSpec,
 } from '../environments/types.js';
-import { poolShapeFor, type PoolShape } from './shapes.js';
+import { type PoolShape, poolShapeFor } from './shapes.js';
 import type { Specializer } from '../environments/agentClient.js';
 import type { GenericEnvironment, WarmPoolStatus } from './warmPool.js';
 

@@ -11,20 +11,20 @@
 import { randomBytes } from 'node:crypto';
 import {
   CoreV1Api,
+  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
-  type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/index.js';
 import { AGENT_PORT } from '../../protocol/index.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fastReadiness.js';
 import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';
 import { describeApiError, podFailure } from '../kubernetes/kubernetesProvider.js';
-import { claimPatch, poolPod, POOL_LABELS, POOL_TEMPLATE_ANNOTATION } from './poolPod.js';
+import { claimPatch, POOL_LABELS, POOL_TEMPLATE_ANNOTATION, poolPod } from './poolPod.js';
 import { groupKey, planPool, type PoolPodView } from './poolPlan.js';
-import { shapeName, type PoolShape } from './shapes.js';
+import { type PoolShape, shapeName } from './shapes.js';
 
 export interface WarmPoolSettings {
   image: string;

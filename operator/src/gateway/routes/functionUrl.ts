@@ -3,23 +3,23 @@
 // HTTP (LAMBDA-SPEC §9), with the function's CORS settings.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDeniedException, ResourceNotFoundException } from '../../errors.js';
-import { withoutCredentials } from '../auth/credentials.js';
+import { withoutCredentials } from '../../kube/index.js';
+import type { UrlAuthorizer } from '../auth/lambdaAuth.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
 import type { Invoker } from '../dispatch/invoker.js';
 import { fromApiGatewayResult, toApiGatewayEvent } from '../events/apiGatewayEvent.js';
 import { isPreflight, preflightHeaders, responseCorsHeaders } from '../events/cors.js';
 import { fromFunctionUrlResult, toFunctionUrlEvent } from '../events/functionUrlEvent.js';
-import { joinedHeaders, type HttpRequest } from '../events/httpRequest.js';
+import { type HttpRequest, joinedHeaders } from '../events/httpRequest.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { URL_PREFIX, parseUrlTarget } from '../routing/functionUrl.js';
+import { URL_PREFIX } from '../../api/index.js';
+import { parseUrlTarget } from '../routing/functionUrl.js';
 import { resolveTarget } from '../routing/resolveTarget.js';
 import type { RandomSource } from '../routing/weightedRouting.js';
 import { acceptRawBodies, bodyOf } from './rawBody.js';
 
 /** Decides whether a request may call a function URL whose authType is not NONE. */
-export interface UrlAuthorizer {
-  authorize(request: HttpRequest, namespace: string, functionName: string): Promise<boolean>;
-}
+export type { UrlAuthorizer };
 
 export interface FunctionUrlRouteOptions {
   invoker: Invoker;

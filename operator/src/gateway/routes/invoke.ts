@@ -11,10 +11,10 @@ import {
   isValidClientContext,
   normalizePayload,
 } from '../../protocol/index.js';
-import type { AsyncQueue } from '../asyncQueue.js';
+import type { AsyncQueue } from '../async/asyncQueue.js';
 import type { InvokeAuthorizer } from '../auth/lambdaAuth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
-import { resolveFunctionReference } from '../routing/functionName.js';
+import { resolveFunctionReference } from '../../api/index.js';
 import { acceptRawBodies, bodyOf } from './rawBody.js';
 
 export interface InvokeRouteOptions {

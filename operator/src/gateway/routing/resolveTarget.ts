@@ -1,9 +1,14 @@
 // From a parsed FunctionName + Qualifier to the exact code and configuration that run:
 // $LATEST, a published version, or an alias (with its weighted routing) — LAMBDA-SPEC §1, §5.
-import { snapshotOfLatest, type LaminaFunction, type VersionSnapshot } from '../../api/index.js';
+import {
+  functionArn,
+  type FunctionReference,
+  type LaminaFunction,
+  snapshotOfLatest,
+  type VersionSnapshot,
+} from '../../api/index.js';
 import { ResourceConflictException, ResourceNotFoundException } from '../../errors.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import { functionArn, type FunctionReference } from './functionName.js';
 import { pickWeightedVersion, type RandomSource } from './weightedRouting.js';
 
 export const LATEST = '$LATEST';

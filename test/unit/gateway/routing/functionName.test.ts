@@ -5,7 +5,7 @@ import {
   functionArn,
   parseFunctionName,
   resolveFunctionReference,
-} from '../../../../operator/src/gateway/routing/functionName.js';
+} from '../../../../operator/src/api/function-name.js';
 
 describe('parseFunctionName', () => {
   it('reads a bare name in the default namespace', () => {

@@ -6,8 +6,7 @@
 // no entry may sit below a symlink of the same archive. That keeps the common cases
 // (`libfoo.so -> libfoo.so.1`, `node_modules/.bin/x -> ../x/cli.js`) and refuses the rest.
 import { posix } from 'node:path';
-import { AGENT_ERROR_TYPES, MAX_UNZIPPED_BYTES } from '../../../operator/src/protocol/index.js';
-import { AgentError } from './errors.js';
+import { AGENT_ERROR_TYPES, AgentError, MAX_UNZIPPED_BYTES } from '../protocol/index.js';
 
 export { MAX_UNZIPPED_BYTES };
 /** Lambda states no entry-count limit; this bounds inode and metadata work per archive. */

@@ -2,6 +2,7 @@
 // sets them), parsed once at start with zod. An invalid value stops the gateway with a
 // message naming the variable, like the rest of the gateway configuration.
 import { z } from 'zod';
+import { ConfigError, configProblems } from '../../shared/index.js';
 import { LAMBDA_RETRY_POLICY, type RetryPolicy } from './decisions.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -42,22 +43,19 @@ export interface AsyncConfig {
   deliveryMaxAgeMs: number;
 }
 
-export class AsyncConfigError extends Error {}
-
 export function loadAsyncConfig(env: Record<string, string | undefined> = process.env): AsyncConfig {
   const parsed = AsyncEnv.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new AsyncConfigError(`invalid async configuration: ${problems.join('; ')}`);
+    throw new ConfigError(`invalid async configuration: ${configProblems(parsed.error)}`);
   }
   const c = parsed.data;
   if (c.LAMINA_ASYNC_BACKEND === 'nats' && !c.LAMINA_ASYNC_NATS_URL) {
-    throw new AsyncConfigError(
+    throw new ConfigError(
       'invalid async configuration: LAMINA_ASYNC_NATS_URL: required when LAMINA_ASYNC_BACKEND=nats',
     );
   }
   if (c.LAMINA_ASYNC_BACKOFF_MAX_MS < c.LAMINA_ASYNC_BACKOFF_INITIAL_MS) {
-    throw new AsyncConfigError(
+    throw new ConfigError(
       'invalid async configuration: LAMINA_ASYNC_BACKOFF_MAX_MS: must not be below LAMINA_ASYNC_BACKOFF_INITIAL_MS',
     );
   }

@@ -1,7 +1,7 @@
 // Parses Invoke's FunctionName (bare name, name:qualifier, partial ARN, full ARN) and its
 // Qualifier parameter (LAMBDA-SPEC §1). Lamina puts the Kubernetes namespace where Lambda
 // has the account id: arn:aws:lambda:<region>:<namespace>:function:<name>[:<qualifier>].
-import { InvalidParameterValueException, ValidationException } from '../../errors.js';
+import { InvalidParameterValueException, ValidationException } from '../errors.js';
 
 export interface FunctionReference {
   namespace: string;

@@ -7,7 +7,7 @@ import {
   MAX_SYMLINK_TARGET_BYTES,
   type ZipEntryInfo,
   type ZipEntryKind,
-} from './zip-validation.js';
+} from './validation.js';
 
 export interface ZipArchive {
   entries: ZipEntryInfo[];

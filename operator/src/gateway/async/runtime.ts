@@ -2,10 +2,9 @@
 // give the Invoke route its AsyncQueue, and (once the gateway's Invoker exists) start the
 // processor with its metrics on the gateway's registry.
 import type { Registry } from 'prom-client';
-import type { FunctionCatalog } from '../gateway/catalog/catalog.js';
-import type { Invoker } from '../gateway/dispatch/invoker.js';
-import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import type { FunctionCatalog } from '../catalog/catalog.js';
+import type { Invoker } from '../dispatch/invoker.js';
+import type { Clock, Logger } from '../../shared/index.js';
 import type { AsyncConfig } from './config.js';
 import type { EventQueue } from './eventQueue.js';
 import { InvokerFunctionPort } from './functionPort.js';

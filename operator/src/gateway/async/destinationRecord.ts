@@ -1,7 +1,7 @@
 // What an event leaves behind when it is done (LAMBDA-SPEC §8): Lambda's destination record
 // for onSuccess/onFailure, and the raw event for the dead-letter target. Pure: the processor
 // stores the planned deliveries in the queue and carries them out.
-import { functionArn } from '../gateway/routing/functionName.js';
+import { functionArn } from '../../api/index.js';
 import type { AsyncSettings, FinalCondition, ResponseOutcome } from './decisions.js';
 import { parseTarget } from './targets.js';
 import type { DeliverWork, DeliveryPurpose, InvokeWork, StoredInvocation } from './work.js';

@@ -4,24 +4,24 @@
 // dead-letter targets. Nothing is acked before its follow-ups are stored (at-least-once).
 import { randomUUID } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { systemClock, type Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/log.js';
+import { type Clock, systemClock } from '../../shared/index.js';
+import type { Logger } from '../../shared/index.js';
 import {
   afterAttempt,
-  backoffMs,
-  beforeAttempt,
-  LAMBDA_RETRY_POLICY,
   type AsyncSettings,
   type AttemptOutcome,
+  backoffMs,
+  beforeAttempt,
   type Decision,
+  LAMBDA_RETRY_POLICY,
   type RetryPolicy,
 } from './decisions.js';
 import { plannedDeliveries, type PlannedDelivery } from './destinationRecord.js';
 import type { EventQueue, LeasedEvent } from './eventQueue.js';
 import type { FunctionPort } from './functionPort.js';
-import { UndiciHttpPost, type HttpPost } from './httpDelivery.js';
+import { type HttpPost, UndiciHttpPost } from './httpDelivery.js';
 import type { AsyncMetrics } from './metrics.js';
-import { decodeWork, encodeWork, newInvokeWork, type DeliverWork, type InvokeWork } from './work.js';
+import { decodeWork, type DeliverWork, encodeWork, type InvokeWork, newInvokeWork } from './work.js';
 
 export type DeadLetterReason =
   | 'RetriesExhausted'

@@ -2,10 +2,10 @@
 // one attempt at running it. `InvokerFunctionPort` provides both from the gateway's
 // catalog and Invoker, so each attempt obeys the function's concurrency rules (a 429 from
 // the pool is a throttle the processor backs off from).
-import { limits } from '../api/common.js';
-import { LambdaError, ResourceNotFoundException, TooManyRequestsException } from '../errors.js';
-import type { FunctionCatalog } from '../gateway/catalog/catalog.js';
-import type { Invoker } from '../gateway/dispatch/invoker.js';
+import { limits } from '../../api/index.js';
+import { LambdaError, ResourceNotFoundException, TooManyRequestsException } from '../../errors.js';
+import type { FunctionCatalog } from '../catalog/catalog.js';
+import type { Invoker } from '../dispatch/invoker.js';
 import type { AsyncSettings, AttemptOutcome } from './decisions.js';
 import type { StoredInvocation } from './work.js';
 

@@ -1,7 +1,7 @@
 // The gateway's AsyncQueue (the Invoke route's seam) on top of an EventQueue: an accepted
 // event is stored durably before `enqueue` resolves and the route answers 202. Listeners
 // (the processor's wake-up, the enqueue counter) hear about each stored event.
-import type { AsyncInvocation, AsyncQueue } from '../gateway/asyncQueue.js';
+import type { AsyncInvocation, AsyncQueue } from './asyncQueue.js';
 import type { EventQueue } from './eventQueue.js';
 import { encodeWork, newInvokeWork, storedInvocation, type StoredInvocation } from './work.js';
 

@@ -1,0 +1,5 @@
+// The operator: one reconciler per kind, under leader election.
+export * from './config.js';
+export * from './layer-pins.js';
+export * from './operator.js';
+export * from './reasons.js';
