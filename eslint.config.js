@@ -2,6 +2,7 @@
 // types exist, plain recommended rules for the JavaScript runtime clients.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import lamina from './scripts/eslint/module-boundaries.mjs';
 
 export default tseslint.config(
   {
@@ -43,5 +44,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Modules meet at their index.ts (ARCHITECTURE.md); tests may reach inside.
+    files: ['operator/src/**/*.ts', 'runtime-image/agent/src/**/*.ts'],
+    plugins: { lamina },
+    rules: { 'lamina/module-boundaries': 'error' },
   },
 );
