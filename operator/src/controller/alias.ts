@@ -4,101 +4,70 @@
 // with that reason and becomes Active as soon as the version is published: version events
 // re-queue the aliases of their function.
 import type { Alias, AliasStatus } from '../api/index.js';
-import { withControllerReference } from '../kube/index.js';
-import { setConditions } from './conditions.js';
-import {
-  aliasesOf,
-  aliasName,
-  type ControllerContext,
-  FUNCTION_LABEL,
-  isoTime,
-  versionsOf,
-} from './context.js';
-import { type Failure, Reason } from './reasons.js';
 import { clip } from '../shared/index.js';
-import { statusPatch } from './status-patch.js';
-import type { ReconcileResult } from './workqueue.js';
+import { adoptByFunction, aliasesOf, aliasName, type ControllerContext, versionsOf } from './context.js';
+import { type Evaluation, reconciler, type StatusEvent } from './framework/reconciler.js';
+import { type Failure, Reason } from './reasons.js';
 
-const OWNED: (keyof AliasStatus & string)[] = [
-  'observedGeneration',
-  'state',
-  'stateReason',
-  'conditions',
-  'resolvedVersion',
-  'additionalVersion',
-  'additionalVersionWeight',
-];
+export const reconcileAlias = reconciler<ControllerContext, Alias, AliasStatus>({
+  owned: [
+    'observedGeneration',
+    'state',
+    'stateReason',
+    'conditions',
+    'resolvedVersion',
+    'additionalVersion',
+    'additionalVersionWeight',
+  ],
+  resources: (ctx) => ({ cache: ctx.cache.aliases, client: ctx.clients.aliases }),
+  evaluate,
+});
 
-export async function reconcileAlias(
+async function evaluate(
   ctx: ControllerContext,
-  namespace: string,
-  name: string,
-): Promise<ReconcileResult | void> {
-  const alias = ctx.cache.aliases.get(namespace, name);
-  if (!alias || alias.metadata.deletionTimestamp) return;
+  alias: Alias,
+): Promise<Evaluation<Alias, AliasStatus> | undefined> {
+  const namespace = alias.metadata.namespace ?? 'default';
   const fn = ctx.cache.functions.get(namespace, alias.spec.functionName);
-
-  if (fn?.metadata.uid) {
-    const owner = withControllerReference(alias.metadata.ownerReferences, fn);
-    if (owner.changed || alias.metadata.labels?.[FUNCTION_LABEL] !== fn.metadata.name) {
-      await ctx.clients.aliases.patch(
-        namespace,
-        name,
-        { metadata: { labels: { [FUNCTION_LABEL]: fn.metadata.name }, ownerReferences: owner.refs } },
-        alias.metadata.resourceVersion,
-      );
-      return; // the update brings us back
-    }
-  }
+  if (fn && (await adoptByFunction(ctx.clients.aliases, alias, fn))) return undefined; // the update brings us back
 
   const failure = fn
     ? validate(ctx, alias)
     : { reasonCode: Reason.ResourceNotFound, message: `Function not found: ${alias.spec.functionName}` };
-  const [additional, weight] =
-    Object.entries(alias.spec.routingConfig?.additionalVersionWeights ?? {})[0] ?? [];
-  const generation = alias.metadata.generation ?? 0;
-  const current = alias.status ?? {};
-  const desired: AliasStatus = failure
-    ? {
-        ...current,
+  if (failure) {
+    return {
+      status: {
         state: 'Failed',
         stateReason: clip(failure.message),
         resolvedVersion: undefined,
         additionalVersion: undefined,
         additionalVersionWeight: undefined,
-      }
-    : {
-        ...current,
-        state: 'Active',
-        stateReason: undefined,
-        resolvedVersion: alias.spec.functionVersion,
-        additionalVersion: additional,
-        additionalVersionWeight: weight,
-      };
-  desired.observedGeneration = generation;
-  desired.conditions = setConditions(
-    current.conditions,
-    [
-      failure
-        ? { type: 'Ready', status: 'False', reason: failure.reasonCode, message: failure.message }
-        : { type: 'Ready', status: 'True', reason: 'Active', message: describeRouting(alias) },
-    ],
-    isoTime(ctx.clock.now()),
-    generation,
-  );
-  const patch = statusPatch(current, desired, OWNED);
-  if (patch) await ctx.clients.aliases.patchStatus(namespace, name, patch);
-
-  if (failure && (current.state !== 'Failed' || current.stateReason !== clip(failure.message))) {
-    await ctx.events.record(alias, 'Warning', failure.reasonCode, failure.message);
-  } else if (
-    !failure &&
-    (current.state !== 'Active' ||
-      patch?.resolvedVersion !== undefined ||
-      patch?.additionalVersion !== undefined)
-  ) {
-    await ctx.events.record(alias, 'Normal', 'Routing', describeRouting(alias));
+      },
+      conditions: [{ type: 'Ready', status: 'False', reason: failure.reasonCode, message: failure.message }],
+      events: (previous): StatusEvent[] =>
+        previous.state !== 'Failed' || previous.stateReason !== clip(failure.message)
+          ? [{ type: 'Warning', reason: failure.reasonCode, message: failure.message }]
+          : [],
+    };
   }
+  const [additional, weight] =
+    Object.entries(alias.spec.routingConfig?.additionalVersionWeights ?? {})[0] ?? [];
+  return {
+    status: {
+      state: 'Active',
+      stateReason: undefined,
+      resolvedVersion: alias.spec.functionVersion,
+      additionalVersion: additional,
+      additionalVersionWeight: weight,
+    },
+    conditions: [{ type: 'Ready', status: 'True', reason: 'Active', message: describeRouting(alias) }],
+    events: (previous, _next, patch): StatusEvent[] =>
+      previous.state !== 'Active' ||
+      patch?.resolvedVersion !== undefined ||
+      patch?.additionalVersion !== undefined
+        ? [{ type: 'Normal', reason: 'Routing', message: describeRouting(alias) }]
+        : [],
+  };
 }
 
 function describeRouting(alias: Alias): string {

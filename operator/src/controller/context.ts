@@ -1,10 +1,15 @@
 // What every reconciler gets: typed clients for writes, informer caches for reads, the
 // artifact store, events, the clock and a logger. Built once by the manager.
 import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
-import type { EventRecorder, ReadCache, ResourceClient } from '../kube/index.js';
+import {
+  type EventRecorder,
+  type ReadCache,
+  type ResourceClient,
+  withControllerReference,
+} from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { CodeResolver } from './code.js';
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { KeyedMutex } from './framework/keyed-mutex.js';
 
 export interface Clients {
   functions: ResourceClient<LaminaFunction>;
@@ -34,7 +39,7 @@ export interface ControllerContext {
   publishLock: KeyedMutex;
 }
 
-export const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export { isoTime } from './framework/reconciler.js';
 
 /** Versions of one function that exist and are not being deleted. */
 export function versionsOf(cache: ReadCache<Version>, namespace: string, functionName: string): Version[] {
@@ -62,3 +67,24 @@ export function routedVersions(alias: Alias): string[] {
 
 export const FUNCTION_LABEL = 'lamina.dev/function';
 export const VERSION_IN_USE_FINALIZER = 'lamina.dev/version-in-use';
+
+/**
+ * Owner reference and label to the Function (a user-created Version or Alias has neither),
+ * so it goes with its Function. True if it patched: the update brings the object back.
+ */
+export async function adoptByFunction<O extends Version | Alias>(
+  client: ResourceClient<O>,
+  object: O,
+  fn: LaminaFunction,
+): Promise<boolean> {
+  if (!fn.metadata.uid) return false;
+  const owner = withControllerReference(object.metadata.ownerReferences, fn);
+  if (!owner.changed && object.metadata.labels?.[FUNCTION_LABEL] === fn.metadata.name) return false;
+  await client.patch(
+    object.metadata.namespace ?? 'default',
+    object.metadata.name,
+    { metadata: { labels: { [FUNCTION_LABEL]: fn.metadata.name }, ownerReferences: owner.refs } },
+    object.metadata.resourceVersion,
+  );
+  return true;
+}

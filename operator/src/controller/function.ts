@@ -11,40 +11,44 @@ import {
   sameConfiguration,
   snapshotOfLatest,
 } from '../api/index.js';
-import { type ConditionUpdate, setConditions } from './conditions.js';
+import { clip } from '../shared/index.js';
 import { type ControllerContext, isoTime, versionsOf } from './context.js';
+import type { ConditionUpdate } from './framework/conditions.js';
+import { type Evaluation, reconciler, type StatusEvent } from './framework/reconciler.js';
 import { resolveLayerPins } from './layer-pins.js';
 import { publish } from './publish.js';
 import { type Failure, Reason } from './reasons.js';
-import { clip } from '../shared/index.js';
 import { revisionIdOf } from './revision.js';
 import { PUBLISHED_REVISION_ANNOTATION } from './versioning.js';
-import { statusPatch } from './status-patch.js';
-import type { ReconcileResult } from './workqueue.js';
 
 type Stage = 'spec' | 'code' | 'layers' | 'size';
 
-type Evaluation =
+type Check =
   | { ok: true; codeSha256: string; codeSize: number; layers: PinnedLayer[]; revisionId: string }
   | ({ ok: false; stage: Stage } & Failure);
 
-const OWNED: (keyof FunctionStatus & string)[] = [
-  'observedGeneration',
-  'state',
-  'stateReasonCode',
-  'stateReason',
-  'lastUpdateStatus',
-  'conditions',
-  'codeSha256',
-  'codeSize',
-  'revisionId',
-  'layers',
-  'latestVersion',
-  'lastModified',
-  'url',
-];
+export const reconcileFunction = reconciler<ControllerContext, LaminaFunction, FunctionStatus>({
+  owned: [
+    'observedGeneration',
+    'state',
+    'stateReasonCode',
+    'stateReason',
+    'lastUpdateStatus',
+    'conditions',
+    'codeSha256',
+    'codeSize',
+    'revisionId',
+    'layers',
+    'latestVersion',
+    'lastModified',
+    'url',
+  ],
+  resources: (ctx) => ({ cache: ctx.cache.functions, client: ctx.clients.functions }),
+  evaluate,
+});
 
-async function evaluate(ctx: ControllerContext, fn: LaminaFunction): Promise<Evaluation> {
+/** Spec, code, layers and size, in that order: the first failure is the function's state. */
+async function check(ctx: ControllerContext, fn: LaminaFunction): Promise<Check> {
   const namespace = fn.metadata.namespace ?? 'default';
   const parsed = FunctionSpec.safeParse(fn.spec);
   if (!parsed.success) {
@@ -84,7 +88,7 @@ async function evaluate(ctx: ControllerContext, fn: LaminaFunction): Promise<Eva
   };
 }
 
-function conditionsFor(result: Evaluation): ConditionUpdate[] {
+function conditionsFor(result: Check): ConditionUpdate[] {
   if (result.ok) {
     return [
       { type: 'CodeResolved', status: 'True', reason: 'Resolved', message: `sha256 ${result.codeSha256}` },
@@ -121,18 +125,15 @@ function latestVersionOf(ctx: ControllerContext, fn: LaminaFunction): string | u
   return numbers.length ? String(Math.max(...numbers)) : undefined;
 }
 
-export async function reconcileFunction(
+async function evaluate(
   ctx: ControllerContext,
-  namespace: string,
-  name: string,
-): Promise<ReconcileResult | void> {
-  const fn = ctx.cache.functions.get(namespace, name);
-  if (!fn || fn.metadata.deletionTimestamp) return; // Versions and Aliases go with it (ownerReferences)
-  const generation = fn.metadata.generation ?? 0;
+  cached: LaminaFunction,
+): Promise<Evaluation<LaminaFunction, FunctionStatus>> {
+  const namespace = cached.metadata.namespace ?? 'default';
+  const name = cached.metadata.name;
   const now = isoTime(ctx.clock.now());
-  let current = fn.status ?? {};
-
-  if (!current.state) {
+  let fn = cached;
+  if (!fn.status?.state) {
     // A new function: say so at once, before a possibly slow download.
     const updated = await ctx.clients.functions.patchStatus(namespace, name, {
       state: 'Pending',
@@ -140,71 +141,80 @@ export async function reconcileFunction(
       stateReason: 'The function is being created',
       lastUpdateStatus: 'InProgress',
     });
-    current = updated.status ?? current;
+    fn = { ...cached, status: updated.status ?? cached.status };
   }
+  const current = fn.status ?? {};
 
-  const result = await evaluate(ctx, fn);
-  const desired: FunctionStatus = result.ok
-    ? {
-        ...current,
-        state: 'Active',
-        stateReasonCode: undefined,
-        stateReason: undefined,
-        lastUpdateStatus: 'Successful',
-        codeSha256: result.codeSha256,
-        codeSize: result.codeSize,
-        layers: result.layers,
-        revisionId: result.revisionId,
-        url: fn.spec.functionUrl && ctx.gatewayUrl ? functionUrl(ctx.gatewayUrl, namespace, name) : undefined,
-        lastModified:
-          current.revisionId === result.revisionId && current.lastModified ? current.lastModified : now,
-      }
-    : {
-        // The last good code, layers and revision stay in status: they are still referenced
-        // (garbage collection) and published versions do not depend on them.
-        ...current,
+  const result = await check(ctx, fn);
+  const latestVersion = latestVersionOf(ctx, fn);
+  const common = {
+    basis: fn,
+    conditions: conditionsFor(result),
+    events: (previous: FunctionStatus) => transitions(previous, result),
+  };
+  if (!result.ok) {
+    return {
+      ...common,
+      // The last good code, layers and revision stay in status: they are still referenced
+      // (garbage collection) and published versions do not depend on them.
+      status: {
         state: 'Failed',
         stateReasonCode: result.reasonCode,
         stateReason: clip(result.message),
         lastUpdateStatus: 'Failed',
-      };
-  desired.observedGeneration = generation;
-  desired.latestVersion = latestVersionOf(ctx, fn);
-  desired.conditions = setConditions(current.conditions, conditionsFor(result), now, generation);
-
-  const patch = statusPatch(current, desired, OWNED);
-  if (patch) await ctx.clients.functions.patchStatus(namespace, name, patch);
-  await recordTransitions(ctx, fn, current, result);
-
-  if (!result.ok) return result.retryAfterMs ? { requeueAfterMs: result.retryAfterMs } : undefined;
-  if (fn.spec.publish) await publishIfChanged(ctx, { ...fn, status: desired });
+        latestVersion,
+      },
+      ...(result.retryAfterMs ? { requeueAfterMs: result.retryAfterMs } : {}),
+    };
+  }
+  return {
+    ...common,
+    status: {
+      state: 'Active',
+      stateReasonCode: undefined,
+      stateReason: undefined,
+      lastUpdateStatus: 'Successful',
+      codeSha256: result.codeSha256,
+      codeSize: result.codeSize,
+      layers: result.layers,
+      revisionId: result.revisionId,
+      url: fn.spec.functionUrl && ctx.gatewayUrl ? functionUrl(ctx.gatewayUrl, namespace, name) : undefined,
+      lastModified:
+        current.revisionId === result.revisionId && current.lastModified ? current.lastModified : now,
+      latestVersion,
+    },
+    ...(fn.spec.publish
+      ? { afterwards: (next: FunctionStatus) => publishIfChanged(ctx, { ...fn, status: next }) }
+      : {}),
+  };
 }
 
-async function recordTransitions(
-  ctx: ControllerContext,
-  fn: LaminaFunction,
-  previous: FunctionStatus,
-  result: Evaluation,
-): Promise<void> {
+function transitions(previous: FunctionStatus, result: Check): StatusEvent[] {
   if (result.ok) {
     if (previous.state !== 'Active') {
-      await ctx.events.record(
-        fn,
-        'Normal',
-        'Active',
-        `Function is Active (code sha256 ${result.codeSha256.slice(0, 12)}…, ${result.layers.length} layer(s), revision ${result.revisionId})`,
-      );
-    } else if (previous.revisionId !== result.revisionId) {
-      await ctx.events.record(
-        fn,
-        'Normal',
-        'Updated',
-        `Revision ${result.revisionId} (code sha256 ${result.codeSha256.slice(0, 12)}…)`,
-      );
+      return [
+        {
+          type: 'Normal',
+          reason: 'Active',
+          message: `Function is Active (code sha256 ${result.codeSha256.slice(0, 12)}…, ${result.layers.length} layer(s), revision ${result.revisionId})`,
+        },
+      ];
     }
-  } else if (previous.state !== 'Failed' || previous.stateReason !== clip(result.message)) {
-    await ctx.events.record(fn, 'Warning', result.reasonCode, result.message);
+    if (previous.revisionId !== result.revisionId) {
+      return [
+        {
+          type: 'Normal',
+          reason: 'Updated',
+          message: `Revision ${result.revisionId} (code sha256 ${result.codeSha256.slice(0, 12)}…)`,
+        },
+      ];
+    }
+    return [];
   }
+  if (previous.state !== 'Failed' || previous.stateReason !== clip(result.message)) {
+    return [{ type: 'Warning', reason: result.reasonCode, message: result.message }];
+  }
+  return [];
 }
 
 /** `publish: true`: publish when $LATEST changed since the last publish and differs from the newest version. */

@@ -4,132 +4,100 @@
 // it is decided on a fresh read and written conditional on that read's resourceVersion: a
 // stale cache can never rewrite what version N means.
 import type { Layer, LayerStatus } from '../api/index.js';
-import { setConditions } from './conditions.js';
-import { type ControllerContext, isoTime } from './context.js';
-import { decideLayerVersions } from './layer-versions.js';
 import { clip } from '../shared/index.js';
-import { statusPatch } from './status-patch.js';
-import type { ReconcileResult } from './workqueue.js';
+import { type ControllerContext, isoTime } from './context.js';
+import { type Evaluation, reconciler, type StatusEvent } from './framework/reconciler.js';
+import { decideLayerVersions } from './layer-versions.js';
 
-const OWNED: (keyof LayerStatus & string)[] = [
-  'observedGeneration',
-  'state',
-  'stateReason',
-  'conditions',
-  'latestVersion',
-  'versions',
-];
+export const reconcileLayer = reconciler<ControllerContext, Layer, LayerStatus>({
+  owned: ['observedGeneration', 'state', 'stateReason', 'conditions', 'latestVersion', 'versions'],
+  resources: (ctx) => ({ cache: ctx.cache.layers, client: ctx.clients.layers }),
+  evaluate,
+});
 
-export async function reconcileLayer(
+async function evaluate(
   ctx: ControllerContext,
-  namespace: string,
-  name: string,
-): Promise<ReconcileResult | void> {
-  const cached = ctx.cache.layers.get(namespace, name);
-  if (!cached || cached.metadata.deletionTimestamp) return;
+  cached: Layer,
+): Promise<Evaluation<Layer, LayerStatus> | undefined> {
   const content = await ctx.code.resolve(cached.spec.content);
-
   // Decide on the API server's copy, not the cache's.
-  const layer = await ctx.clients.layers.get(namespace, name);
-  if (!layer || layer.metadata.deletionTimestamp) return;
-  const generation = layer.metadata.generation ?? 0;
-  const now = isoTime(ctx.clock.now());
+  const layer = await ctx.clients.layers.get(cached.metadata.namespace ?? 'default', cached.metadata.name);
+  if (!layer || layer.metadata.deletionTimestamp) return undefined;
   const current = layer.status ?? {};
+  const common = { basis: layer, conditional: true };
 
-  let desired: LayerStatus;
-  let created: number | undefined;
-  if (content.ok) {
-    const decision = decideLayerVersions(
-      current.versions ?? [],
-      {
-        sha256: content.sha256,
-        size: content.size,
-        unzippedSize: content.unzippedSize,
-        compatibleRuntimes: layer.spec.compatibleRuntimes,
-      },
-      layer.spec.deletedVersions ?? [],
-      now,
-    );
-    created = decision.created;
-    desired = {
-      ...current,
+  if (!content.ok) {
+    const failure = { reasonCode: content.reasonCode, message: content.message };
+    return {
+      ...common,
+      status: { state: 'Failed', stateReason: clip(content.message) },
+      conditions: [
+        { type: 'ContentResolved', status: 'False', reason: content.reasonCode, message: content.message },
+        { type: 'Ready', status: 'False', reason: content.reasonCode, message: content.message },
+      ],
+      events: (previous, next) => events(previous, next, undefined, failure),
+      ...(content.retryAfterMs ? { requeueAfterMs: content.retryAfterMs } : {}),
+    };
+  }
+  const decision = decideLayerVersions(
+    current.versions ?? [],
+    {
+      sha256: content.sha256,
+      size: content.size,
+      unzippedSize: content.unzippedSize,
+      compatibleRuntimes: layer.spec.compatibleRuntimes,
+    },
+    layer.spec.deletedVersions ?? [],
+    isoTime(ctx.clock.now()),
+  );
+  return {
+    ...common,
+    status: {
       state: 'Active',
       stateReason: undefined,
       versions: decision.versions,
       latestVersion: decision.latestVersion,
-      conditions: setConditions(
-        current.conditions,
-        [
-          {
-            type: 'ContentResolved',
-            status: 'True',
-            reason: 'Resolved',
-            message: `sha256 ${content.sha256}`,
-          },
-          {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Active',
-            message: `latest version ${decision.latestVersion ?? 'none'}`,
-          },
-        ],
-        now,
-        generation,
-      ),
-    };
-  } else {
-    desired = {
-      ...current,
-      state: 'Failed',
-      stateReason: clip(content.message),
-      conditions: setConditions(
-        current.conditions,
-        [
-          { type: 'ContentResolved', status: 'False', reason: content.reasonCode, message: content.message },
-          { type: 'Ready', status: 'False', reason: content.reasonCode, message: content.message },
-        ],
-        now,
-        generation,
-      ),
-    };
-  }
-  desired.observedGeneration = generation;
-
-  const patch = statusPatch(current, desired, OWNED);
-  if (patch) await ctx.clients.layers.patchStatus(namespace, name, patch, layer.metadata.resourceVersion);
-  await recordEvents(ctx, layer, current, desired, created, content.ok ? undefined : content);
-  if (!content.ok && content.retryAfterMs) return { requeueAfterMs: content.retryAfterMs };
+    },
+    conditions: [
+      { type: 'ContentResolved', status: 'True', reason: 'Resolved', message: `sha256 ${content.sha256}` },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Active',
+        message: `latest version ${decision.latestVersion ?? 'none'}`,
+      },
+    ],
+    events: (previous, next) => events(previous, next, decision.created, undefined),
+  };
 }
 
-async function recordEvents(
-  ctx: ControllerContext,
-  layer: Layer,
+function events(
   previous: LayerStatus,
   next: LayerStatus,
   created: number | undefined,
   failure: { reasonCode: string; message: string } | undefined,
-): Promise<void> {
+): StatusEvent[] {
+  const out: StatusEvent[] = [];
   if (created !== undefined) {
     const record = next.versions?.find((v) => v.version === created);
-    await ctx.events.record(
-      layer,
-      'Normal',
-      'LayerVersionCreated',
-      `Created layer version ${created} (sha256 ${record?.sha256.slice(0, 12)}…)`,
-    );
+    out.push({
+      type: 'Normal',
+      reason: 'LayerVersionCreated',
+      message: `Created layer version ${created} (sha256 ${record?.sha256.slice(0, 12)}…)`,
+    });
   }
   const newlyDeleted = (next.versions ?? []).filter(
     (v) => v.deleted && !previous.versions?.find((p) => p.version === v.version)?.deleted,
   );
   for (const v of newlyDeleted) {
-    await ctx.events.record(
-      layer,
-      'Normal',
-      'LayerVersionDeleted',
-      `Layer version ${v.version} deleted: functions that pinned it keep it; new references are refused`,
-    );
+    out.push({
+      type: 'Normal',
+      reason: 'LayerVersionDeleted',
+      message: `Layer version ${v.version} deleted: functions that pinned it keep it; new references are refused`,
+    });
   }
   if (failure && (previous.state !== 'Failed' || previous.stateReason !== clip(failure.message))) {
-    await ctx.events.record(layer, 'Warning', failure.reasonCode, failure.message);
+    out.push({ type: 'Warning', reason: failure.reasonCode, message: failure.message });
   }
+  return out;
 }

@@ -22,12 +22,12 @@ import { reconcileAlias } from './alias.js';
 import type { CodeResolver } from './code.js';
 import { type Caches, type Clients, type ControllerContext } from './context.js';
 import { reconcileFunction } from './function.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from './framework/keyed-mutex.js';
 import { reconcileLayer } from './layer.js';
 import { parseLayerName } from './layer-pins.js';
 import type { OperatorMetrics } from './metrics.js';
 import { reconcileVersion } from './version.js';
-import { type ReconcileResult, WorkQueue } from './workqueue.js';
+import { type ReconcileResult, WorkQueue } from './framework/workqueue.js';
 
 export interface ManagerOptions {
   kc: KubeConfig;

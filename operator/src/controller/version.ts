@@ -6,48 +6,41 @@
 //    answers "Unchanged" (status.version = the existing newest version; no new number), or
 //    fails a CodeSha256/RevisionId precondition. Those two answers are final for the object.
 import type { Version, VersionStatus } from '../api/index.js';
-import { withControllerReference } from '../kube/index.js';
-import { type ConditionUpdate, findCondition, setConditions } from './conditions.js';
+import { clip } from '../shared/index.js';
 import {
+  adoptByFunction,
   aliasesOf,
   aliasName,
   type ControllerContext,
-  FUNCTION_LABEL,
-  isoTime,
   routedVersions,
   VERSION_IN_USE_FINALIZER,
 } from './context.js';
+import { findCondition } from './framework/conditions.js';
+import { type Evaluation, reconciler } from './framework/reconciler.js';
 import { publish } from './publish.js';
-import { clip } from '../shared/index.js';
-import { statusPatch } from './status-patch.js';
-import type { ReconcileResult } from './workqueue.js';
 
-const OWNED: (keyof VersionStatus & string)[] = [
-  'observedGeneration',
-  'state',
-  'stateReason',
-  'conditions',
-  'version',
-];
 /** Published=False reasons that settle a pending Version for good. */
 const FINAL_REASONS = new Set(['Unchanged', 'InvalidParameterValueException', 'PreconditionFailedException']);
 
-export async function reconcileVersion(
+export const reconcileVersion = reconciler<ControllerContext, Version, VersionStatus>({
+  owned: ['observedGeneration', 'state', 'stateReason', 'conditions', 'version'],
+  resources: (ctx) => ({ cache: ctx.cache.versions, client: ctx.clients.versions }),
+  finalize: releaseWhenUnused,
+  evaluate,
+});
+
+async function evaluate(
   ctx: ControllerContext,
-  namespace: string,
-  name: string,
-): Promise<ReconcileResult | void> {
-  const version = ctx.cache.versions.get(namespace, name);
-  if (!version) return;
-  if (version.metadata.deletionTimestamp) return releaseWhenUnused(ctx, version);
-  if (await adoptByFunction(ctx, version)) return; // the update brings us back
+  version: Version,
+): Promise<Evaluation<Version, VersionStatus> | undefined> {
+  const namespace = version.metadata.namespace ?? 'default';
+  const fn = ctx.cache.functions.get(namespace, version.spec.functionName);
+  if (fn && (await adoptByFunction(ctx.clients.versions, version, fn))) return undefined; // the update brings us back
 
   const number = version.spec.version;
   if (number !== undefined) {
-    return writeStatus(ctx, version, {
-      state: 'Active',
-      stateReason: undefined,
-      version: String(number),
+    return {
+      status: { state: 'Active', stateReason: undefined, version: String(number) },
       conditions: [
         {
           type: 'Published',
@@ -57,7 +50,7 @@ export async function reconcileVersion(
         },
         { type: 'Ready', status: 'True', reason: 'Active' },
       ],
-    });
+    };
   }
   const settled = findCondition(version.status?.conditions, 'Published');
   if (
@@ -66,14 +59,17 @@ export async function reconcileVersion(
     FINAL_REASONS.has(settled.reason) &&
     settled.observedGeneration === version.metadata.generation
   ) {
-    return;
+    return undefined;
   }
 
-  const outcome = await publish(ctx, namespace, version.spec.functionName, { kind: 'version', name });
+  const outcome = await publish(ctx, namespace, version.spec.functionName, {
+    kind: 'version',
+    name: version.metadata.name,
+  });
   switch (outcome.kind) {
     case 'done':
     case 'published':
-      return; // the spec change brings us back to write Active
+      return undefined; // the spec change brings us back to write Active
     case 'unchanged':
       await ctx.events.record(
         version,
@@ -81,10 +77,12 @@ export async function reconcileVersion(
         'Unchanged',
         `$LATEST is unchanged since version ${outcome.version}; no new version was published`,
       );
-      return writeStatus(ctx, version, {
-        state: 'Active',
-        stateReason: `Unchanged since version ${outcome.version}: this object stands for version ${outcome.version}`,
-        version: String(outcome.version),
+      return {
+        status: {
+          state: 'Active',
+          stateReason: `Unchanged since version ${outcome.version}: this object stands for version ${outcome.version}`,
+          version: String(outcome.version),
+        },
         conditions: [
           {
             type: 'Published',
@@ -94,67 +92,25 @@ export async function reconcileVersion(
           },
           { type: 'Ready', status: 'True', reason: 'Unchanged' },
         ],
-      });
+      };
     case 'failed':
       await ctx.events.record(version, 'Warning', outcome.reasonCode, outcome.message);
-      return writeStatus(ctx, version, {
-        state: 'Failed',
-        stateReason: clip(outcome.message),
-        version: undefined,
+      return {
+        status: { state: 'Failed', stateReason: clip(outcome.message), version: undefined },
         conditions: [
           { type: 'Published', status: 'False', reason: outcome.reasonCode, message: outcome.message },
           { type: 'Ready', status: 'False', reason: outcome.reasonCode, message: outcome.message },
         ],
-      });
+      };
     case 'waiting':
-      return writeStatus(ctx, version, {
-        state: 'Pending',
-        stateReason: clip(outcome.message),
-        version: undefined,
+      return {
+        status: { state: 'Pending', stateReason: clip(outcome.message), version: undefined },
         conditions: [
           { type: 'Published', status: 'Unknown', reason: outcome.reasonCode, message: outcome.message },
           { type: 'Ready', status: 'False', reason: outcome.reasonCode, message: outcome.message },
         ],
-      });
+      };
   }
-}
-
-async function writeStatus(
-  ctx: ControllerContext,
-  version: Version,
-  desired: Omit<VersionStatus, 'conditions'> & { conditions: ConditionUpdate[] },
-): Promise<void> {
-  const generation = version.metadata.generation ?? 0;
-  const current = version.status ?? {};
-  const next: VersionStatus = {
-    ...desired,
-    observedGeneration: generation,
-    conditions: setConditions(current.conditions, desired.conditions, isoTime(ctx.clock.now()), generation),
-  };
-  const patch = statusPatch(current, next, OWNED);
-  if (patch)
-    await ctx.clients.versions.patchStatus(
-      version.metadata.namespace ?? 'default',
-      version.metadata.name,
-      patch,
-    );
-}
-
-/** Owner reference and label to the Function (a user-created Version has neither). True if it patched. */
-async function adoptByFunction(ctx: ControllerContext, version: Version): Promise<boolean> {
-  const namespace = version.metadata.namespace ?? 'default';
-  const fn = ctx.cache.functions.get(namespace, version.spec.functionName);
-  if (!fn?.metadata.uid) return false;
-  const owner = withControllerReference(version.metadata.ownerReferences, fn);
-  const labelled = version.metadata.labels?.[FUNCTION_LABEL] === fn.metadata.name;
-  if (!owner.changed && labelled) return false;
-  await ctx.clients.versions.patch(
-    namespace,
-    version.metadata.name,
-    { metadata: { labels: { [FUNCTION_LABEL]: fn.metadata.name }, ownerReferences: owner.refs } },
-    version.metadata.resourceVersion,
-  );
-  return true;
 }
 
 /** Deletion: remove our finalizer once no Alias routes to this version. */

@@ -1,7 +1,7 @@
 // Kubernetes conditions, kept the standard way: a condition's lastTransitionTime changes only
 // when its status does, so `kubectl describe` shows when something actually became true/false.
-import type { Condition } from '../api/index.js';
-import { clip } from '../shared/index.js';
+import type { Condition } from '../../api/index.js';
+import { clip } from '../../shared/index.js';
 
 export interface ConditionUpdate {
   type: string;

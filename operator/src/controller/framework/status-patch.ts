@@ -1,7 +1,7 @@
 // The status merge patch from what a reconciler wants: only the fields it owns, `null` for
 // the ones it wants gone, and nothing at all when the status already says it (so an
 // idempotent reconcile writes nothing and does not wake itself up again).
-import { canonicalJson } from '../api/index.js';
+import { canonicalJson } from '../../api/index.js';
 
 export function statusPatch<S extends object>(
   current: S | undefined,

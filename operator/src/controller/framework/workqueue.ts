@@ -1,7 +1,7 @@
 // A work queue in the client-go mould: a key is queued at most once, never processed by two
 // workers at once (a key added while it is being processed runs again afterwards), and a
 // failed key is retried with exponential backoff. Time comes from the injected clock.
-import type { Clock } from '../shared/index.js';
+import type { Clock } from '../../shared/index.js';
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (e.g. waiting for an upload). */

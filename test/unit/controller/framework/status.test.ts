@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setConditions } from '../../../operator/src/controller/conditions.js';
-import { STATUS_MESSAGE_MAX, clip } from '../../../operator/src/shared/status-text.js';
-import { statusPatch } from '../../../operator/src/controller/status-patch.js';
+import { setConditions } from '../../../../operator/src/controller/framework/conditions.js';
+import { STATUS_MESSAGE_MAX, clip } from '../../../../operator/src/shared/status-text.js';
+import { statusPatch } from '../../../../operator/src/controller/framework/status-patch.js';
 
 describe('setConditions', () => {
   it('keeps lastTransitionTime while the status is unchanged and moves it on a change', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WorkQueue } from '../../../operator/src/controller/workqueue.js';
-import { ManualClock } from '../../../operator/src/shared/clock.js';
+import { WorkQueue } from '../../../../operator/src/controller/framework/workqueue.js';
+import { ManualClock } from '../../../../operator/src/shared/clock.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
