@@ -11,19 +11,16 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { CodeResolver } from './code.js';
 import type { KeyedMutex } from './framework/keyed-mutex.js';
 
-export interface Clients {
-  functions: ResourceClient<LaminaFunction>;
-  versions: ResourceClient<Version>;
-  aliases: ResourceClient<Alias>;
-  layers: ResourceClient<Layer>;
+/** The kinds the operator reconciles, by their plural: a new kind is added here first. */
+export interface Kinds {
+  functions: LaminaFunction;
+  versions: Version;
+  aliases: Alias;
+  layers: Layer;
 }
 
-export interface Caches {
-  functions: ReadCache<LaminaFunction>;
-  versions: ReadCache<Version>;
-  aliases: ReadCache<Alias>;
-  layers: ReadCache<Layer>;
-}
+export type Clients = { [K in keyof Kinds]: ResourceClient<Kinds[K]> };
+export type Caches = { [K in keyof Kinds]: ReadCache<Kinds[K]> };
 
 export interface ControllerContext {
   clients: Clients;

@@ -5,14 +5,10 @@
 //   Alias    → itself, its function's Versions/Aliases Layer   → itself, the Functions using it
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
-  type Alias,
   AliasResource,
   type CustomObject,
   FunctionResource,
-  type LaminaFunction,
-  type Layer,
   LayerResource,
-  type Version,
   VersionResource,
 } from '../api/index.js';
 import { apiMessage, ResourceClient, WatchedKind } from '../kube/index.js';
@@ -20,7 +16,7 @@ import type { EventRecorder } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { reconcileAlias } from './alias.js';
 import type { CodeResolver } from './code.js';
-import { type Caches, type Clients, type ControllerContext } from './context.js';
+import { type Caches, type Clients, type ControllerContext, type Kinds } from './context.js';
 import { reconcileFunction } from './function.js';
 import { KeyedMutex } from './framework/keyed-mutex.js';
 import { reconcileLayer } from './layer.js';
@@ -42,38 +38,43 @@ export interface ManagerOptions {
   gatewayUrl?: string;
 }
 
-type Kind = 'Function' | 'Version' | 'Alias' | 'Layer';
 type Reconcile = (ctx: ControllerContext, namespace: string, name: string) => Promise<ReconcileResult | void>;
+type Kind = keyof Kinds;
+
+/**
+ * Every kind the operator reconciles: its API resource and its reconciler. A new kind adds
+ * its object type to `Kinds` (context.ts), a line here, and its dependency rules in `wire()`.
+ */
+const REGISTRY: { [K in Kind]: { resource: { plural: string; kind: string }; reconcile: Reconcile } } = {
+  functions: { resource: FunctionResource, reconcile: reconcileFunction },
+  versions: { resource: VersionResource, reconcile: reconcileVersion },
+  aliases: { resource: AliasResource, reconcile: reconcileAlias },
+  layers: { resource: LayerResource, reconcile: reconcileLayer },
+};
+const KINDS = Object.keys(REGISTRY) as Kind[];
+
+function byKind<V>(make: (kind: Kind) => V): Record<Kind, V> {
+  return Object.fromEntries(KINDS.map((kind) => [kind, make(kind)])) as Record<Kind, V>;
+}
 
 const keyOf = (object: CustomObject<unknown, unknown>) =>
   `${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
 
 export class Manager {
   readonly clients: Clients;
-  readonly watched: {
-    functions: WatchedKind<LaminaFunction>;
-    versions: WatchedKind<Version>;
-    aliases: WatchedKind<Alias>;
-    layers: WatchedKind<Layer>;
-  };
+  readonly watched: { [K in Kind]: WatchedKind<Kinds[K]> };
   readonly queues: Record<Kind, WorkQueue>;
   readonly context: ControllerContext;
   private synced = false;
 
   constructor(private readonly options: ManagerOptions) {
     const { kc, namespaces, clock, log } = options;
-    this.clients = {
-      functions: new ResourceClient(kc, FunctionResource.plural, FunctionResource.kind),
-      versions: new ResourceClient(kc, VersionResource.plural, VersionResource.kind),
-      aliases: new ResourceClient(kc, AliasResource.plural, AliasResource.kind),
-      layers: new ResourceClient(kc, LayerResource.plural, LayerResource.kind),
-    };
-    this.watched = {
-      functions: new WatchedKind(kc, FunctionResource.plural, namespaces, clock, log),
-      versions: new WatchedKind(kc, VersionResource.plural, namespaces, clock, log),
-      aliases: new WatchedKind(kc, AliasResource.plural, namespaces, clock, log),
-      layers: new WatchedKind(kc, LayerResource.plural, namespaces, clock, log),
-    };
+    this.clients = byKind(
+      (kind) => new ResourceClient(kc, REGISTRY[kind].resource.plural, REGISTRY[kind].resource.kind),
+    ) as Clients;
+    this.watched = byKind(
+      (kind) => new WatchedKind(kc, REGISTRY[kind].resource.plural, namespaces, clock, log),
+    ) as Manager['watched'];
     const cache: Caches = this.watched;
     this.context = {
       clients: this.clients,
@@ -86,12 +87,7 @@ export class Manager {
       gatewayUrl: options.gatewayUrl,
       publishLock: new KeyedMutex(),
     };
-    this.queues = {
-      Function: this.queue('Function', reconcileFunction),
-      Version: this.queue('Version', reconcileVersion),
-      Alias: this.queue('Alias', reconcileAlias),
-      Layer: this.queue('Layer', reconcileLayer),
-    };
+    this.queues = byKind((kind) => this.queue(kind));
     this.wire();
   }
 
@@ -99,8 +95,10 @@ export class Manager {
     return this.synced;
   }
 
-  private queue(kind: Kind, reconcile: Reconcile): WorkQueue {
+  private queue(plural: Kind): WorkQueue {
     const { metrics, log, clock, workers } = this.options;
+    const { reconcile, resource } = REGISTRY[plural];
+    const kind = resource.kind;
     return new WorkQueue({
       workers,
       clock,
@@ -120,7 +118,7 @@ export class Manager {
           throw err;
         } finally {
           stop();
-          metrics.queueDepth.set({ kind }, this.queues[kind].depth);
+          metrics.queueDepth.set({ kind }, this.queues[plural].depth);
         }
       },
       onError: (key, err, retryInMs) =>
@@ -134,27 +132,27 @@ export class Manager {
     // Including objects being deleted: a Version held by its finalizer waits for these events.
     const dependantsOf = (namespace: string, functionName: string) => {
       for (const v of versions.list(namespace))
-        if (v.spec.functionName === functionName) q.Version.add(keyOf(v));
+        if (v.spec.functionName === functionName) q.versions.add(keyOf(v));
       for (const a of aliases.list(namespace))
-        if (a.spec.functionName === functionName) q.Alias.add(keyOf(a));
+        if (a.spec.functionName === functionName) q.aliases.add(keyOf(a));
     };
     functions.on((_event, fn) => {
-      q.Function.add(keyOf(fn));
+      q.functions.add(keyOf(fn));
       dependantsOf(fn.metadata.namespace ?? 'default', fn.metadata.name);
     });
     versions.on((_event, v) => {
       const namespace = v.metadata.namespace ?? 'default';
-      q.Version.add(keyOf(v));
-      q.Function.add(`${namespace}/${v.spec.functionName}`);
+      q.versions.add(keyOf(v));
+      q.functions.add(`${namespace}/${v.spec.functionName}`);
       for (const a of aliases.list(namespace))
-        if (a.spec.functionName === v.spec.functionName) q.Alias.add(keyOf(a));
+        if (a.spec.functionName === v.spec.functionName) q.aliases.add(keyOf(a));
     });
     aliases.on((_event, a) => {
-      q.Alias.add(keyOf(a));
+      q.aliases.add(keyOf(a));
       dependantsOf(a.metadata.namespace ?? 'default', a.spec.functionName);
     });
     layers.on((_event, layer) => {
-      q.Layer.add(keyOf(layer));
+      q.layers.add(keyOf(layer));
       const namespace = layer.metadata.namespace ?? 'default';
       for (const fn of functions.list()) {
         const fnNamespace = fn.metadata.namespace ?? 'default';
@@ -162,29 +160,25 @@ export class Manager {
           const target = parseLayerName(ref.name, fnNamespace);
           return target.namespace === namespace && target.name === layer.metadata.name;
         });
-        if (uses) q.Function.add(keyOf(fn));
+        if (uses) q.functions.add(keyOf(fn));
       }
     });
   }
 
   /** Lists every kind (caches synced), then starts reconciling. */
   async start(): Promise<void> {
-    const { functions, versions, aliases, layers } = this.watched;
-    await Promise.all([functions.start(), versions.start(), aliases.start(), layers.start()]);
+    await Promise.all(KINDS.map((kind) => this.watched[kind].start()));
     this.synced = true;
     for (const queue of Object.values(this.queues)) queue.start();
-    this.options.log.info('operator caches synced; reconciling', {
-      functions: functions.list().length,
-      versions: versions.list().length,
-      aliases: aliases.list().length,
-      layers: layers.list().length,
-    });
+    this.options.log.info(
+      'operator caches synced; reconciling',
+      byKind((kind) => this.watched[kind].list().length),
+    );
   }
 
   async stop(): Promise<void> {
     this.synced = false;
-    const { functions, versions, aliases, layers } = this.watched;
-    await Promise.all([functions.stop(), versions.stop(), aliases.stop(), layers.stop()]);
+    await Promise.all(KINDS.map((kind) => this.watched[kind].stop()));
     await Promise.all(Object.values(this.queues).map((queue) => queue.stop()));
   }
 
