@@ -34,9 +34,9 @@ const targets = {
   agent: { entryPoints: { agent: 'runtime-image/agent/src/main.ts' }, outdir: 'dist/agent' },
   operator: {
     entryPoints: {
-      'main-operator': 'operator/src/main-operator.ts',
-      'main-gateway': 'operator/src/main-gateway.ts',
-      lamina: 'operator/src/cli/main.ts',
+      'main-operator': 'operator/src/bin/operator.ts',
+      'main-gateway': 'operator/src/bin/gateway.ts',
+      lamina: 'operator/src/bin/lamina.ts',
     },
     outdir: 'dist/operator',
     external: ['better-sqlite3'],

@@ -65,22 +65,18 @@ export interface ChildOperator {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The real entrypoint (operator/src/main-operator.ts) in a child process. */
+/** The real entrypoint (operator/src/bin/operator.ts) in a child process. */
 export function spawnTestOperator(kubeconfigPath: string, options: TestOperatorOptions): ChildOperator {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'operator/src/main-operator.ts')],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfigPath,
-        LAMINA_LOG_LEVEL: 'info',
-        ...testOperatorEnv(options),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'operator/src/bin/operator.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath,
+      LAMINA_LOG_LEVEL: 'info',
+      ...testOperatorEnv(options),
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let buffer = '';
   child.stderr?.setEncoding('utf8');

@@ -1,6 +1,6 @@
 // The operator as one object: the artifact store (embedded, or a remote one), metrics and
 // health endpoints, and the reconcilers — which run only while this replica holds the
-// leader Lease. Losing the lease stops them at once; main-operator.ts then exits so the pod
+// leader Lease. Losing the lease stops them at once; bin/operator.ts then exits so the pod
 // restarts clean, tests simply observe it.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeEventRecorder, LeaderElector } from '../kube/index.js';

@@ -1,5 +1,5 @@
 // Assembles the gateway from its parts: catalog, environment provider, scaling rules, pool,
-// invoker, catalog sync and HTTP server. main-gateway.ts passes the Kubernetes pieces; tests
+// invoker, catalog sync and HTTP server. bin/gateway.ts passes the Kubernetes pieces; tests
 // pass in-memory ones.
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlaneOptions } from '../control-plane/index.js';

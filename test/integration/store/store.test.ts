@@ -21,7 +21,7 @@ async function lamina(...args: string[]) {
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      ['--import', 'tsx', 'operator/src/cli/main.ts', ...args],
+      ['--import', 'tsx', 'operator/src/bin/lamina.ts', ...args],
       {
         cwd: repoRoot,
       },

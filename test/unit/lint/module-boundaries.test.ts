@@ -54,8 +54,8 @@ tester.run('lamina/module-boundaries', lamina.rules['module-boundaries'], {
     },
     {
       name: 'an entry point reaching into a module',
-      filename: file('operator/src/main-gateway.ts'),
-      code: "const m = import('./gateway/config.js');",
+      filename: file('operator/src/bin/gateway.ts'),
+      code: "const m = import('../gateway/config.js');",
       errors: [{ messageId: 'internal' }],
     },
   ],

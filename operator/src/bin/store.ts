@@ -1,8 +1,7 @@
-// The artifact store on its own (`node dist/operator/src/store/main.js`), for clusters that
+// The artifact store on its own (`node dist/operator/src/bin/store.js`), for clusters that
 // run it as a separate Deployment instead of inside the operator.
 import { ConfigError, createLogger, parseEnv } from '../shared/index.js';
-import { storeConfigFrom, StoreEnv } from './config.js';
-import { startStore } from './run.js';
+import { startStore, storeConfigFrom, StoreEnv } from '../store/index.js';
 
 const log = createLogger({ component: 'lamina-store' });
 try {

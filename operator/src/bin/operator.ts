@@ -1,9 +1,9 @@
 // `npm run operator` / the operator container's entrypoint: configuration from the
 // environment, then the operator until SIGTERM. Losing the leader lease exits the process
 // (exit code 1) so Kubernetes restarts it with clean state, as client-go controllers do.
-import { operatorConfigFromEnv, startOperator } from './controller/index.js';
-import { loadKubeConfig } from './kube/index.js';
-import { ConfigError, createLogger } from './shared/index.js';
+import { operatorConfigFromEnv, startOperator } from '../controller/index.js';
+import { loadKubeConfig } from '../kube/index.js';
+import { ConfigError, createLogger } from '../shared/index.js';
 
 const log = createLogger({ component: 'lamina-operator' });
 

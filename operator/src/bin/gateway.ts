@@ -18,10 +18,10 @@ import {
   PooledProvider,
   startAsyncProcessor,
   WarmPool,
-} from './gateway/index.js';
-import { KubeEventRecorder, KubernetesAccessReviewer, KubernetesAuthorizer } from './kube/index.js';
-import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from './control-plane/index.js';
-import { createLogger, systemClock } from './shared/index.js';
+} from '../gateway/index.js';
+import { KubeEventRecorder, KubernetesAccessReviewer, KubernetesAuthorizer } from '../kube/index.js';
+import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '../control-plane/index.js';
+import { createLogger, systemClock } from '../shared/index.js';
 
 async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
