@@ -1,4 +1,4 @@
-// The `lamina` command line (the entry point is main.ts), kept importable for tests.
+// The `lamina` command line (the entry point is bin/lamina.ts), kept importable for tests.
 //   lamina push <file.zip> [--store URL] [--token T]   upload a zip to the artifact store; prints its sha256
 // The store URL defaults to $LAMINA_STORE_URL, then http://127.0.0.1:8090
 // (e.g. `kubectl -n lamina-system port-forward svc/lamina-store 8090`).
