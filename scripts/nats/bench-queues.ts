@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventQueue } from '../../operator/src/gateway/async/eventQueue.js';
-import { NatsEventQueue } from '../../operator/src/gateway/async/nats/natsQueue.js';
-import { SqliteEventQueue } from '../../operator/src/gateway/async/sqlite/sqliteQueue.js';
-import { startNatsServer } from './natsServer.js';
+import type { EventQueue } from '../../operator/src/gateway/async/event-queue.js';
+import { NatsEventQueue } from '../../operator/src/gateway/async/nats/nats-queue.js';
+import { SqliteEventQueue } from '../../operator/src/gateway/async/sqlite/sqlite-queue.js';
+import { startNatsServer } from './nats-server.js';
 
 const body = Buffer.from(JSON.stringify({ kind: 'invoke', payload: 'x'.repeat(512) }));
 

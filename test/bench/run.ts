@@ -19,7 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { waitFor } from '../harness/gatewayKube.js';
+import { waitFor } from '../harness/gateway-kube.js';
 import {
   installedRelease,
   invokeUrl as releaseInvokeUrl,

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { adminKubeConfig, waitFor } from '../harness/gatewayKube.js';
+import { adminKubeConfig, waitFor } from '../harness/gateway-kube.js';
 import { kubectl } from '../harness/kube.js';
 import { installedRelease } from '../harness/release.js';
 

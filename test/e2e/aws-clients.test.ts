@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { awsCliPath } from '../harness/awscli.js';
-import { waitFor } from '../harness/gatewayKube.js';
+import { waitFor } from '../harness/gateway-kube.js';
 import { repoRoot } from '../harness/manifests.js';
 import {
   createFunction,
@@ -22,7 +22,7 @@ import {
   testNamespace,
   type Release,
 } from '../harness/release.js';
-import { pipTarget } from '../harness/thirdParty.js';
+import { pipTarget } from '../harness/third-party.js';
 
 const run = promisify(execFile);
 const BOTO3_VERSION = '1.44.8';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import AdmZip from 'adm-zip';
-import { waitFor } from '../harness/gatewayKube.js';
+import { waitFor } from '../harness/gateway-kube.js';
 import { kubectl } from '../harness/kube.js';
 import {
   awsCliDriver,
@@ -20,7 +20,7 @@ import {
   sdkDriver,
   ZipFile,
   type LambdaDriver,
-} from '../harness/lambdaClients.js';
+} from '../harness/lambda-clients.js';
 import { functionArn, installedRelease, testNamespace, type Release } from '../harness/release.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/lamina-e2e';

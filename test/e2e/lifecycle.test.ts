@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
-import { waitFor } from '../harness/gatewayKube.js';
+import { waitFor } from '../harness/gateway-kube.js';
 import {
   createFunction,
   installedRelease,

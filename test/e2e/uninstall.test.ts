@@ -8,7 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { waitFor } from '../harness/gatewayKube.js';
+import { waitFor } from '../harness/gateway-kube.js';
 import { kubectl, kubeconfigPath } from '../harness/kube.js';
 import { repoRoot } from '../harness/manifests.js';
 

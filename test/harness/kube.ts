@@ -3,7 +3,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureControlPlane } from './controlPlane.js';
+import { ensureControlPlane } from './control-plane.js';
 import { repoRoot } from './manifests.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { createTestNamespace, waitFor } from './gatewayKube.js';
+import { createTestNamespace, waitFor } from './gateway-kube.js';
 import { kubectl } from './kube.js';
 import { repoRoot } from './manifests.js';
 import { provision } from './provision.js';

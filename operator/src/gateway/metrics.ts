@@ -2,9 +2,9 @@
 // Counters and histograms are updated on the invoke path; gauges are computed from the
 // environment pool and the concurrency ledger when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EnvironmentView } from './scaling/environmentPlan.js';
+import type { EnvironmentView } from './scaling/environment-plan.js';
 import type { EnvironmentRecord } from './environments/types.js';
-import type { WarmPoolStatus } from './pool/warmPool.js';
+import type { WarmPoolStatus } from './pool/warm-pool.js';
 
 const FN = ['namespace', 'function'] as const;
 const FNV = ['namespace', 'function', 'version'] as const;

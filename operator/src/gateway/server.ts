@@ -5,16 +5,16 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type ControlPlaneOptions, controlPlaneRoutes } from '../control-plane/index.js';
 import { toWireError, UnknownOperationException } from '../errors.js';
 import type { Logger } from '../shared/index.js';
-import type { AsyncQueue } from './async/asyncQueue.js';
-import type { InvokeAuthorizer } from './auth/lambdaAuth.js';
+import type { AsyncQueue } from './async/async-queue.js';
+import type { InvokeAuthorizer } from './auth/lambda-auth.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { Invoker } from './dispatch/invoker.js';
 import type { GatewayMetrics } from './metrics.js';
-import { functionUrlRoutes, type UrlAuthorizer } from './routes/functionUrl.js';
+import { functionUrlRoutes, type UrlAuthorizer } from './routes/function-url.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { observabilityRoutes } from './routes/observability.js';
-import { hostToUrlPrefix } from './routing/functionUrl.js';
-import type { RandomSource } from './routing/weightedRouting.js';
+import { hostToUrlPrefix } from './routing/function-url.js';
+import type { RandomSource } from './routing/weighted-routing.js';
 
 export interface ServerOptions {
   invoker: Invoker;

@@ -2,7 +2,7 @@
 // AWS's own clients run against the agent in third-party-clients.test.ts.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ensureDebianPackages } from '../../harness/thirdParty.js';
+import { ensureDebianPackages } from '../../harness/third-party.js';
 import { agentFixture, fixtureFiles, functionConfig, zipOf, type AgentProcess } from './harness.js';
 
 type Json = Record<string, unknown>;

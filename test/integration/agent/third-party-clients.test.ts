@@ -1,6 +1,6 @@
 // AWS's own runtime interface clients, unchanged, against the real agent: the proof that the
 // agent implements the published Runtime API. Each client is built or installed from its
-// registry into the test cache on first use (test/harness/thirdParty.ts); a build or install
+// registry into the test cache on first use (test/harness/third-party.ts); a build or install
 // that fails fails the suite.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import {
   pipTarget,
   rustBootstrap,
   ensureDebianPackages,
-} from '../../harness/thirdParty.js';
+} from '../../harness/third-party.js';
 import {
   agentFixture,
   filesUnder,

@@ -9,7 +9,7 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { installCrds } from '../../harness/crds.js';
-import { adminKubeConfig, createTestNamespace } from '../../harness/gatewayKube.js';
+import { adminKubeConfig, createTestNamespace } from '../../harness/gateway-kube.js';
 import { kubectl } from '../../harness/kube.js';
 import type { Version, VersionSnapshot, VersionSpec } from '../../../operator/src/api/index.js';
 import { laminaManifests } from '../../harness/manifests.js';

@@ -17,7 +17,7 @@ import { AuthorizationV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@ku
 import type { LaminaFunction } from '../../../operator/src/api/index.js';
 import { kubernetesAccess, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
 import { KubernetesAuthorizer } from '../../../operator/src/kube/auth/authorizer.js';
-import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetesReviewer.js';
+import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetes-reviewer.js';
 import { applyChartRbac, kubeConfigWithToken, serviceAccountToken } from '../security/identities.js';
 import { startControlPlane, type ControlPlaneWorld } from './setup.js';
 
@@ -90,7 +90,7 @@ describe('control-plane identity with auth on', () => {
     w = await startControlPlane('cpid', {
       access: { authorize: (...args) => access!.authorize(...args) },
       gatewayIdentity: async (namespace) => {
-        const { adminKubeConfig } = await import('../../harness/gatewayKube.js');
+        const { adminKubeConfig } = await import('../../harness/gateway-kube.js');
         const admin = await adminKubeConfig();
         rbac = await applyChartRbac(admin, namespace, randomBytes(3).toString('hex'));
         gatewayKc = kubeConfigWithToken(admin, await serviceAccountToken(admin, namespace, 'lamina-gateway'));

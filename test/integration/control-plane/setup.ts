@@ -8,10 +8,10 @@ import { allowEveryone, type ControlPlaneAccess } from '../../../operator/src/co
 import { httpStore, kubernetesObjects } from '../../../operator/src/control-plane/kubernetes.js';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
-import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
-import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
+import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetes-catalog.js';
+import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetes-provider.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
-import { adminKubeConfig, createTestNamespace, installLaminaCrds } from '../../harness/gatewayKube.js';
+import { adminKubeConfig, createTestNamespace, installLaminaCrds } from '../../harness/gateway-kube.js';
 import { startTestOperator } from '../../harness/operator.js';
 
 export const LIMITS = { maxZipBytes: 256 * 1024, maxUnzippedBytes: 8 * 1024 * 1024 };

@@ -1,5 +1,5 @@
 // The gateway ↔ agent contract: the gateway's own client (HttpAgentClient: invoke and
-// specialise) against the real agent process. The unit tier's fake agent (test/unit/gateway/fakeAgent.ts)
+// specialise) against the real agent process. The unit tier's fake agent (test/unit/gateway/fake-agent.ts)
 // answers the same cases; this file keeps the fake honest.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import {
   HttpAgentClient,
   SpecializeError,
   type AgentInvokeRequest,
-} from '../../../operator/src/gateway/environments/agentClient.js';
+} from '../../../operator/src/gateway/environments/agent-client.js';
 import type { AgentFunctionConfig } from '../../../operator/src/gateway/environments/types.js';
 import {
   agentFixture,

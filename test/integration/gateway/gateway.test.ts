@@ -12,16 +12,16 @@ import {
 } from '@kubernetes/client-node';
 import type { Version } from '../../../operator/src/api/index.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
-import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
-import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
-import { KubernetesProvisionedStatusWriter } from '../../../operator/src/gateway/kubernetes/provisionedStatusWriter.js';
+import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetes-catalog.js';
+import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetes-provider.js';
+import { KubernetesProvisionedStatusWriter } from '../../../operator/src/gateway/kubernetes/provisioned-status-writer.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import {
   adminKubeConfig,
   createTestNamespace,
   installLaminaCrds,
   waitFor,
-} from '../../harness/gatewayKube.js';
+} from '../../harness/gateway-kube.js';
 
 const GROUP = { group: 'lamina.dev', version: 'v1alpha1' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -13,14 +13,14 @@ import {
 } from '@kubernetes/client-node';
 import type { LaminaFunction, Version } from '../../../operator/src/api/index.js';
 import { ServiceException } from '../../../operator/src/errors.js';
-import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
-import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
-import { AGENT_MEMORY_MIB } from '../../../operator/src/gateway/environments/podSpec.js';
+import { EnvironmentPool } from '../../../operator/src/gateway/environments/environment-pool.js';
+import { environmentSpec } from '../../../operator/src/gateway/environments/environment-spec.js';
+import { AGENT_MEMORY_MIB } from '../../../operator/src/gateway/environments/pod-spec.js';
 import type { EnvironmentEvent } from '../../../operator/src/gateway/environments/types.js';
-import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetesCatalog.js';
-import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetesProvider.js';
-import { KubernetesProvisionedStatusWriter } from '../../../operator/src/gateway/kubernetes/provisionedStatusWriter.js';
-import { BurstScaler } from '../../../operator/src/gateway/scaling/burstScaler.js';
+import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetes-catalog.js';
+import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetes-provider.js';
+import { KubernetesProvisionedStatusWriter } from '../../../operator/src/gateway/kubernetes/provisioned-status-writer.js';
+import { BurstScaler } from '../../../operator/src/gateway/scaling/burst-scaler.js';
 import { ConcurrencyLedger } from '../../../operator/src/gateway/scaling/concurrency.js';
 import { systemClock } from '../../../operator/src/shared/clock.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
@@ -29,7 +29,7 @@ import {
   createTestNamespace,
   installLaminaCrds,
   waitFor,
-} from '../../harness/gatewayKube.js';
+} from '../../harness/gateway-kube.js';
 
 const GROUP = { group: 'lamina.dev', version: 'v1alpha1' };
 const SHA = 'c'.repeat(64);

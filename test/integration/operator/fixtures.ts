@@ -12,7 +12,7 @@ import {
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { ResourceClient } from '../../../operator/src/kube/custom-objects.js';
 import { installCrds } from '../../harness/crds.js';
-import { adminKubeConfig } from '../../harness/gatewayKube.js';
+import { adminKubeConfig } from '../../harness/gateway-kube.js';
 import {
   deleteNamespaceCompletely,
   startTestOperator,

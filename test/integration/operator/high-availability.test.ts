@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
 import { installCrds } from '../../harness/crds.js';
-import { adminKubeConfig } from '../../harness/gatewayKube.js';
+import { adminKubeConfig } from '../../harness/gateway-kube.js';
 import { kubeconfigPath } from '../../harness/kube.js';
 import {
   deleteNamespaceCompletely,

@@ -1,10 +1,10 @@
 // A whole gateway in-process: memory catalog, fake provider, fake agents.
 import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js';
 import { createGateway, type GatewaySettings } from '../../../operator/src/gateway/gateway.js';
-import type { AsyncQueue } from '../../../operator/src/gateway/async/asyncQueue.js';
+import type { AsyncQueue } from '../../../operator/src/gateway/async/async-queue.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
-import { FakeAgents, type FakeHandler } from './fakeAgent.js';
-import { FakeProvider } from './fakeProvider.js';
+import { FakeAgents, type FakeHandler } from './fake-agent.js';
+import { FakeProvider } from './fake-provider.js';
 
 export const testSettings: GatewaySettings = {
   defaultNamespace: 'default',

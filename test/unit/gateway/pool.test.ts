@@ -2,9 +2,9 @@
 // the EnvironmentProvider seam, with a fake pool, a fake specializer and the FakeProvider.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EnvironmentPool } from '../../../operator/src/gateway/environments/environmentPool.js';
-import { environmentSpec } from '../../../operator/src/gateway/environments/environmentSpec.js';
-import { AGENT_MEMORY_MIB, LABELS } from '../../../operator/src/gateway/environments/podSpec.js';
+import { EnvironmentPool } from '../../../operator/src/gateway/environments/environment-pool.js';
+import { environmentSpec } from '../../../operator/src/gateway/environments/environment-spec.js';
+import { AGENT_MEMORY_MIB, LABELS } from '../../../operator/src/gateway/environments/pod-spec.js';
 import type {
   AgentFunctionConfig,
   EnvironmentSpec,
@@ -14,22 +14,22 @@ import {
   poolPod,
   POOL_LABELS,
   POOL_TEMPLATE_ANNOTATION,
-} from '../../../operator/src/gateway/pool/poolPod.js';
-import { planPool, type PoolPodView } from '../../../operator/src/gateway/pool/poolPlan.js';
+} from '../../../operator/src/gateway/pool/pool-pod.js';
+import { planPool, type PoolPodView } from '../../../operator/src/gateway/pool/pool-plan.js';
 import {
   PooledProvider,
   type ClaimEvent,
   type WarmPoolPort,
-} from '../../../operator/src/gateway/pool/pooledProvider.js';
+} from '../../../operator/src/gateway/pool/pooled-provider.js';
 import { parseShapes, poolShapeFor, type PoolShape } from '../../../operator/src/gateway/pool/shapes.js';
-import type { Specializer } from '../../../operator/src/gateway/environments/agentClient.js';
-import type { GenericEnvironment } from '../../../operator/src/gateway/pool/warmPool.js';
-import { labelValue } from '../../../operator/src/gateway/pool/warmPool.js';
-import { BurstScaler } from '../../../operator/src/gateway/scaling/burstScaler.js';
+import type { Specializer } from '../../../operator/src/gateway/environments/agent-client.js';
+import type { GenericEnvironment } from '../../../operator/src/gateway/pool/warm-pool.js';
+import { labelValue } from '../../../operator/src/gateway/pool/warm-pool.js';
+import { BurstScaler } from '../../../operator/src/gateway/scaling/burst-scaler.js';
 import { ConcurrencyLedger } from '../../../operator/src/gateway/scaling/concurrency.js';
 import { ManualClock } from '../../../operator/src/shared/clock.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
-import { FakeProvider, tick } from './fakeProvider.js';
+import { FakeProvider, tick } from './fake-provider.js';
 import { activeFunction, snapshot } from './fixtures.js';
 
 const log = createLogger({}, 'error');

@@ -43,7 +43,7 @@ tester.run('lamina/module-boundaries', lamina.rules['module-boundaries'], {
     {
       name: "the controller reaching into the gateway's routing",
       filename: file('operator/src/controller/function.ts'),
-      code: "import { hostToUrlPrefix } from '../gateway/routing/functionUrl.js';",
+      code: "import { hostToUrlPrefix } from '../gateway/routing/function-url.js';",
       errors: [{ messageId: 'internal' }],
     },
     {

@@ -1,7 +1,7 @@
 // Prometheus metrics of asynchronous invocation (docs/async.md lists them). The gateway
 // owns the registry and passes it in; queue gauges are read from the backend when scraped.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { EventQueue } from './eventQueue.js';
+import type { EventQueue } from './event-queue.js';
 
 const FN = ['namespace', 'function'] as const;
 

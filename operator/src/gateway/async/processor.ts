@@ -16,10 +16,10 @@ import {
   LAMBDA_RETRY_POLICY,
   type RetryPolicy,
 } from './decisions.js';
-import { plannedDeliveries, type PlannedDelivery } from './destinationRecord.js';
-import type { EventQueue, LeasedEvent } from './eventQueue.js';
-import type { FunctionPort } from './functionPort.js';
-import { type HttpPost, UndiciHttpPost } from './httpDelivery.js';
+import { plannedDeliveries, type PlannedDelivery } from './destination-record.js';
+import type { EventQueue, LeasedEvent } from './event-queue.js';
+import type { FunctionPort } from './function-port.js';
+import { type HttpPost, UndiciHttpPost } from './http-delivery.js';
 import type { AsyncMetrics } from './metrics.js';
 import { decodeWork, type DeliverWork, encodeWork, type InvokeWork, newInvokeWork } from './work.js';
 

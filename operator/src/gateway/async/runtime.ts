@@ -6,13 +6,13 @@ import type { FunctionCatalog } from '../catalog/catalog.js';
 import type { Invoker } from '../dispatch/invoker.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { AsyncConfig } from './config.js';
-import type { EventQueue } from './eventQueue.js';
-import { InvokerFunctionPort } from './functionPort.js';
-import type { GatewayAsyncQueue } from './gatewayQueue.js';
+import type { EventQueue } from './event-queue.js';
+import { InvokerFunctionPort } from './function-port.js';
+import type { GatewayAsyncQueue } from './gateway-queue.js';
 import { registerAsyncMetrics } from './metrics.js';
-import { NatsEventQueue } from './nats/natsQueue.js';
+import { NatsEventQueue } from './nats/nats-queue.js';
 import { AsyncProcessor, type DeadLetterNotice } from './processor.js';
-import { SqliteEventQueue } from './sqlite/sqliteQueue.js';
+import { SqliteEventQueue } from './sqlite/sqlite-queue.js';
 
 export async function openEventQueue(config: AsyncConfig): Promise<EventQueue> {
   const { backend, visibilityTimeoutMs } = config;

@@ -1,7 +1,7 @@
 // What the processor stores in the queue: an invocation still to run (with its attempt
 // counters) or a destination/dead-letter record still to POST. Stored as JSON so any
 // backend can hold it and a new gateway version can read what an old one wrote.
-import type { AsyncInvocation } from './asyncQueue.js';
+import type { AsyncInvocation } from './async-queue.js';
 
 /** An AsyncInvocation in storable form (the payload is JSON text, validated by the gateway). */
 export interface StoredInvocation {

@@ -4,13 +4,13 @@
 import { ServiceException, TooManyRequestsException } from '../../errors.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import { type AgentClient, AgentUnavailableError } from '../environments/agentClient.js';
-import type { EnvironmentPool } from '../environments/environmentPool.js';
-import { type EnvironmentSettings, environmentSpec } from '../environments/environmentSpec.js';
+import { type AgentClient, AgentUnavailableError } from '../environments/agent-client.js';
+import type { EnvironmentPool } from '../environments/environment-pool.js';
+import { type EnvironmentSettings, environmentSpec } from '../environments/environment-spec.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { resolveFunctionReference } from '../../api/index.js';
-import { type InvokeTarget, resolveTarget } from '../routing/resolveTarget.js';
-import type { RandomSource } from '../routing/weightedRouting.js';
+import { type InvokeTarget, resolveTarget } from '../routing/resolve-target.js';
+import type { RandomSource } from '../routing/weighted-routing.js';
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 

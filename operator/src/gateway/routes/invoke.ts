@@ -11,11 +11,11 @@ import {
   isValidClientContext,
   normalizePayload,
 } from '../../protocol/index.js';
-import type { AsyncQueue } from '../async/asyncQueue.js';
-import type { InvokeAuthorizer } from '../auth/lambdaAuth.js';
+import type { AsyncQueue } from '../async/async-queue.js';
+import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
-import { acceptRawBodies, bodyOf } from './rawBody.js';
+import { acceptRawBodies, bodyOf } from './raw-body.js';
 
 export interface InvokeRouteOptions {
   invoker: Invoker;

@@ -3,9 +3,9 @@
 // never the token itself) and identical questions in flight asked only once. Failing closed:
 // when the API server cannot answer, the answer is "unavailable", never "allowed".
 import { createHash } from 'node:crypto';
-import type { AccessReviewer, ResourceAttributes, UserInfo } from './accessReview.js';
+import type { AccessReviewer, ResourceAttributes, UserInfo } from './access-review.js';
 import { credentialFrom, type HeaderBag } from './credentials.js';
-import { DecisionCache } from './decisionCache.js';
+import { DecisionCache } from './decision-cache.js';
 
 export type AuthDecision =
   | { outcome: 'allowed'; user: string }

@@ -1,0 +1,415 @@
+// The gateway's execution environments: which exist, which are idle or busy, and the
+// lifecycle decisions applied to them — reuse an idle one, start one (within concurrency and
+// the burst-then-linear rule) or throttle, reclaim idle ones, keep provisioned ones, replace
+// failed ones, adopt the ones found after a restart. The rules themselves live in
+// ../scaling (pure); this class applies them through an EnvironmentProvider.
+import { randomBytes } from 'node:crypto';
+import { ServiceException, TooManyRequestsException } from '../../errors.js';
+import type { Clock, Logger } from '../../shared/index.js';
+import type { BurstScaler } from '../scaling/burst-scaler.js';
+import type { ConcurrencyLedger, ExecutionKind } from '../scaling/concurrency.js';
+import {
+  type EnvironmentState,
+  type EnvironmentView,
+  planProvisioned,
+  selectIdleToReclaim,
+} from '../scaling/environment-plan.js';
+import { versionLabel } from './pod-spec.js';
+import {
+  type EnvironmentEvent,
+  type EnvironmentProvider,
+  type EnvironmentRecord,
+  environmentRecord,
+  type EnvironmentSpec,
+} from './types.js';
+
+export interface PoolSettings {
+  /** How long a cold invoke waits for its new environment to become ready. */
+  coldStartTimeoutMs: number;
+  /** On-demand environments idle this long are destroyed. */
+  idleTimeoutMs: number;
+  /** How often idle environments are reclaimed and provisioned ones reconciled. */
+  maintenanceIntervalMs: number;
+}
+
+export interface Lease {
+  env: EnvironmentRecord & { address: string };
+  kind: ExecutionKind;
+  /** The environment was created for this invoke. */
+  coldStart: boolean;
+  /** Provisioned concurrency exists for this version but was all busy or not ready. */
+  spillover: boolean;
+  /** Gives the environment back; `broken` destroys it instead of reusing it. */
+  release(outcome?: { broken?: boolean }): void;
+}
+
+interface Waiter {
+  resolve(env: PoolEnvironment): void;
+  reject(err: Error): void;
+}
+
+interface PoolEnvironment {
+  record: EnvironmentRecord;
+  state: EnvironmentState;
+  idleSince?: number;
+  claimedBy?: Waiter;
+  retire: boolean;
+}
+
+export interface ProvisionedTarget {
+  spec: EnvironmentSpec;
+  count: number;
+}
+
+export interface PoolEvents {
+  coldStart?(spec: EnvironmentSpec): void;
+  environmentFailed?(record: EnvironmentRecord, reason: string): void;
+}
+
+export class EnvironmentPool {
+  private readonly envs = new Map<string, PoolEnvironment>();
+  private provisionedTargets = new Map<string, ProvisionedTarget>();
+  /** Keys whose provisioned environments failed to be created: retried with backoff. */
+  private readonly provisionBackoff = new Map<string, { until: number; delayMs: number }>();
+  private unsubscribe?: () => void;
+  private maintenanceTimer?: { cancel(): void };
+
+  constructor(
+    private readonly provider: EnvironmentProvider,
+    private readonly ledger: ConcurrencyLedger,
+    private readonly scaler: BurstScaler,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private settings: PoolSettings,
+    private readonly events: PoolEvents = {},
+  ) {}
+
+  /** Starts watching the provider and adopts the environments that already exist. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.provider.subscribe((event) => this.onProviderEvent(event));
+    await this.provider.start();
+    for (const record of this.provider.list()) this.onProviderEvent({ type: 'upsert', env: record });
+    this.log.info('environments adopted', { count: this.envs.size });
+    this.scheduleMaintenance();
+  }
+
+  stop(): void {
+    this.maintenanceTimer?.cancel();
+    this.unsubscribe?.();
+    this.provider.stop();
+  }
+
+  setSettings(settings: PoolSettings): void {
+    this.settings = settings;
+  }
+
+  /** An environment for one invoke of `spec.key`, or a typed error (429 when throttled). */
+  async acquire(spec: EnvironmentSpec): Promise<Lease> {
+    const { namespace, functionName } = spec;
+    const provisionedExists = this.hasProvisioned(spec.key);
+    const warmProvisioned = this.findIdle(spec.key, 'provisioned-concurrency');
+    if (warmProvisioned) {
+      this.ledger.tryAcquire(namespace, functionName, 'provisioned');
+      return this.lease(warmProvisioned, 'provisioned', false, false);
+    }
+    const admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
+    if (!admission.admitted) throw new TooManyRequestsException(admission.reason);
+    const warm = this.findIdle(spec.key, 'on-demand');
+    if (warm) return this.lease(warm, 'on-demand', false, provisionedExists);
+
+    const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
+    if (!decision.allowed) {
+      this.ledger.release(namespace, functionName, 'on-demand');
+      throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', decision.retryAfterMs / 1000);
+    }
+    try {
+      const env = await this.startClaimed({ ...spec, initializationType: 'on-demand' });
+      this.events.coldStart?.(spec);
+      return this.lease(env, 'on-demand', true, provisionedExists);
+    } catch (err) {
+      this.ledger.release(namespace, functionName, 'on-demand');
+      throw err;
+    }
+  }
+
+  /** The provisioned environments wanted per key; the pool converges to them. */
+  setProvisioned(targets: ProvisionedTarget[]): void {
+    this.provisionedTargets = new Map(targets.filter((t) => t.count > 0).map((t) => [t.spec.key, t]));
+    this.reconcileProvisioned();
+  }
+
+  /** Ready provisioned environments for a key, and how many exist in any state. */
+  provisionedCount(key: string): { ready: number; total: number } {
+    let ready = 0;
+    let total = 0;
+    for (const env of this.envs.values()) {
+      if (env.record.key !== key || env.record.initializationType !== 'provisioned-concurrency') continue;
+      total += 1;
+      if (env.state !== 'starting' && env.record.ready) ready += 1;
+    }
+    return { ready, total };
+  }
+
+  /** Destroys (or retires once idle) on-demand environments whose configuration is gone. */
+  retireStale(isCurrent: (key: string) => boolean): void {
+    for (const env of [...this.envs.values()]) {
+      if (env.record.initializationType !== 'on-demand' || isCurrent(env.record.key)) continue;
+      if (env.state === 'idle') this.destroy(env, 'configuration changed');
+      else env.retire = true;
+    }
+  }
+
+  views(): Array<EnvironmentView & { record: EnvironmentRecord }> {
+    return [...this.envs.values()].map((env) => ({
+      id: env.record.id,
+      key: env.record.key,
+      state: env.state,
+      initializationType: env.record.initializationType,
+      ...(env.idleSince !== undefined ? { idleSince: env.idleSince } : {}),
+      record: env.record,
+    }));
+  }
+
+  /** One maintenance pass: reclaim idle environments, converge provisioned ones. */
+  maintain(): void {
+    const now = this.clock.now();
+    for (const id of selectIdleToReclaim(this.views(), now, this.settings.idleTimeoutMs)) {
+      const env = this.envs.get(id);
+      if (env) this.destroy(env, 'idle');
+    }
+    this.reconcileProvisioned();
+    this.scaler.prune(now);
+  }
+
+  private scheduleMaintenance(): void {
+    this.maintenanceTimer = this.clock.setTimeout(() => {
+      try {
+        this.maintain();
+      } catch (err) {
+        this.log.error('environment maintenance failed', { error: String(err) });
+      }
+      this.scheduleMaintenance();
+    }, this.settings.maintenanceIntervalMs);
+  }
+
+  private hasProvisioned(key: string): boolean {
+    return this.provisionedTargets.has(key);
+  }
+
+  private findIdle(key: string, type: EnvironmentRecord['initializationType']): PoolEnvironment | undefined {
+    let best: PoolEnvironment | undefined;
+    for (const env of this.envs.values()) {
+      if (
+        env.record.key === key &&
+        env.record.initializationType === type &&
+        env.state === 'idle' &&
+        env.record.ready &&
+        env.record.address &&
+        !env.retire
+      ) {
+        // Most recently used first: keeps the others idle so they can be reclaimed.
+        if (!best || (env.idleSince ?? 0) > (best.idleSince ?? 0)) best = env;
+      }
+    }
+    return best;
+  }
+
+  private lease(env: PoolEnvironment, kind: ExecutionKind, coldStart: boolean, spillover: boolean): Lease {
+    env.state = 'busy';
+    env.idleSince = undefined;
+    let released = false;
+    return {
+      env: env.record as EnvironmentRecord & { address: string },
+      kind,
+      coldStart,
+      spillover,
+      release: (outcome = {}) => {
+        if (released) return;
+        released = true;
+        this.ledger.release(env.record.namespace, env.record.functionName, kind);
+        if (this.envs.get(env.record.id) !== env) return; // already gone
+        if (outcome.broken) this.destroy(env, 'broken');
+        else if (env.retire) this.destroy(env, 'retired');
+        else {
+          env.state = 'idle';
+          env.idleSince = this.clock.now();
+        }
+      },
+    };
+  }
+
+  private newId(spec: EnvironmentSpec): string {
+    const version = versionLabel(spec.version).toLowerCase();
+    const name = `${spec.functionName.slice(0, 40)}-${version.slice(0, 8)}-${randomBytes(4).toString('hex')}`;
+    return `${spec.namespace}/${name}`;
+  }
+
+  private register(spec: EnvironmentSpec, id: string): PoolEnvironment {
+    const env: PoolEnvironment = {
+      record: environmentRecord(spec, id),
+      state: 'starting',
+      retire: false,
+    };
+    this.envs.set(id, env);
+    return env;
+  }
+
+  /** Creates an environment reserved for the caller and waits until it is ready. */
+  private startClaimed(spec: EnvironmentSpec): Promise<PoolEnvironment> {
+    const env = this.register(spec, this.newId(spec));
+    return new Promise<PoolEnvironment>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        waiter.reject(
+          new ServiceException(
+            `The execution environment did not become ready within ${this.settings.coldStartTimeoutMs} ms.`,
+          ),
+        );
+        this.destroy(env, 'cold start timed out');
+      }, this.settings.coldStartTimeoutMs);
+      let settled = false;
+      const waiter: Waiter = {
+        resolve: (e) => {
+          if (settled) return;
+          settled = true;
+          timer.cancel();
+          env.claimedBy = undefined;
+          resolve(e);
+        },
+        reject: (err) => {
+          if (settled) return;
+          settled = true;
+          timer.cancel();
+          env.claimedBy = undefined;
+          reject(err);
+        },
+      };
+      env.claimedBy = waiter;
+      // Readiness arrives through the provider's events, possibly before this call returns.
+      this.provider.create(spec, env.record.id).then(
+        (record) => this.created(env, record),
+        (err: unknown) => {
+          this.envs.delete(env.record.id);
+          this.log.error('environment creation failed', { key: spec.key, error: String(err) });
+          waiter.reject(new ServiceException('The execution environment could not be created.'));
+        },
+      );
+    });
+  }
+
+  /**
+   * A provider may hand over an environment that already existed under its own id (a
+   * specialised warm-pool pod, already ready): the entry moves to that id.
+   */
+  private created(env: PoolEnvironment, record: EnvironmentRecord): void {
+    if (record.id === env.record.id) return; // readiness follows through the provider's events
+    if (this.envs.get(env.record.id) !== env) {
+      this.provider.destroy(record.id).catch(() => undefined); // gave up on it meanwhile
+      return;
+    }
+    this.envs.delete(env.record.id);
+    env.record = { ...env.record, id: record.id };
+    this.envs.set(record.id, env);
+    this.update(env, record);
+  }
+
+  private reconcileProvisioned(): void {
+    const desired = new Map([...this.provisionedTargets].map(([key, t]) => [key, t.count]));
+    const plan = planProvisioned(desired, this.views());
+    for (const id of plan.destroy) {
+      const env = this.envs.get(id);
+      if (env) this.destroy(env, 'provisioned concurrency lowered');
+    }
+    for (const id of plan.retire) {
+      const env = this.envs.get(id);
+      if (env) env.retire = true;
+    }
+    const now = this.clock.now();
+    for (const [key, count] of plan.create) {
+      const target = this.provisionedTargets.get(key);
+      if (!target || (this.provisionBackoff.get(key)?.until ?? 0) > now) continue;
+      const spec: EnvironmentSpec = {
+        ...target.spec,
+        initializationType: 'provisioned-concurrency',
+        config: { ...target.spec.config, initializationType: 'provisioned-concurrency' },
+      };
+      for (let i = 0; i < count; i++) {
+        const env = this.register(spec, this.newId(spec));
+        this.provider.create(spec, env.record.id).then(
+          (record) => this.created(env, record),
+          (err: unknown) => {
+            this.envs.delete(env.record.id);
+            const delayMs = Math.min(60_000, (this.provisionBackoff.get(key)?.delayMs ?? 500) * 2);
+            if ((this.provisionBackoff.get(key)?.until ?? 0) <= this.clock.now()) {
+              this.log.error('provisioned environment creation failed', {
+                key,
+                retryInMs: delayMs,
+                error: String(err),
+              });
+            }
+            this.provisionBackoff.set(key, { until: this.clock.now() + delayMs, delayMs });
+          },
+        );
+      }
+    }
+  }
+
+  private onProviderEvent(event: EnvironmentEvent): void {
+    if (event.type === 'delete') {
+      const env = this.envs.get(event.id);
+      if (!env) return;
+      this.envs.delete(event.id);
+      env.claimedBy?.reject(new ServiceException('The execution environment was deleted while starting.'));
+      return;
+    }
+    const known = this.envs.get(event.env.id);
+    if (known) {
+      this.update(known, event.env);
+      return;
+    }
+    // Found, not made by this process: an environment from before a restart. Adopt it.
+    const env: PoolEnvironment = {
+      record: event.env,
+      state: event.env.ready ? 'idle' : 'starting',
+      retire: false,
+      ...(event.env.ready ? { idleSince: this.clock.now() } : {}),
+    };
+    this.envs.set(event.env.id, env);
+    if (event.env.failure) this.fail(env, event.env.failure);
+  }
+
+  private update(env: PoolEnvironment, record: EnvironmentRecord): void {
+    if (this.envs.get(env.record.id) !== env) return;
+    env.record = { ...record, key: env.record.key };
+    if (record.failure) {
+      this.fail(env, record.failure);
+      return;
+    }
+    if (env.state === 'starting' && record.ready && record.address) {
+      if (record.initializationType === 'provisioned-concurrency') this.provisionBackoff.delete(record.key);
+      if (env.claimedBy) env.claimedBy.resolve(env);
+      else {
+        env.state = 'idle';
+        env.idleSince = this.clock.now();
+      }
+    }
+  }
+
+  private fail(env: PoolEnvironment, reason: string): void {
+    this.events.environmentFailed?.(env.record, reason);
+    env.claimedBy?.reject(new ServiceException(`The execution environment failed to start: ${reason}`));
+    if (env.state === 'busy') {
+      env.retire = true; // the running invoke fails on its own and releases it
+      return;
+    }
+    this.destroy(env, reason);
+  }
+
+  private destroy(env: PoolEnvironment, reason: string): void {
+    if (this.envs.get(env.record.id) !== env) return;
+    this.envs.delete(env.record.id);
+    this.log.debug('destroying environment', { id: env.record.id, reason });
+    this.provider.destroy(env.record.id).catch((err: unknown) => {
+      this.log.warn('environment deletion failed', { id: env.record.id, error: String(err) });
+    });
+  }
+}

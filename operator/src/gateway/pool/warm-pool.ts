@@ -1,0 +1,313 @@
+// The warm pool on Kubernetes: generic environment pods (no function yet) kept running per
+// namespace and shape, taken one at a time by cold starts and refilled in the background.
+//
+// Pool pods live in the namespace of the functions they will serve, because a pod cannot
+// move between namespaces and everything that scopes a function — its owner reference (GC),
+// ResourceQuota/LimitRange, NetworkPolicy, RBAC on `pods/log` — is namespaced. So a
+// namespace gets a pool once it has a Function (optionally only the namespaces listed in
+// LAMINA_POOL_NAMESPACES), and loses it when its last Function is gone. Each gateway keeps
+// its own pool pods (label lamina.dev/pool-owner) so replicas never fight over sizes; a
+// restarted gateway with the same identity adopts its pool.
+import { randomBytes } from 'node:crypto';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { Logger } from '../../shared/index.js';
+import { AGENT_PORT } from '../../protocol/index.js';
+import type { EnvironmentSpec } from '../environments/types.js';
+import { FastReadiness } from '../kubernetes/fast-readiness.js';
+import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';
+import { describeApiError, podFailure } from '../kubernetes/kubernetes-provider.js';
+import { claimPatch, POOL_LABELS, POOL_TEMPLATE_ANNOTATION, poolPod } from './pool-pod.js';
+import { groupKey, planPool, type PoolPodView } from './pool-plan.js';
+import { type PoolShape, shapeName } from './shapes.js';
+
+export interface WarmPoolSettings {
+  image: string;
+  /** The runtime image's content revision (pool pods of another are replaced). */
+  imageRevision?: string;
+  /** Generic environments kept per namespace and shape (0 turns the pool off). */
+  size: number;
+  shapes: PoolShape[];
+  /** Only these namespaces get a pool; empty: every namespace that has a Function. */
+  namespaces: string[];
+  /** This gateway's identity on its pool pods (a label value). */
+  owner: string;
+  reconcileIntervalMs: number;
+}
+
+/** A generic environment taken out of the pool (no longer offered to anyone else). */
+export interface GenericEnvironment {
+  /** `<namespace>/<pod name>`. */
+  id: string;
+  namespace: string;
+  name: string;
+  shape: string;
+  address: string;
+}
+
+export interface WarmPoolStatus {
+  namespace: string;
+  shape: string;
+  target: number;
+  ready: number;
+  starting: number;
+}
+
+/** Backoff after a failed pool pod creation (missing namespace, quota …). */
+const CREATE_BACKOFF_MS = 10_000;
+
+/** A label value: at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends. */
+export function labelValue(value: string): string {
+  const cleaned = value
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return cleaned || 'gateway';
+}
+
+export class WarmPool {
+  private readonly core: CoreV1Api;
+  private readonly informer: ResilientInformer<V1Pod>;
+  private readonly fastReadiness: FastReadiness;
+  /** Pool pods handed out; they leave the informer's label set once relabelled. */
+  private readonly taken = new Set<string>();
+  /** Pods asked for but not seen by the informer yet, by id → group. */
+  private readonly pending = new Map<string, string>();
+  private readonly templates = new Map<string, string | undefined>();
+  private readonly backoffUntil = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private queued = false;
+  private stopped = false;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly settings: WarmPoolSettings,
+    private readonly functionNamespaces: () => Iterable<string>,
+    private readonly log: Logger,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.informer = podInformer(kc, `${POOL_LABELS.pool}=true,${POOL_LABELS.owner}=${settings.owner}`, log);
+    this.fastReadiness = new FastReadiness(() => undefined, log);
+    const seen = (pod: V1Pod) => {
+      const id = podId(pod);
+      this.pending.delete(id);
+      const ip = pod.status?.podIP;
+      this.fastReadiness.observe(id, ip ? `http://${ip}:${AGENT_PORT}` : undefined, kubeletReady(pod), false);
+    };
+    this.informer.on('add', seen);
+    this.informer.on('update', seen);
+    this.informer.on('delete', (pod) => {
+      const id = podId(pod);
+      this.taken.delete(id);
+      this.fastReadiness.forget(id);
+      this.queueReconcile();
+    });
+  }
+
+  get enabled(): boolean {
+    return this.settings.size > 0 && this.settings.shapes.length > 0;
+  }
+
+  get shapes(): readonly PoolShape[] {
+    return this.settings.shapes;
+  }
+
+  async start(): Promise<void> {
+    await this.informer.start();
+    const tick = () => {
+      if (this.stopped) return;
+      this.reconcile();
+      this.timer = setTimeout(tick, this.settings.reconcileIntervalMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.fastReadiness.stop();
+    void this.informer.stop();
+  }
+
+  /** Deletes this gateway's untaken pool pods (on shutdown: a pool is cheap to rebuild). */
+  async drain(timeoutMs = 5000): Promise<void> {
+    const pods = this.informer.list().filter((p) => !this.taken.has(podId(p)));
+    const deletions = pods.map((p) => this.deletePod(podId(p), 'gateway shutting down'));
+    await Promise.race([Promise.allSettled(deletions), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /** A ready generic environment of `shape` in `namespace`, now reserved for the caller. */
+  take(namespace: string, shape: PoolShape): GenericEnvironment | undefined {
+    if (!this.enabled) return undefined;
+    const wanted = shapeName(shape);
+    for (const pod of this.informer.list()) {
+      const id = podId(pod);
+      if (
+        pod.metadata?.namespace !== namespace ||
+        pod.metadata.labels?.[POOL_LABELS.shape] !== wanted ||
+        pod.metadata.deletionTimestamp ||
+        this.taken.has(id) ||
+        !pod.status?.podIP ||
+        podFailure(pod) ||
+        !(kubeletReady(pod) || this.fastReadiness.isReady(id))
+      )
+        continue;
+      this.taken.add(id);
+      this.queueReconcile();
+      return {
+        id,
+        namespace,
+        name: pod.metadata.name ?? '',
+        shape: wanted,
+        address: `http://${pod.status.podIP}:${AGENT_PORT}`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Relabels a taken pod as an environment of `spec`, owned by its Function. */
+  async assign(env: GenericEnvironment, spec: EnvironmentSpec): Promise<void> {
+    try {
+      await this.core.patchNamespacedPod(
+        { namespace: env.namespace, name: env.name, body: claimPatch(spec) },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      throw new Error(`relabelling pool pod ${env.id} failed: ${describeApiError(err)}`, { cause: err });
+    }
+  }
+
+  /** Deletes a taken pod that could not be specialised. */
+  async discard(env: GenericEnvironment, reason: string): Promise<void> {
+    await this.deletePod(env.id, reason);
+  }
+
+  status(): WarmPoolStatus[] {
+    const out = new Map<string, WarmPoolStatus>();
+    for (const [key, target] of this.desired()) {
+      const [namespace = '', shape = ''] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+      out.set(key, { namespace, shape, target, ready: 0, starting: 0 });
+    }
+    for (const pod of this.views()) {
+      const s = out.get(groupKey(pod.namespace, pod.shape));
+      if (!s || pod.failed) continue;
+      if (pod.ready) s.ready += 1;
+      else s.starting += 1;
+    }
+    for (const group of this.pending.values()) {
+      const s = out.get(group);
+      if (s) s.starting += 1;
+    }
+    return [...out.values()];
+  }
+
+  /** One pass: create missing pool pods, delete failed and unwanted ones. */
+  reconcile(): void {
+    const desired = this.desired();
+    const pending = new Map<string, number>();
+    for (const group of this.pending.values()) pending.set(group, (pending.get(group) ?? 0) + 1);
+    const plan = planPool(desired, this.views(), pending);
+    for (const id of plan.delete) void this.deletePod(id, 'not wanted or failed');
+    const now = Date.now();
+    for (const { namespace, shape, count } of plan.create) {
+      const key = groupKey(namespace, shape);
+      if ((this.backoffUntil.get(key) ?? 0) > now) continue;
+      const poolShape = this.settings.shapes.find((s) => shapeName(s) === shape);
+      if (!poolShape) continue;
+      for (let i = 0; i < count; i++) this.createPod(namespace, poolShape, key);
+    }
+  }
+
+  private desired(): Map<string, number> {
+    const desired = new Map<string, number>();
+    if (!this.enabled) return desired;
+    const only = new Set(this.settings.namespaces);
+    for (const namespace of new Set(this.functionNamespaces())) {
+      if (only.size > 0 && !only.has(namespace)) continue;
+      for (const shape of this.settings.shapes)
+        desired.set(groupKey(namespace, shapeName(shape)), this.settings.size);
+    }
+    return desired;
+  }
+
+  private views(): PoolPodView[] {
+    return this.informer
+      .list()
+      .filter((pod) => !pod.metadata?.deletionTimestamp && !this.taken.has(podId(pod)))
+      .map((pod) => {
+        const id = podId(pod);
+        const shape = pod.metadata?.labels?.[POOL_LABELS.shape] ?? '';
+        return {
+          id,
+          namespace: pod.metadata?.namespace ?? '',
+          shape,
+          ready: Boolean(pod.status?.podIP) && (kubeletReady(pod) || this.fastReadiness.isReady(id)),
+          failed: podFailure(pod) !== undefined,
+          outdated: pod.metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION] !== this.templateOf(shape),
+        };
+      });
+  }
+
+  /** The template annotation this gateway's pool pods of `shape` carry (undefined: no such shape). */
+  private templateOf(shape: string): string | undefined {
+    if (!this.templates.has(shape)) {
+      const known = this.settings.shapes.find((s) => shapeName(s) === shape);
+      const pod = known && poolPod(known, '', '', this.settings);
+      this.templates.set(shape, pod?.metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION]);
+    }
+    return this.templates.get(shape);
+  }
+
+  private createPod(namespace: string, shape: PoolShape, group: string): void {
+    const name = `lamina-pool-${shape.memorySize}m-${randomBytes(4).toString('hex')}`;
+    const id = `${namespace}/${name}`;
+    this.pending.set(id, group);
+    const body = poolPod(shape, namespace, name, this.settings);
+    this.core.createNamespacedPod({ namespace, body }).then(
+      () => this.log.debug('pool pod created', { id }),
+      (err: unknown) => {
+        this.pending.delete(id);
+        this.backoffUntil.set(group, Date.now() + CREATE_BACKOFF_MS);
+        this.log.warn('pool pod creation failed', {
+          id,
+          retryInMs: CREATE_BACKOFF_MS,
+          error: describeApiError(err),
+        });
+      },
+    );
+  }
+
+  private async deletePod(id: string, reason: string): Promise<void> {
+    const [namespace = '', name = ''] = id.split('/');
+    this.log.debug('deleting pool pod', { id, reason });
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404)
+        this.log.warn('pool pod deletion failed', { id, error: describeApiError(err) });
+    }
+  }
+
+  private queueReconcile(): void {
+    if (this.queued || this.stopped) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      if (!this.stopped) this.reconcile();
+    });
+  }
+}
+
+function podId(pod: V1Pod): string {
+  return `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+}
+
+function kubeletReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ServiceException, TooManyRequestsException } from '../../../../operator/src/errors.js';
+import { EnvironmentPool } from '../../../../operator/src/gateway/environments/environment-pool.js';
+import { environmentSpec } from '../../../../operator/src/gateway/environments/environment-spec.js';
+import { BurstScaler } from '../../../../operator/src/gateway/scaling/burst-scaler.js';
+import { ConcurrencyLedger } from '../../../../operator/src/gateway/scaling/concurrency.js';
+import { ManualClock } from '../../../../operator/src/shared/clock.js';
+import { createLogger } from '../../../../operator/src/shared/log.js';
+import { activeFunction, snapshot } from '../fixtures.js';
+import { FakeProvider, tick } from '../fake-provider.js';
+
+const settings = { storeUrl: 'http://store', region: 'us-east-1' };
+const spec = (name = 'f', version = '$LATEST') =>
+  environmentSpec(activeFunction(name), version, snapshot(), 'on-demand', settings);
+
+function setup(opts: { burst?: number; rate?: number; intervalMs?: number; provider?: FakeProvider } = {}) {
+  const clock = new ManualClock(1_000_000);
+  const provider = opts.provider ?? new FakeProvider();
+  const ledger = new ConcurrencyLedger({ namespaceLimit: 1000, unreservedMinimum: 100 });
+  const scaler = new BurstScaler({
+    burst: opts.burst ?? 100,
+    rate: opts.rate ?? 10,
+    intervalMs: opts.intervalMs ?? 10_000,
+  });
+  const pool = new EnvironmentPool(provider, ledger, scaler, clock, createLogger({}, 'error'), {
+    coldStartTimeoutMs: 5000,
+    idleTimeoutMs: 60_000,
+    maintenanceIntervalMs: 1000,
+  });
+  return { clock, provider, ledger, scaler, pool };
+}
+
+describe('EnvironmentPool', () => {
+  it('starts an environment on the first invoke and reuses it warm on the next', async () => {
+    const { pool, provider } = setup();
+    await pool.start();
+    const first = await pool.acquire(spec());
+    assert.equal(first.coldStart, true);
+    first.release();
+    const second = await pool.acquire(spec());
+    assert.equal(second.coldStart, false);
+    assert.equal(second.env.id, first.env.id);
+    assert.equal(provider.created.length, 1);
+  });
+
+  it('runs one invocation per environment: a second concurrent invoke gets its own', async () => {
+    const { pool, provider } = setup();
+    await pool.start();
+    const [a, b] = await Promise.all([pool.acquire(spec()), pool.acquire(spec())]);
+    assert.notEqual(a.env.id, b.env.id);
+    assert.equal(provider.created.length, 2);
+  });
+
+  it('throttles the 3rd concurrent invoke when reserved is 2', async () => {
+    const { pool, ledger } = setup();
+    ledger.setFunction('default', 'f', { reserved: 2, provisioned: 0, order: 'a' });
+    await pool.start();
+    await pool.acquire(spec());
+    await pool.acquire(spec());
+    await assert.rejects(
+      pool.acquire(spec()),
+      (e: unknown) =>
+        e instanceof TooManyRequestsException &&
+        e.reason === 'ReservedFunctionConcurrentInvocationLimitExceeded',
+    );
+  });
+
+  it('allows a burst of 10 then 1 per 6 s, and 429s at once in between', async () => {
+    const { pool, clock, ledger } = setup({ burst: 10, rate: 1, intervalMs: 6000 });
+    await pool.start();
+    const leases = await Promise.all(Array.from({ length: 10 }, () => pool.acquire(spec())));
+    assert.equal(leases.length, 10);
+    await assert.rejects(
+      pool.acquire(spec()),
+      (e: unknown) =>
+        e instanceof TooManyRequestsException &&
+        e.reason === 'FunctionInvocationRateLimitExceeded' &&
+        e.retryAfterSeconds === 6,
+    );
+    assert.equal(ledger.concurrentExecutions('default', 'f'), 10, 'a throttled start holds no concurrency');
+    clock.advance(6000);
+    assert.equal((await pool.acquire(spec())).coldStart, true);
+    // A warm environment needs no scaling token.
+    leases[0]!.release();
+    assert.equal((await pool.acquire(spec())).coldStart, false);
+  });
+
+  it('reclaims idle environments after the idle timeout, down to zero', async () => {
+    const { pool, clock, provider } = setup();
+    await pool.start();
+    const lease = await pool.acquire(spec());
+    lease.release();
+    clock.advance(59_000);
+    assert.equal(pool.views().length, 1);
+    clock.advance(2000);
+    await tick();
+    assert.equal(pool.views().length, 0);
+    assert.deepEqual(provider.destroyed, [lease.env.id]);
+  });
+
+  it('never reclaims a busy environment', async () => {
+    const { pool, clock } = setup();
+    await pool.start();
+    await pool.acquire(spec());
+    clock.advance(600_000);
+    assert.equal(pool.views().length, 1);
+  });
+
+  it('keeps provisioned environments, uses them first and spills over to on-demand', async () => {
+    const { pool, clock, provider, ledger } = setup();
+    await pool.start();
+    const provisionedSpec = environmentSpec(
+      activeFunction('f'),
+      '1',
+      snapshot(),
+      'provisioned-concurrency',
+      settings,
+    );
+    ledger.setFunction('default', 'f', { provisioned: 2, order: 'a' });
+    pool.setProvisioned([{ spec: provisionedSpec, count: 2 }]);
+    await tick();
+    assert.deepEqual(pool.provisionedCount(provisionedSpec.key), { ready: 2, total: 2 });
+    assert.equal(
+      provider.specs.get(provider.created[0]!)?.config.initializationType,
+      'provisioned-concurrency',
+    );
+    const onDemandSpec = environmentSpec(activeFunction('f'), '1', snapshot(), 'on-demand', settings);
+    assert.equal(onDemandSpec.key, provisionedSpec.key);
+    const a = await pool.acquire(onDemandSpec);
+    const b = await pool.acquire(onDemandSpec);
+    const c = await pool.acquire(onDemandSpec);
+    assert.deepEqual([a.kind, b.kind, c.kind], ['provisioned', 'provisioned', 'on-demand']);
+    assert.equal(c.spillover, true);
+    assert.equal(c.coldStart, true);
+    a.release();
+    b.release();
+    clock.advance(3_600_000);
+    await tick();
+    assert.equal(pool.provisionedCount(provisionedSpec.key).ready, 2, 'provisioned are never reclaimed');
+  });
+
+  it('replaces a crashed provisioned environment', async () => {
+    const { pool, clock, provider } = setup();
+    await pool.start();
+    const provisionedSpec = environmentSpec(
+      activeFunction('f'),
+      '1',
+      snapshot(),
+      'provisioned-concurrency',
+      settings,
+    );
+    pool.setProvisioned([{ spec: provisionedSpec, count: 1 }]);
+    await tick();
+    const [first] = provider.created;
+    provider.vanish(first!);
+    clock.advance(1000);
+    await tick();
+    assert.equal(provider.created.length, 2);
+    assert.deepEqual(pool.provisionedCount(provisionedSpec.key), { ready: 1, total: 1 });
+  });
+
+  it('fails a cold invoke whose environment does not become ready in time, releasing its concurrency', async () => {
+    const provider = new FakeProvider();
+    provider.autoReady = false;
+    const { pool, clock, ledger } = setup({ provider });
+    await pool.start();
+    const pending = pool.acquire(spec());
+    await tick();
+    clock.advance(5000);
+    await assert.rejects(pending, ServiceException);
+    assert.equal(ledger.concurrentExecutions('default', 'f'), 0);
+    assert.equal(provider.destroyed.length, 1);
+  });
+
+  it('fails a cold invoke at once when its environment cannot start', async () => {
+    const provider = new FakeProvider();
+    provider.autoReady = false;
+    const { pool } = setup({ provider });
+    await pool.start();
+    const pending = pool.acquire(spec());
+    await tick();
+    provider.fail(provider.created[0]!, 'ImagePullBackOff');
+    await assert.rejects(pending, /ImagePullBackOff/);
+  });
+
+  it('adopts the environments that exist when it starts', async () => {
+    const s = spec();
+    const provider = new FakeProvider([
+      {
+        id: 'default/f-latest-1',
+        key: s.key,
+        namespace: 'default',
+        functionName: 'f',
+        version: '$LATEST',
+        initializationType: 'on-demand',
+        ready: true,
+        address: 'http://fake/1',
+      },
+    ]);
+    const { pool } = setup({ provider });
+    await pool.start();
+    const lease = await pool.acquire(s);
+    assert.equal(lease.coldStart, false);
+    assert.equal(lease.env.id, 'default/f-latest-1');
+    assert.equal(provider.created.length, 0);
+  });
+
+  it('destroys environments that run an old configuration', async () => {
+    const { pool, provider } = setup();
+    await pool.start();
+    const old = await pool.acquire(spec());
+    old.release();
+    pool.retireStale(() => false);
+    assert.deepEqual(provider.destroyed, [old.env.id]);
+  });
+
+  it('destroys a broken environment instead of reusing it', async () => {
+    const { pool, provider } = setup();
+    await pool.start();
+    const lease = await pool.acquire(spec());
+    lease.release({ broken: true });
+    assert.deepEqual(provider.destroyed, [lease.env.id]);
+    assert.equal((await pool.acquire(spec())).coldStart, true);
+  });
+});
