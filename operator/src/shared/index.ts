@@ -2,4 +2,5 @@
 export * from './clock.js';
 export * from './config.js';
 export * from './log.js';
+export * from './raw-body.js';
 export * from './status-text.js';

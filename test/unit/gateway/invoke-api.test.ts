@@ -53,6 +53,25 @@ describe('Invoke API', () => {
     assert.deepEqual(res.json().event, {});
   });
 
+  it("refuses an unknown invocation type or log type with Lambda's ValidationException, invocation type first", async () => {
+    const invalid = async (headers: Record<string, string>) => {
+      const res = await t.app.inject({ method: 'POST', url: path('echo'), payload: '{}', headers });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.headers['x-amzn-errortype'], 'ValidationException');
+      return String(res.json().message);
+    };
+    assert.equal(
+      await invalid({ 'x-amz-invocation-type': 'Sometimes' }),
+      "1 validation error detected: Value 'Sometimes' at 'invocationType' failed to satisfy constraint: " +
+        'Member must satisfy enum value set: [Event, RequestResponse, DryRun]',
+    );
+    assert.match(await invalid({ 'x-amz-log-type': 'tail' }), /Value 'tail' at 'logType'.*\[None, Tail\]$/);
+    assert.match(
+      await invalid({ 'x-amz-invocation-type': 'x', 'x-amz-log-type': 'y' }),
+      /Value 'x' at 'invocationType'/,
+    );
+  });
+
   it('accepts any content type as raw bytes', async () => {
     const res = await t.app.inject({
       method: 'POST',

@@ -16,7 +16,7 @@ import { URL_PREFIX } from '../../api/index.js';
 import { parseUrlTarget } from '../routing/function-url.js';
 import { resolveTarget } from '../routing/resolve-target.js';
 import type { RandomSource } from '../routing/weighted-routing.js';
-import { acceptRawBodies, bodyOf } from './raw-body.js';
+import { acceptRawBodies, bodyOf } from '../../shared/index.js';
 
 /** Decides whether a request may call a function URL whose authType is not NONE. */
 export type { UrlAuthorizer };
@@ -121,7 +121,17 @@ export async function functionUrlRoutes(
     return reply.send(response.body);
   };
 
-  const route = { bodyLimit: options.payloadLimitBytes };
+  const route = {
+    bodyLimit: options.payloadLimitBytes,
+    // Any text: a name no function has is the handler's 404, as Lambda answers it.
+    schema: {
+      params: {
+        type: 'object',
+        properties: { namespace: { type: 'string' }, target: { type: 'string' }, '*': { type: 'string' } },
+        required: ['namespace', 'target'],
+      },
+    },
+  };
   app.all(`${URL_PREFIX}/:namespace/:target`, route, handler);
   app.all(`${URL_PREFIX}/:namespace/:target/*`, route, handler);
 }

@@ -15,7 +15,7 @@ import type { AsyncQueue } from '../async/async-queue.js';
 import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
-import { acceptRawBodies, bodyOf } from './raw-body.js';
+import { acceptRawBodies, bodyOf } from '../../shared/index.js';
 
 export interface InvokeRouteOptions {
   invoker: Invoker;
@@ -30,25 +30,39 @@ export interface InvokeRouteOptions {
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
 const LOG_TYPES = ['None', 'Tail'] as const;
 
+/** The Invoke request as the route declares it; fastify validates it before the handler. */
+const INVOKE_SCHEMA = {
+  params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+  querystring: { type: 'object', properties: { Qualifier: {} } },
+  headers: {
+    type: 'object',
+    properties: {
+      'x-amz-invocation-type': { type: 'string', enum: INVOCATION_TYPES },
+      'x-amz-log-type': { type: 'string', enum: LOG_TYPES },
+      'x-amz-client-context': { type: 'string' },
+      'x-amzn-trace-id': { type: 'string' },
+    },
+  },
+} as const;
+
+/** Lambda's member name for each validated header, as its ValidationException names it. */
+const HEADER_MEMBERS: Record<string, { member: string; values: readonly string[] }> = {
+  'x-amz-invocation-type': { member: 'invocationType', values: INVOCATION_TYPES },
+  'x-amz-log-type': { member: 'logType', values: LOG_TYPES },
+};
+
 function headerValue(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function invocationType(request: FastifyRequest): InvocationType {
-  const value = headerValue(request, 'x-amz-invocation-type') ?? 'RequestResponse';
-  if (!(INVOCATION_TYPES as readonly string[]).includes(value)) {
-    throw ValidationException.enumValue(value, 'invocationType', INVOCATION_TYPES);
-  }
-  return value as InvocationType;
-}
-
-function wantsTail(request: FastifyRequest): boolean {
-  const value = headerValue(request, 'x-amz-log-type') ?? 'None';
-  if (!(LOG_TYPES as readonly string[]).includes(value)) {
-    throw ValidationException.enumValue(value, 'logType', LOG_TYPES);
-  }
-  return value === 'Tail';
+/** The schema's first complaint, in Lambda's words. */
+function validationError(request: FastifyRequest, error: Error & { validation?: unknown }): Error {
+  const [first] = (error.validation ?? []) as Array<{ instancePath?: string }>;
+  const header = (first?.instancePath ?? '').replace(/^\//, '');
+  const known = HEADER_MEMBERS[header];
+  if (!known) return new InvalidRequestContentException(error.message);
+  return ValidationException.enumValue(headerValue(request, header) ?? '', known.member, known.values);
 }
 
 function clientContext(request: FastifyRequest): string | undefined {
@@ -76,12 +90,17 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
   const { invoker, asyncQueue } = options;
   acceptRawBodies(app, options.syncPayloadLimitBytes);
 
-  app.post<{ Params: { name: string }; Querystring: { Qualifier?: string } }>(
+  app.post<{
+    Params: { name: string };
+    Querystring: { Qualifier?: string };
+    Headers: { 'x-amz-invocation-type'?: InvocationType; 'x-amz-log-type'?: (typeof LOG_TYPES)[number] };
+  }>(
     '/2015-03-31/functions/:name/invocations',
-    { bodyLimit: options.syncPayloadLimitBytes },
+    { bodyLimit: options.syncPayloadLimitBytes, schema: INVOKE_SCHEMA, attachValidation: true },
     async (request, reply: FastifyReply) => {
-      const type = invocationType(request);
-      const tail = wantsTail(request);
+      if (request.validationError) throw validationError(request, request.validationError);
+      const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+      const tail = request.headers['x-amz-log-type'] === 'Tail';
       if (options.auth) {
         // Before the lookup, so an unauthorised caller cannot tell which functions exist.
         const ref = resolveFunctionReference(

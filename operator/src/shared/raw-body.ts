@@ -1,5 +1,5 @@
-// Lambda takes any content type as raw bytes: this replaces fastify's parsers in a plugin's
-// scope with one that hands the route a Buffer.
+// Lambda and the artifact store take any content type as raw bytes: this replaces fastify's
+// parsers in a plugin's scope with one that hands the route a Buffer.
 import type { FastifyInstance } from 'fastify';
 
 export function acceptRawBodies(app: FastifyInstance, bodyLimit: number): void {
