@@ -27,9 +27,8 @@ async function evaluate(
   ctx: ControllerContext,
   alias: Alias,
 ): Promise<Evaluation<Alias, AliasStatus> | undefined> {
-  const namespace = alias.metadata.namespace ?? 'default';
-  const fn = ctx.cache.functions.get(namespace, alias.spec.functionName);
-  if (fn && (await adoptByFunction(ctx.clients.aliases, alias, fn))) return undefined; // the update brings us back
+  const { fn, patched } = await adoptByFunction(ctx, ctx.clients.aliases, alias);
+  if (patched) return undefined; // the update brings us back
 
   const failure = fn
     ? validate(ctx, alias)

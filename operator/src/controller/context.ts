@@ -66,22 +66,26 @@ export const FUNCTION_LABEL = 'lamina.dev/function';
 export const VERSION_IN_USE_FINALIZER = 'lamina.dev/version-in-use';
 
 /**
- * Owner reference and label to the Function (a user-created Version or Alias has neither),
- * so it goes with its Function. True if it patched: the update brings the object back.
+ * The Function of a Version or Alias (from the cache), after giving the object an owner
+ * reference and label to it (a user-created object has neither), so it goes with its
+ * Function. `patched`: that took a write, and the update brings the object back.
  */
 export async function adoptByFunction<O extends Version | Alias>(
+  ctx: ControllerContext,
   client: ResourceClient<O>,
   object: O,
-  fn: LaminaFunction,
-): Promise<boolean> {
-  if (!fn.metadata.uid) return false;
+): Promise<{ fn: LaminaFunction | undefined; patched: boolean }> {
+  const namespace = object.metadata.namespace ?? 'default';
+  const fn = ctx.cache.functions.get(namespace, object.spec.functionName);
+  if (!fn?.metadata.uid) return { fn, patched: false };
   const owner = withControllerReference(object.metadata.ownerReferences, fn);
-  if (!owner.changed && object.metadata.labels?.[FUNCTION_LABEL] === fn.metadata.name) return false;
+  if (!owner.changed && object.metadata.labels?.[FUNCTION_LABEL] === fn.metadata.name)
+    return { fn, patched: false };
   await client.patch(
-    object.metadata.namespace ?? 'default',
+    namespace,
     object.metadata.name,
     { metadata: { labels: { [FUNCTION_LABEL]: fn.metadata.name }, ownerReferences: owner.refs } },
     object.metadata.resourceVersion,
   );
-  return true;
+  return { fn, patched: true };
 }

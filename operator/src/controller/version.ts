@@ -33,9 +33,8 @@ async function evaluate(
   ctx: ControllerContext,
   version: Version,
 ): Promise<Evaluation<Version, VersionStatus> | undefined> {
+  if ((await adoptByFunction(ctx, ctx.clients.versions, version)).patched) return undefined; // the update brings us back
   const namespace = version.metadata.namespace ?? 'default';
-  const fn = ctx.cache.functions.get(namespace, version.spec.functionName);
-  if (fn && (await adoptByFunction(ctx.clients.versions, version, fn))) return undefined; // the update brings us back
 
   const number = version.spec.version;
   if (number !== undefined) {

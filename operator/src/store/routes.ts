@@ -8,7 +8,7 @@
 //   GET    /downloads/sha256/<hex>?expires=&signature=   the zip, for a signed, expiring URL
 //                                  (download-url.ts); 403 when expired or forged, 404 without a key
 //   GET    /healthz
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { acceptRawBodies, bodyOf, type Logger } from '../shared/index.js';
 import type { ArtifactStore, BlobInfo } from './artifact-store.js';
 import { checkDownload, DOWNLOAD_ROUTE } from './download-url.js';
@@ -54,23 +54,21 @@ export async function storeRoutes(
 
   app.get('/blobs', async () => ({ blobs: await store.list() }));
 
-  app.post('/blobs', async (request, reply) => {
-    const result = await store.put(bodyOf(request.body));
+  /** Stores the body (under `sha256` when the client names it): 201 when new, 200 when known. */
+  const put = async (body: unknown, reply: FastifyReply, sha256?: string) => {
+    const result = await store.put(bodyOf(body), sha256);
     log?.info('stored zip', { sha256: result.sha256, size: result.size, created: result.created });
     return reply
       .status(result.created ? 201 : 200)
       .headers(infoHeaders(result))
       .send(publicInfo(result));
-  });
+  };
 
-  app.put<BlobRoute>('/blobs/sha256/:sha256', { schema: blobParams }, async (request, reply) => {
-    const result = await store.put(bodyOf(request.body), request.params.sha256);
-    log?.info('stored zip', { sha256: result.sha256, size: result.size, created: result.created });
-    return reply
-      .status(result.created ? 201 : 200)
-      .headers(infoHeaders(result))
-      .send(publicInfo(result));
-  });
+  app.post('/blobs', async (request, reply) => put(request.body, reply));
+
+  app.put<BlobRoute>('/blobs/sha256/:sha256', { schema: blobParams }, async (request, reply) =>
+    put(request.body, reply, request.params.sha256),
+  );
 
   app.get<BlobRoute>('/blobs/sha256/:sha256', { schema: blobParams }, async (request, reply) => {
     const info = await store.stat(request.params.sha256);
