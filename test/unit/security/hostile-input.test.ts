@@ -1,7 +1,7 @@
 // Hostile input at the gateway: malformed and oversized payloads, headers, client contexts,
 // names and qualifiers. Each gets a typed Lambda error (never a 500, never a hang) and the
 // gateway keeps serving. Most through inject(); header sizes through a real socket, where
-// Node's HTTP parser is the thing being tested. (invoke-api.test.ts covers the ordinary
+// Node's HTTP parser is the thing being tested. (gateway/routes/invoke.test.ts covers the ordinary
 // errors; these are the adversarial ones.)
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';

@@ -8,8 +8,8 @@ import {
   HttpAgentClient,
   SpecializeError,
   type AgentInvokeRequest,
-} from '../../../operator/src/gateway/environments/agent-client.js';
-import type { AgentFunctionConfig } from '../../../operator/src/gateway/environments/types.js';
+} from '../../../../operator/src/gateway/environments/agent-client.js';
+import type { AgentFunctionConfig } from '../../../../operator/src/gateway/environments/types.js';
 import {
   agentFixture,
   fixtureFiles,
@@ -17,7 +17,7 @@ import {
   zipOf,
   type AgentFixture,
   type AgentProcess,
-} from '../agent/harness.js';
+} from '../../agent/harness.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:default:function:calc';
 

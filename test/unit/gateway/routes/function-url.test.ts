@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { activeFunction } from './fixtures.js';
-import { tick } from './fake-provider.js';
-import { testGateway } from './harness.js';
+import { activeFunction } from '../fixtures.js';
+import { tick } from '../fake-provider.js';
+import { testGateway } from '../harness.js';
 
 describe('Function URLs', () => {
   let t: Awaited<ReturnType<typeof testGateway>>;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AsyncInvocation } from '../../../operator/src/gateway/async/async-queue.js';
-import { activeFunction, alias, publishedVersion } from './fixtures.js';
-import { tick } from './fake-provider.js';
-import { testGateway } from './harness.js';
+import type { AsyncInvocation } from '../../../../operator/src/gateway/async/async-queue.js';
+import { activeFunction, alias, publishedVersion } from '../fixtures.js';
+import { tick } from '../fake-provider.js';
+import { testGateway } from '../harness.js';
 
 const path = (name: string) => `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { SqliteEventQueue } from '../../../../operator/src/gateway/async/sqlite/sqlite-queue.js';
+import { SqliteEventQueue } from '../../../../../operator/src/gateway/async/sqlite/sqlite-queue.js';
 
-const child = fileURLToPath(new URL('./fixtures/enqueue-child.ts', import.meta.url));
+const child = fileURLToPath(new URL('../fixtures/enqueue-child.ts', import.meta.url));
 
 describe('SQLite event queue durability', () => {
   it('keeps every event whose enqueue resolved when the process is killed with SIGKILL', async (t) => {
