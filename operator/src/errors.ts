@@ -60,7 +60,10 @@ export type ThrottleReason =
   | 'FunctionInvocationRateLimitExceeded'
   | 'ReservedFunctionInvocationRateLimitExceeded'
   | 'CallerRateLimitExceeded'
-  | 'ConcurrentSnapshotCreateLimitExceeded';
+  | 'ConcurrentSnapshotCreateLimitExceeded'
+  // Lamina's own: no node has room for a new execution environment (and no idle environment
+  // of another function could be reclaimed to make some). Lambda's fleet never runs out.
+  | 'ClusterCapacityExceeded';
 
 export class TooManyRequestsException extends LambdaError {
   readonly code = 'TooManyRequestsException';

@@ -3,7 +3,7 @@
 // message naming the variable.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, configProblems } from '../shared/index.js';
+import { ConfigError, configProblems, envBool } from '../shared/index.js';
 import { parseShapes, type PoolShape } from './pool/shapes.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -35,6 +35,8 @@ const ConfigEnv = z.object({
   LAMINA_MAINTENANCE_INTERVAL_MS: int(100).default(1000),
   /** How long a cold invoke waits for its pod to become ready. */
   LAMINA_COLD_START_TIMEOUT_MS: int(1000).default(60_000),
+  /** A cluster autoscaler adds nodes: cold starts no node can hold wait instead of a 429. */
+  LAMINA_CLUSTER_AUTOSCALER: envBool(false),
   LAMINA_SYNC_PAYLOAD_LIMIT_BYTES: int(1).default(6_291_456),
   LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES: int(1).default(1_048_576),
   LAMINA_RUNTIME_IMAGE: z.string().min(1).default('lamina/runtime:dev'),
@@ -85,6 +87,7 @@ export interface GatewayConfig {
   idleTimeoutMs: number;
   maintenanceIntervalMs: number;
   coldStartTimeoutMs: number;
+  clusterAutoscaler: boolean;
   syncPayloadLimitBytes: number;
   asyncPayloadLimitBytes: number;
   runtimeImage: string;
@@ -142,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     idleTimeoutMs: c.LAMINA_IDLE_TIMEOUT_MS,
     maintenanceIntervalMs: c.LAMINA_MAINTENANCE_INTERVAL_MS,
     coldStartTimeoutMs: c.LAMINA_COLD_START_TIMEOUT_MS,
+    clusterAutoscaler: c.LAMINA_CLUSTER_AUTOSCALER,
     syncPayloadLimitBytes: c.LAMINA_SYNC_PAYLOAD_LIMIT_BYTES,
     asyncPayloadLimitBytes: c.LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES,
     runtimeImage: c.LAMINA_RUNTIME_IMAGE,

@@ -32,6 +32,7 @@ export type GatewaySettings = Pick<
   | 'idleTimeoutMs'
   | 'maintenanceIntervalMs'
   | 'coldStartTimeoutMs'
+  | 'clusterAutoscaler'
   | 'syncPayloadLimitBytes'
   | 'asyncPayloadLimitBytes'
   | 'storeUrl'
@@ -85,6 +86,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
   const scaler = new BurstScaler(settings.scaling);
   const poolSettings = (s: GatewaySettings) => ({
     coldStartTimeoutMs: s.coldStartTimeoutMs,
+    clusterAutoscaler: s.clusterAutoscaler,
     idleTimeoutMs: s.idleTimeoutMs,
     maintenanceIntervalMs: s.maintenanceIntervalMs,
   });

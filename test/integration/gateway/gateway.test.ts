@@ -97,6 +97,7 @@ describe('gateway on a real API server', () => {
         idleTimeoutMs: 60_000,
         maintenanceIntervalMs: 500,
         coldStartTimeoutMs: 1500,
+        clusterAutoscaler: false,
         syncPayloadLimitBytes: 6_291_456,
         asyncPayloadLimitBytes: 1_048_576,
         storeUrl: 'http://store:8090',

@@ -56,6 +56,15 @@ export class FakeProvider implements EnvironmentProvider {
     this.emit({ type: 'upsert', env: next });
   }
 
+  /** The scheduler finds no node for it (PodScheduled False, Unschedulable). */
+  unschedulable(id: string, message = '0/1 nodes are available: 1 Insufficient cpu.') {
+    const r = this.records.get(id);
+    if (!r) return;
+    const next = { ...r, unschedulable: message };
+    this.records.set(id, next);
+    this.emit({ type: 'upsert', env: next });
+  }
+
   /** The pod disappears (killed, evicted). */
   vanish(id: string) {
     this.records.delete(id);

@@ -15,6 +15,7 @@ export const testSettings: GatewaySettings = {
   idleTimeoutMs: 300_000,
   maintenanceIntervalMs: 1000,
   coldStartTimeoutMs: 5000,
+  clusterAutoscaler: false,
   syncPayloadLimitBytes: 6_291_456,
   asyncPayloadLimitBytes: 1_048_576,
   storeUrl: 'http://store.test:8090',

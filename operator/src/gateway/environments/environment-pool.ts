@@ -12,6 +12,7 @@ import {
   type EnvironmentState,
   type EnvironmentView,
   planProvisioned,
+  selectCapacityVictims,
   selectIdleToReclaim,
 } from '../scaling/environment-plan.js';
 import { versionLabel } from './pod-spec.js';
@@ -30,7 +31,19 @@ export interface PoolSettings {
   idleTimeoutMs: number;
   /** How often idle environments are reclaimed and provisioned ones reconciled. */
   maintenanceIntervalMs: number;
+  /**
+   * A cluster autoscaler adds nodes for pending pods: a cold start that no node can hold waits
+   * for one (up to the cold-start timeout) instead of being throttled.
+   */
+  clusterAutoscaler?: boolean;
 }
+
+/** Idle environments of other functions destroyed, one at a time, to make room for one new one. */
+const MAX_CAPACITY_RECLAIMS = 3;
+/** How long the scheduler gets to place a pending pod after an environment made room for it. */
+const CAPACITY_RECHECK_MS = 2000;
+/** What a throttled caller is told to wait before retrying when the cluster is full. */
+const CAPACITY_RETRY_AFTER_SECONDS = 10;
 
 export interface Lease {
   env: EnvironmentRecord & { address: string };
@@ -54,6 +67,8 @@ interface PoolEnvironment {
   idleSince?: number;
   claimedBy?: Waiter;
   retire: boolean;
+  /** Idle environments destroyed so far to make room for this one, and the pending re-check. */
+  capacity?: { reclaims: number; recheck?: { cancel(): void } };
 }
 
 export interface ProvisionedTarget {
@@ -259,9 +274,11 @@ export class EnvironmentPool {
     const env = this.register(spec, this.newId(spec));
     return new Promise<PoolEnvironment>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
+        const pending = env.record.unschedulable;
         waiter.reject(
           new ServiceException(
-            `The execution environment did not become ready within ${this.settings.coldStartTimeoutMs} ms.`,
+            `The execution environment did not become ready within ${this.settings.coldStartTimeoutMs} ms` +
+              (pending ? `: pod ${env.record.id} is waiting for a node (${pending}).` : '.'),
           ),
         );
         this.destroy(env, 'cold start timed out');
@@ -384,6 +401,10 @@ export class EnvironmentPool {
       this.fail(env, record.failure);
       return;
     }
+    if (env.state === 'starting' && record.unschedulable && !record.ready) {
+      this.makeRoom(env);
+      return;
+    }
     if (env.state === 'starting' && record.ready && record.address) {
       if (record.initializationType === 'provisioned-concurrency') this.provisionBackoff.delete(record.key);
       if (env.claimedBy) env.claimedBy.resolve(env);
@@ -392,6 +413,46 @@ export class EnvironmentPool {
         env.idleSince = this.clock.now();
       }
     }
+  }
+
+  /**
+   * No node can hold this new environment: destroy the least recently used idle environment of
+   * another function (the scheduler then retries the pending pod), up to a few times; then —
+   * unless a cluster autoscaler will add a node — answer the waiting invoke with a 429 at once
+   * rather than letting it wait out the cold-start timeout.
+   */
+  private makeRoom(env: PoolEnvironment): void {
+    const capacity = (env.capacity ??= { reclaims: 0 });
+    if (capacity.recheck) return; // the scheduler is still looking at the room made last time
+    const [victimId] =
+      capacity.reclaims < MAX_CAPACITY_RECLAIMS ? selectCapacityVictims(this.views(), env.record.key, 1) : [];
+    const victim = victimId ? this.envs.get(victimId) : undefined;
+    if (victim) {
+      capacity.reclaims += 1;
+      this.log.info('reclaiming an idle environment to make room', {
+        for: env.record.id,
+        reclaimed: victim.record.id,
+        scheduler: env.record.unschedulable,
+      });
+      this.destroy(victim, `making room for ${env.record.id}`);
+      capacity.recheck = this.clock.setTimeout(() => {
+        capacity.recheck = undefined;
+        if (this.envs.get(env.record.id) === env && env.state === 'starting' && env.record.unschedulable)
+          this.makeRoom(env);
+      }, CAPACITY_RECHECK_MS);
+      return;
+    }
+    // Provisioned environments have no caller waiting: they stay pending until room appears.
+    if (this.settings.clusterAutoscaler || !env.claimedBy) return;
+    this.events.environmentFailed?.(env.record, 'no node has room');
+    env.claimedBy.reject(
+      new TooManyRequestsException(
+        'ClusterCapacityExceeded',
+        CAPACITY_RETRY_AFTER_SECONDS,
+        `No node has room for a new execution environment of function ${env.record.functionName}: ${env.record.unschedulable}`,
+      ),
+    );
+    this.destroy(env, 'no node has room');
   }
 
   private fail(env: PoolEnvironment, reason: string): void {
@@ -407,6 +468,7 @@ export class EnvironmentPool {
   private destroy(env: PoolEnvironment, reason: string): void {
     if (this.envs.get(env.record.id) !== env) return;
     this.envs.delete(env.record.id);
+    env.capacity?.recheck?.cancel();
     this.log.debug('destroying environment', { id: env.record.id, reason });
     this.provider.destroy(env.record.id).catch((err: unknown) => {
       this.log.warn('environment deletion failed', { id: env.record.id, error: String(err) });

@@ -38,6 +38,8 @@ export interface EnvironmentRecord {
   ready: boolean;
   /** Set when the environment cannot become or stay usable (image pull error, crash …). */
   failure?: string;
+  /** The scheduler's message while no node has room for the environment (pod Unschedulable). */
+  unschedulable?: string;
 }
 
 /** The record of environment `id` of `spec`: not ready until `fields` or a later event say so. */

@@ -52,6 +52,11 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
   const ip = pod.status?.podIP;
   const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   const failure = podFailure(pod);
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const unschedulable =
+    scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+      ? (scheduled.message ?? 'Unschedulable')
+      : undefined;
   return {
     id: `${namespace}/${name}`,
     key: environmentKey(namespace, functionName, version, hash),
@@ -62,6 +67,7 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
     ...(ip ? { address: `http://${ip.includes(':') ? `[${ip}]` : ip}:${AGENT_PORT}` } : {}),
     ready: ready && Boolean(ip),
     ...(failure ? { failure } : {}),
+    ...(unschedulable ? { unschedulable } : {}),
   };
 }
 

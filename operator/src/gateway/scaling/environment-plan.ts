@@ -28,6 +28,25 @@ export function selectIdleToReclaim(envs: EnvironmentView[], now: number, idleTi
     .map((e) => e.id);
 }
 
+/**
+ * Idle on-demand environments of other configurations that may be destroyed to make room for
+ * an environment of `key` that no node can hold: least recently used first, as Lambda's
+ * workers evict. Provisioned environments and busy ones are never chosen.
+ */
+export function selectCapacityVictims(envs: EnvironmentView[], key: string, count: number): string[] {
+  return envs
+    .filter(
+      (e) =>
+        e.key !== key &&
+        e.initializationType === 'on-demand' &&
+        e.state === 'idle' &&
+        e.idleSince !== undefined,
+    )
+    .sort((a, b) => a.idleSince! - b.idleSince!)
+    .slice(0, Math.max(0, count))
+    .map((e) => e.id);
+}
+
 export interface ProvisionedPlan {
   /** Environments to create, by key. */
   create: Map<string, number>;

@@ -14,7 +14,16 @@ const settings = { storeUrl: 'http://store', region: 'us-east-1' };
 const spec = (name = 'f', version = '$LATEST') =>
   environmentSpec(activeFunction(name), version, snapshot(), 'on-demand', settings);
 
-function setup(opts: { burst?: number; rate?: number; intervalMs?: number; provider?: FakeProvider } = {}) {
+function setup(
+  opts: {
+    burst?: number;
+    rate?: number;
+    intervalMs?: number;
+    provider?: FakeProvider;
+    clusterAutoscaler?: boolean;
+    coldStartTimeoutMs?: number;
+  } = {},
+) {
   const clock = new ManualClock(1_000_000);
   const provider = opts.provider ?? new FakeProvider();
   const ledger = new ConcurrencyLedger({ namespaceLimit: 1000, unreservedMinimum: 100 });
@@ -24,9 +33,10 @@ function setup(opts: { burst?: number; rate?: number; intervalMs?: number; provi
     intervalMs: opts.intervalMs ?? 10_000,
   });
   const pool = new EnvironmentPool(provider, ledger, scaler, clock, createLogger({}, 'error'), {
-    coldStartTimeoutMs: 5000,
+    coldStartTimeoutMs: opts.coldStartTimeoutMs ?? 5000,
     idleTimeoutMs: 60_000,
     maintenanceIntervalMs: 1000,
+    clusterAutoscaler: opts.clusterAutoscaler ?? false,
   });
   return { clock, provider, ledger, scaler, pool };
 }
@@ -222,5 +232,91 @@ describe('EnvironmentPool', () => {
     lease.release({ broken: true });
     assert.deepEqual(provider.destroyed, [lease.env.id]);
     assert.equal((await pool.acquire(spec())).coldStart, true);
+  });
+
+  describe('when no node has room for a new environment', () => {
+    /** `g` and `h` are warm and idle (h used last); the provider leaves new pods pending. */
+    async function fullCluster(clusterAutoscaler = false) {
+      const t = setup({ clusterAutoscaler });
+      await t.pool.start();
+      for (const name of ['g', 'h']) {
+        (await t.pool.acquire(spec(name))).release();
+        t.clock.advance(1000);
+      }
+      t.provider.autoReady = false;
+      return t;
+    }
+
+    it('reclaims the least recently used idle environment of another function, then starts', async () => {
+      const { pool, provider } = await fullCluster();
+      const [g] = [...provider.records.values()].filter((r) => r.functionName === 'g');
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const id = provider.created.at(-1)!;
+      provider.unschedulable(id);
+      await tick();
+      assert.deepEqual(provider.destroyed, [g!.id], "g's idle environment (used before h's) made room");
+      provider.markReady(id); // the scheduler placed it in the room made
+      const lease = await pending;
+      assert.equal(lease.env.id, id);
+      assert.equal(lease.coldStart, true);
+    });
+
+    it('answers 429 ClusterCapacityExceeded at once when nothing idle can make room', async () => {
+      const { pool, provider } = setup();
+      await pool.start();
+      provider.autoReady = false;
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await assert.rejects(
+        pending,
+        (e: unknown) =>
+          e instanceof TooManyRequestsException &&
+          e.reason === 'ClusterCapacityExceeded' &&
+          e.retryAfterSeconds === 10 &&
+          /Insufficient cpu/.test(e.message),
+      );
+      assert.deepEqual(provider.destroyed, provider.created, 'the pending pod is removed');
+    });
+
+    it('reclaims at most three environments for one, then throttles', async () => {
+      const t = setup({ coldStartTimeoutMs: 60_000 });
+      await t.pool.start();
+      for (const name of ['a', 'b', 'c', 'd']) (await t.pool.acquire(spec(name))).release();
+      t.provider.autoReady = false;
+      const pending = t.pool.acquire(spec('f'));
+      await tick();
+      const id = t.provider.created.at(-1)!;
+      const rejected = assert.rejects(
+        pending,
+        (e: unknown) => e instanceof TooManyRequestsException && e.reason === 'ClusterCapacityExceeded',
+      );
+      t.provider.unschedulable(id);
+      for (let i = 0; i < 3; i++) {
+        await tick();
+        t.clock.advance(2000); // the scheduler still finds no room after each reclaim
+      }
+      await rejected;
+      assert.equal(t.provider.destroyed.filter((d) => d !== id).length, 3);
+    });
+
+    it('with a cluster autoscaler, waits for a node and names the pending pod at the timeout', async () => {
+      const { pool, provider, clock } = setup({ clusterAutoscaler: true });
+      await pool.start();
+      provider.autoReady = false;
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const id = provider.created.at(-1)!;
+      provider.unschedulable(id);
+      await tick();
+      assert.deepEqual(provider.destroyed, [], 'still waiting for a node');
+      clock.advance(5000);
+      await assert.rejects(
+        pending,
+        (e: unknown) =>
+          e instanceof ServiceException && e.message.includes(`pod ${id} is waiting for a node`),
+      );
+    });
   });
 });
