@@ -38,7 +38,7 @@ export interface PoolSettings {
   clusterAutoscaler?: boolean;
 }
 
-/** Idle environments of other functions destroyed, one at a time, to make room for one new one. */
+/** Rounds of reclaiming idle environments of other functions to make room for one new one. */
 const MAX_CAPACITY_RECLAIMS = 3;
 /** How long the scheduler gets to place a pending pod after an environment made room for it. */
 const CAPACITY_RECHECK_MS = 2000;
@@ -181,6 +181,7 @@ export class EnvironmentPool {
       state: env.state,
       initializationType: env.record.initializationType,
       ...(env.idleSince !== undefined ? { idleSince: env.idleSince } : {}),
+      ...(env.record.memorySize !== undefined ? { memorySize: env.record.memorySize } : {}),
       record: env.record,
     }));
   }
@@ -416,25 +417,29 @@ export class EnvironmentPool {
   }
 
   /**
-   * No node can hold this new environment: destroy the least recently used idle environment of
-   * another function (the scheduler then retries the pending pod), up to a few times; then —
-   * unless a cluster autoscaler will add a node — answer the waiting invoke with a 429 at once
-   * rather than letting it wait out the cold-start timeout.
+   * No node can hold this new environment: destroy idle environments of other functions, least
+   * recently used first, that add up to its size (the scheduler then retries the pending pod),
+   * for a few rounds; then — unless a cluster autoscaler will add a node — answer the waiting
+   * invoke with a 429 at once rather than letting it wait out the cold-start timeout.
    */
   private makeRoom(env: PoolEnvironment): void {
     const capacity = (env.capacity ??= { reclaims: 0 });
     if (capacity.recheck) return; // the scheduler is still looking at the room made last time
-    const [victimId] =
-      capacity.reclaims < MAX_CAPACITY_RECLAIMS ? selectCapacityVictims(this.views(), env.record.key, 1) : [];
-    const victim = victimId ? this.envs.get(victimId) : undefined;
-    if (victim) {
+    const victims =
+      capacity.reclaims < MAX_CAPACITY_RECLAIMS
+        ? selectCapacityVictims(this.views(), env.record.key, env.record.memorySize ?? 0)
+        : [];
+    if (victims.length > 0) {
       capacity.reclaims += 1;
-      this.log.info('reclaiming an idle environment to make room', {
+      this.log.info('reclaiming idle environments to make room', {
         for: env.record.id,
-        reclaimed: victim.record.id,
+        reclaimed: victims,
         scheduler: env.record.unschedulable,
       });
-      this.destroy(victim, `making room for ${env.record.id}`);
+      for (const id of victims) {
+        const victim = this.envs.get(id);
+        if (victim) this.destroy(victim, `making room for ${env.record.id}`);
+      }
       capacity.recheck = this.clock.setTimeout(() => {
         capacity.recheck = undefined;
         if (this.envs.get(env.record.id) === env && env.state === 'starting' && env.record.unschedulable)

@@ -38,6 +38,8 @@ export interface EnvironmentRecord {
   ready: boolean;
   /** Set when the environment cannot become or stay usable (image pull error, crash …). */
   failure?: string;
+  /** The function's memory size (MB): what the environment holds of a node (CPU is in proportion). */
+  memorySize?: number;
   /** The scheduler's message while no node has room for the environment (pod Unschedulable). */
   unschedulable?: string;
 }
@@ -49,7 +51,18 @@ export function environmentRecord(
   fields: Partial<Pick<EnvironmentRecord, 'address' | 'ready'>> = {},
 ): EnvironmentRecord {
   const { key, namespace, functionName, version, initializationType } = spec;
-  return { id, key, namespace, functionName, version, initializationType, ready: false, ...fields };
+  const memorySize = spec.config.memorySize;
+  return {
+    id,
+    key,
+    namespace,
+    functionName,
+    version,
+    initializationType,
+    memorySize,
+    ready: false,
+    ...fields,
+  };
 }
 
 export type EnvironmentEvent = { type: 'upsert'; env: EnvironmentRecord } | { type: 'delete'; id: string };

@@ -5,7 +5,7 @@ import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
 import type { Logger } from '../../shared/index.js';
 import type { InitializationType } from '../scaling/environment-plan.js';
 import { AGENT_PORT } from '../../protocol/index.js';
-import { environmentPod, LABELS, versionFromLabel } from '../environments/pod-spec.js';
+import { AGENT_MEMORY_MIB, environmentPod, LABELS, versionFromLabel } from '../environments/pod-spec.js';
 import {
   type EnvironmentEvent,
   environmentKey,
@@ -52,6 +52,7 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
   const ip = pod.status?.podIP;
   const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   const failure = podFailure(pod);
+  const requested = /^(\d+)Mi$/.exec(pod.spec?.containers?.[0]?.resources?.requests?.memory ?? '');
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   const unschedulable =
     scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
@@ -66,6 +67,7 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
     initializationType: (labels[LABELS.initializationType] as InitializationType | undefined) ?? 'on-demand',
     ...(ip ? { address: `http://${ip.includes(':') ? `[${ip}]` : ip}:${AGENT_PORT}` } : {}),
     ready: ready && Boolean(ip),
+    ...(requested ? { memorySize: Number(requested[1]) - AGENT_MEMORY_MIB } : {}),
     ...(failure ? { failure } : {}),
     ...(unschedulable ? { unschedulable } : {}),
   };

@@ -13,6 +13,8 @@ export interface EnvironmentView {
   initializationType: InitializationType;
   /** When it last became idle (ms). */
   idleSince?: number;
+  /** Its function's memory size (MB), what it holds of a node. */
+  memorySize?: number;
 }
 
 /** On-demand environments idle for at least `idleTimeoutMs`; provisioned ones are never reclaimed. */
@@ -29,12 +31,14 @@ export function selectIdleToReclaim(envs: EnvironmentView[], now: number, idleTi
 }
 
 /**
- * Idle on-demand environments of other configurations that may be destroyed to make room for
- * an environment of `key` that no node can hold: least recently used first, as Lambda's
- * workers evict. Provisioned environments and busy ones are never chosen.
+ * Idle on-demand environments of other configurations to destroy so that an environment of
+ * `key` needing `memorySize` MB (CPU in proportion), which no node can hold now, may fit: least
+ * recently used first, as Lambda's workers evict, until they add up to what it needs. None when
+ * all of them together would not (nothing is destroyed in vain). Provisioned environments and
+ * busy ones are never chosen.
  */
-export function selectCapacityVictims(envs: EnvironmentView[], key: string, count: number): string[] {
-  return envs
+export function selectCapacityVictims(envs: EnvironmentView[], key: string, memorySize: number): string[] {
+  const candidates = envs
     .filter(
       (e) =>
         e.key !== key &&
@@ -42,9 +46,15 @@ export function selectCapacityVictims(envs: EnvironmentView[], key: string, coun
         e.state === 'idle' &&
         e.idleSince !== undefined,
     )
-    .sort((a, b) => a.idleSince! - b.idleSince!)
-    .slice(0, Math.max(0, count))
-    .map((e) => e.id);
+    .sort((a, b) => a.idleSince! - b.idleSince!);
+  const victims: string[] = [];
+  let freed = 0;
+  for (const e of candidates) {
+    if (freed >= memorySize) break;
+    victims.push(e.id);
+    freed += e.memorySize ?? 0;
+  }
+  return freed >= memorySize ? victims : [];
 }
 
 export interface ProvisionedPlan {

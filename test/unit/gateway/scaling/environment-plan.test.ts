@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   planProvisioned,
+  selectCapacityVictims,
   selectIdleToReclaim,
   type EnvironmentView,
 } from '../../../../operator/src/gateway/scaling/environment-plan.js';
@@ -26,6 +27,31 @@ describe('selectIdleToReclaim', () => {
   it('never reclaims provisioned environments', () => {
     const envs = [env('p', { initializationType: 'provisioned-concurrency' })];
     assert.deepEqual(selectIdleToReclaim(envs, 10_000_000, 1000), []);
+  });
+});
+
+describe('selectCapacityVictims', () => {
+  const other = (id: string, idleSince: number, memorySize: number, extra: Partial<EnvironmentView> = {}) =>
+    env(id, { key: `ns/${id}/1/h`, idleSince, memorySize, ...extra });
+
+  it('takes idle environments of other functions, least recently used first, until they add up', () => {
+    const envs = [other('new', 30, 512), other('old', 10, 512), other('mid', 20, 512)];
+    assert.deepEqual(selectCapacityVictims(envs, 'ns/f/1/h', 1000), ['old', 'mid']);
+    assert.deepEqual(selectCapacityVictims(envs, 'ns/f/1/h', 512), ['old']);
+  });
+
+  it('destroys nothing in vain: none when all of them together are too small', () => {
+    const envs = [other('a', 1, 128), other('b', 2, 128)];
+    assert.deepEqual(selectCapacityVictims(envs, 'ns/f/1/h', 10_240), []);
+  });
+
+  it('never takes busy, provisioned or the same function environments', () => {
+    const envs = [
+      other('busy', 1, 4096, { state: 'busy' }),
+      other('prov', 1, 4096, { initializationType: 'provisioned-concurrency' }),
+      env('same', { idleSince: 1, memorySize: 4096 }),
+    ];
+    assert.deepEqual(selectCapacityVictims(envs, 'ns/f/1/h', 128), []);
   });
 });
 
