@@ -69,6 +69,7 @@ export async function startControlPlane(
         idleTimeoutMs: 60_000,
         maintenanceIntervalMs: 500,
         coldStartTimeoutMs: 1500,
+        clusterAutoscaler: false,
         syncPayloadLimitBytes: 6_291_456,
         asyncPayloadLimitBytes: 1_048_576,
         storeUrl: operator.storeUrl,
