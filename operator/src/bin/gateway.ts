@@ -19,7 +19,13 @@ import {
   startAsyncProcessor,
   WarmPool,
 } from '../gateway/index.js';
-import { KubeEventRecorder, KubernetesAccessReviewer, KubernetesAuthorizer } from '../kube/index.js';
+import {
+  callerNamespace,
+  fixedNamespace,
+  KubeEventRecorder,
+  KubernetesAccessReviewer,
+  KubernetesAuthorizer,
+} from '../kube/index.js';
 import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '../control-plane/index.js';
 import { createLogger, systemClock } from '../shared/index.js';
 
@@ -48,6 +54,11 @@ async function main(): Promise<void> {
     { now: Date.now, cacheTtlMs: config.auth.cacheTtlMs },
   );
   const authorizer = new LambdaAuthorizer(reviews, config.region, log.child({ part: 'auth' }));
+  // Bare function names resolve in the caller's namespace when its token names one.
+  const bareNames =
+    config.auth.invoke === 'kubernetes'
+      ? callerNamespace(reviews, config.defaultNamespace)
+      : fixedNamespace(config.defaultNamespace);
   const catalog = new KubernetesCatalog(kc, log.child({ part: 'catalog' }));
   await catalog.start();
   const pods = new KubernetesProvider(
@@ -78,6 +89,7 @@ async function main(): Promise<void> {
     statusWriter: new KubernetesProvisionedStatusWriter(kc),
     urlAuthorizer: authorizer,
     ...(config.auth.invoke === 'kubernetes' ? { invokeAuthorizer: authorizer } : {}),
+    bareNames,
     ...(config.controlPlane.enabled
       ? {
           // Lambda's control plane writes the custom resources as this gateway, after asking
@@ -95,6 +107,7 @@ async function main(): Promise<void> {
             access: config.auth.invoke === 'kubernetes' ? kubernetesAccess(reviews) : allowEveryone,
             region: config.region,
             defaultNamespace: config.defaultNamespace,
+            bareNames,
             code: {
               maxZipBytes: config.controlPlane.maxZipBytes,
               maxUnzippedBytes: config.controlPlane.maxUnzippedBytes,

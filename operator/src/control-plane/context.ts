@@ -9,6 +9,7 @@ import {
   resolveFunctionReference,
   type Version,
 } from '../api/index.js';
+import { fixedNamespace, type CallerNamespace } from '../kube/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import type { ControlPlaneAccess, Resource, Verb } from './access.js';
 import type { CodeLimits } from './code.js';
@@ -28,6 +29,8 @@ export interface ControlPlaneOptions {
   access: ControlPlaneAccess;
   region: string;
   defaultNamespace: string;
+  /** Where a caller's bare names resolve (default: always `defaultNamespace`). */
+  bareNames?: CallerNamespace;
   code: CodeLimits;
   concurrency: { namespaceLimit: number; unreservedMinimum: number };
   /** How long PublishVersion (and Publish on create/update) waits for the operator. */
@@ -37,7 +40,12 @@ export interface ControlPlaneOptions {
 }
 
 export class ControlPlaneContext {
-  constructor(readonly options: ControlPlaneOptions) {}
+  private readonly bareNames: CallerNamespace;
+  private readonly callerNamespaces = new WeakMap<FastifyRequest, string>();
+
+  constructor(readonly options: ControlPlaneOptions) {
+    this.bareNames = options.bareNames ?? fixedNamespace(options.defaultNamespace);
+  }
 
   get objects(): LaminaObjects {
     return this.options.objects;
@@ -47,8 +55,18 @@ export class ControlPlaneContext {
     return this.options.region;
   }
 
-  ref(functionName: string, qualifier?: string): FunctionReference {
-    return resolveFunctionReference(functionName, qualifier, this.options.defaultNamespace);
+  /** Asked once per request, before its route (a hook in index.ts). */
+  async identifyCaller(request: FastifyRequest): Promise<void> {
+    this.callerNamespaces.set(request, await this.bareNames.of(request.headers));
+  }
+
+  /** The namespace the caller's bare names (functions, layers, lists) resolve in. */
+  namespaceOf(request: FastifyRequest): string {
+    return this.callerNamespaces.get(request) ?? this.options.defaultNamespace;
+  }
+
+  ref(request: FastifyRequest, functionName: string, qualifier?: string): FunctionReference {
+    return resolveFunctionReference(functionName, qualifier, this.namespaceOf(request));
   }
 
   async authorize(

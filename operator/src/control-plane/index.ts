@@ -69,6 +69,8 @@ export async function controlPlaneRoutes(
     return reply.code(wire.statusCode).headers(wire.headers).send(wire.body);
   });
 
+  app.addHook('preHandler', (request) => ctx.identifyCaller(request));
+
   functionRoutes(app, ctx, uploadLimit);
   versionRoutes(app, ctx);
   concurrencyRoutes(app, ctx);

@@ -11,14 +11,14 @@ const PATH = '/2020-06-30/functions/:name/code-signing-config';
 
 export function codeSigningRoutes(app: FastifyInstance, ctx: ControlPlaneContext): void {
   app.get<FnParams>(PATH, async (request) => {
-    const ref = ctx.ref(request.params.name);
+    const ref = ctx.ref(request, request.params.name);
     await ctx.authorize(request, 'GetFunctionCodeSigningConfig', 'get', 'functions', ref.namespace, ref.name);
     await ctx.functionOrNotFound(ref);
     return { CodeSigningConfigArn: '', FunctionName: ref.name };
   });
 
   app.delete<FnParams>(PATH, async (request, reply) => {
-    const ref = ctx.ref(request.params.name);
+    const ref = ctx.ref(request, request.params.name);
     await ctx.authorize(
       request,
       'DeleteFunctionCodeSigningConfig',
@@ -32,7 +32,7 @@ export function codeSigningRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.put<FnParams>(PATH, async (request) => {
-    const ref = ctx.ref(request.params.name);
+    const ref = ctx.ref(request, request.params.name);
     await ctx.authorize(
       request,
       'PutFunctionCodeSigningConfig',

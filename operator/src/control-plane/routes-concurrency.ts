@@ -1,6 +1,6 @@
 // PutFunctionConcurrency, GetFunctionConcurrency, DeleteFunctionConcurrency and
 // GetAccountSettings: reserved concurrency is the Function's spec.reservedConcurrentExecutions.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Alias, Version } from '../api/index.js';
 import {
   InvalidParameterValueException,
@@ -44,8 +44,8 @@ function provisionedJson(target: Version | Alias, requested: number) {
 }
 
 export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext): void {
-  const unqualified = (name: string) => {
-    const ref = ctx.ref(name);
+  const unqualified = (request: FastifyRequest, name: string) => {
+    const ref = ctx.ref(request, name);
     if (ref.qualifier !== undefined) {
       throw new InvalidParameterValueException(
         'Reserved concurrency applies to the whole function: pass an unqualified name.',
@@ -56,7 +56,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
 
   app.put<FnParams>('/2017-10-31/functions/:name/concurrency', async (request) => {
     const body = parseRequest(PutFunctionConcurrencyRequest, request.body);
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'PutFunctionConcurrency', 'update', 'functions', ref.namespace, ref.name);
     await ctx.functionOrNotFound(ref);
     const others = (await kube('the functions', () => ctx.objects.functions.list(ref.namespace)))
@@ -72,7 +72,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.get<FnParams>('/2019-09-30/functions/:name/concurrency', async (request) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'GetFunctionConcurrency', 'get', 'functions', ref.namespace, ref.name);
     const fn = await ctx.functionOrNotFound(ref);
     const reserved = fn.spec.reservedConcurrentExecutions;
@@ -80,7 +80,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.delete<FnParams>('/2017-10-31/functions/:name/concurrency', async (request, reply) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'DeleteFunctionConcurrency', 'update', 'functions', ref.namespace, ref.name);
     await ctx.functionOrNotFound(ref);
     await kube(`Function ${ref.name}`, () =>
@@ -90,7 +90,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.get('/2016-08-19/account-settings', async (request) => {
-    const namespace = ctx.options.defaultNamespace;
+    const namespace = ctx.namespaceOf(request);
     await ctx.authorize(request, 'GetAccountSettings', 'list', 'functions', namespace);
     const functions = await kube('the functions', () => ctx.objects.functions.list(namespace));
     const versions = await kube('the versions', () => ctx.objects.versions.list(namespace));
@@ -108,8 +108,8 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   /** The Version or Alias a provisioned-concurrency qualifier names. */
-  const provisionedTarget = async (name: string, qualifier: string | undefined) => {
-    const ref = unqualified(name);
+  const provisionedTarget = async (request: FastifyRequest, name: string, qualifier: string | undefined) => {
+    const ref = unqualified(request, name);
     if (qualifier === undefined || qualifier === '') {
       throw new ValidationException(
         "1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null",
@@ -151,7 +151,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
 
   app.put<PcParams>('/2019-09-30/functions/:name/provisioned-concurrency', async (request, reply) => {
     const body = parseRequest(PutProvisionedConcurrencyRequest, request.body);
-    const pre = ctx.ref(request.params.name);
+    const pre = ctx.ref(request, request.params.name);
     await ctx.authorize(
       request,
       'PutProvisionedConcurrencyConfig',
@@ -160,7 +160,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
       pre.namespace,
       pre.name,
     );
-    const { fn, patch } = await provisionedTarget(request.params.name, request.query.Qualifier);
+    const { fn, patch } = await provisionedTarget(request, request.params.name, request.query.Qualifier);
     const reserved = fn.spec.reservedConcurrentExecutions;
     if (reserved !== undefined && body.ProvisionedConcurrentExecutions > reserved) {
       throw new InvalidParameterValueException(
@@ -174,7 +174,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.get<PcParams>('/2019-09-30/functions/:name/provisioned-concurrency', async (request) => {
-    const pre = ctx.ref(request.params.name);
+    const pre = ctx.ref(request, request.params.name);
     if (request.query.List === 'ALL') {
       await ctx.authorize(
         request,
@@ -184,7 +184,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
         pre.namespace,
         pre.name,
       );
-      const ref = unqualified(request.params.name);
+      const ref = unqualified(request, request.params.name);
       await ctx.functionOrNotFound(ref);
       const targets: Array<[string, Version | Alias]> = [
         ...(await ctx.versionsOf(ref.namespace, ref.name)).map((v): [string, Version | Alias] => [
@@ -213,7 +213,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
       pre.namespace,
       pre.name,
     );
-    const { target } = await provisionedTarget(request.params.name, request.query.Qualifier);
+    const { target } = await provisionedTarget(request, request.params.name, request.query.Qualifier);
     const requested = target.spec.provisionedConcurrentExecutions ?? 0;
     if (requested === 0) {
       throw new ProvisionedConcurrencyConfigNotFoundException(
@@ -224,7 +224,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   });
 
   app.delete<PcParams>('/2019-09-30/functions/:name/provisioned-concurrency', async (request, reply) => {
-    const pre = ctx.ref(request.params.name);
+    const pre = ctx.ref(request, request.params.name);
     await ctx.authorize(
       request,
       'DeleteProvisionedConcurrencyConfig',
@@ -233,7 +233,7 @@ export function concurrencyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
       pre.namespace,
       pre.name,
     );
-    const { target, patch } = await provisionedTarget(request.params.name, request.query.Qualifier);
+    const { target, patch } = await provisionedTarget(request, request.params.name, request.query.Qualifier);
     if (!target.spec.provisionedConcurrentExecutions) {
       throw new ProvisionedConcurrencyConfigNotFoundException(
         'No Provisioned Concurrency Config found for this function',

@@ -76,7 +76,7 @@ export function configRoutes(app: FastifyInstance, ctx: ControlPlaneContext): vo
 
   /** These settings live on the function as a whole: a qualifier cannot be honoured. */
   const unqualified = (request: FastifyRequest<FnParams>) => {
-    const ref = ctx.ref(request.params.name, request.query.Qualifier);
+    const ref = ctx.ref(request, request.params.name, request.query.Qualifier);
     if (ref.qualifier !== undefined) {
       throw new InvalidParameterValueException(
         'Lamina keeps this setting per function ($LATEST and every version alike): omit the qualifier.',
@@ -242,8 +242,8 @@ export function configRoutes(app: FastifyInstance, ctx: ControlPlaneContext): vo
 
   // --- tags (a function ARN; Lamina keeps them in the annotation lamina.dev/tags)
   type TagParams = { Params: { arn: string }; Querystring: { tagKeys?: string | string[] } };
-  const tagged = (arn: string) => {
-    const ref = ctx.ref(arn);
+  const tagged = (request: FastifyRequest, arn: string) => {
+    const ref = ctx.ref(request, arn);
     if (ref.qualifier !== undefined || !arn.startsWith('arn:')) {
       throw new InvalidParameterValueException(`Tags apply to an unqualified function ARN, not ${arn}.`);
     }
@@ -264,14 +264,14 @@ export function configRoutes(app: FastifyInstance, ctx: ControlPlaneContext): vo
     });
 
   app.get<TagParams>('/2017-03-31/tags/:arn', async (request) => {
-    const ref = tagged(request.params.arn);
+    const ref = tagged(request, request.params.arn);
     await ctx.authorize(request, 'ListTags', 'get', 'functions', ref.namespace, ref.name);
     return { Tags: tagsOf(await ctx.functionOrNotFound(ref)) };
   });
 
   app.post<TagParams>('/2017-03-31/tags/:arn', async (request, reply) => {
     const body = parseRequest(TagResourceRequest, request.body);
-    const ref = tagged(request.params.arn);
+    const ref = tagged(request, request.params.arn);
     await ctx.authorize(request, 'TagResource', 'update', 'functions', ref.namespace, ref.name);
     await ctx.functionOrNotFound(ref);
     await writeTags(ref.namespace, ref.name, (tags) => ({ ...tags, ...body.Tags }));
@@ -279,7 +279,7 @@ export function configRoutes(app: FastifyInstance, ctx: ControlPlaneContext): vo
   });
 
   app.delete<TagParams>('/2017-03-31/tags/:arn', async (request, reply) => {
-    const ref = tagged(request.params.arn);
+    const ref = tagged(request, request.params.arn);
     const keys = [request.query.tagKeys ?? []].flat();
     await ctx.authorize(request, 'UntagResource', 'update', 'functions', ref.namespace, ref.name);
     await ctx.functionOrNotFound(ref);

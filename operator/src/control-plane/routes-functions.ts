@@ -78,7 +78,7 @@ export function functionRoutes(
     { bodyLimit: createBodyLimit, config: { operation: 'CreateFunction' } },
     async (request, reply) => {
       const body = parseRequest(CreateFunctionRequest, request.body);
-      const ref = ctx.ref(body.FunctionName);
+      const ref = ctx.ref(request, body.FunctionName);
       if (ref.qualifier !== undefined) {
         throw new InvalidParameterValueException(
           'A function name cannot carry a qualifier in CreateFunction.',
@@ -119,7 +119,7 @@ export function functionRoutes(
   );
 
   app.get<Params>('/2015-03-31/functions/:name', async (request) => {
-    const ref = ctx.ref(request.params.name, request.query.Qualifier);
+    const ref = ctx.ref(request, request.params.name, request.query.Qualifier);
     await ctx.authorize(request, 'GetFunction', 'get', 'functions', ref.namespace, ref.name);
     const { fn, version } = await ctx.qualified(ref);
     const configuration = version
@@ -140,7 +140,7 @@ export function functionRoutes(
   });
 
   app.get<Params>('/2015-03-31/functions/:name/configuration', async (request) => {
-    const ref = ctx.ref(request.params.name, request.query.Qualifier);
+    const ref = ctx.ref(request, request.params.name, request.query.Qualifier);
     await ctx.authorize(request, 'GetFunctionConfiguration', 'get', 'functions', ref.namespace, ref.name);
     const { fn, version } = await ctx.qualified(ref);
     return version ? versionConfiguration(fn, version, naming) : latestConfiguration(fn, naming);
@@ -151,7 +151,7 @@ export function functionRoutes(
     { bodyLimit: createBodyLimit, config: { operation: 'UpdateFunctionCode' } },
     async (request) => {
       const body = parseRequest(UpdateFunctionCodeRequest, request.body);
-      const ref = ctx.ref(request.params.name);
+      const ref = ctx.ref(request, request.params.name);
       if (ref.qualifier !== undefined)
         throw new InvalidParameterValueException('UpdateFunctionCode applies to $LATEST only.');
       await ctx.authorize(request, 'UpdateFunctionCode', 'update', 'functions', ref.namespace, ref.name);
@@ -183,7 +183,7 @@ export function functionRoutes(
 
   app.put<Params>('/2015-03-31/functions/:name/configuration', async (request) => {
     const body = parseRequest(UpdateFunctionConfigurationRequest, request.body);
-    const ref = ctx.ref(request.params.name);
+    const ref = ctx.ref(request, request.params.name);
     if (ref.qualifier !== undefined)
       throw new InvalidParameterValueException('UpdateFunctionConfiguration applies to $LATEST only.');
     await ctx.authorize(
@@ -222,7 +222,7 @@ export function functionRoutes(
   });
 
   app.delete<Params>('/2015-03-31/functions/:name', async (request, reply) => {
-    const ref = ctx.ref(request.params.name, request.query.Qualifier);
+    const ref = ctx.ref(request, request.params.name, request.query.Qualifier);
     // The reference folds $LATEST into "unqualified"; deleting the function needs no qualifier.
     if (request.query.Qualifier === '$LATEST' || request.params.name.endsWith(':$LATEST')) {
       throw new InvalidParameterValueException(
@@ -272,7 +272,7 @@ export function functionRoutes(
   app.get<{
     Querystring: { Marker?: string; MaxItems?: string; FunctionVersion?: string; MasterRegion?: string };
   }>('/2015-03-31/functions', async (request) => {
-    const namespace = ctx.options.defaultNamespace;
+    const namespace = ctx.namespaceOf(request);
     await ctx.authorize(request, 'ListFunctions', 'list', 'functions', namespace);
     const all = request.query.FunctionVersion === 'ALL';
     if (request.query.FunctionVersion !== undefined && !all) {

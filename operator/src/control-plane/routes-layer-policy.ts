@@ -1,6 +1,6 @@
 // AddLayerVersionPermission, RemoveLayerVersionPermission and GetLayerVersionPolicy, mapped
 // onto the Layer's sharing (layer-policy.ts).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { InvalidParameterValueException, ResourceNotFoundException } from '../errors.js';
 import { layerVersionArn, revisionIdOf } from './configuration.js';
@@ -27,8 +27,8 @@ const AddLayerVersionPermissionRequest = z.object({
 });
 
 export function layerPolicyRoutes(app: FastifyInstance, ctx: ControlPlaneContext): void {
-  const target = async (layerName: string, versionText: string) => {
-    const ref = parseLayerName(layerName, ctx.options.defaultNamespace);
+  const target = async (request: FastifyRequest, layerName: string, versionText: string) => {
+    const ref = parseLayerName(layerName, ctx.namespaceOf(request));
     if (!/^[0-9]+$/.test(versionText))
       throw new InvalidParameterValueException(`Invalid layer version: ${versionText}`);
     const version = Number(versionText);
@@ -44,7 +44,7 @@ export function layerPolicyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
 
   app.post<VersionParams>('/2018-10-31/layers/:layer/versions/:version/policy', async (request, reply) => {
     const body = parseRequest(AddLayerVersionPermissionRequest, request.body);
-    const { ref, version, arn } = await target(request.params.layer, request.params.version);
+    const { ref, version, arn } = await target(request, request.params.layer, request.params.version);
     await ctx.authorize(request, 'AddLayerVersionPermission', 'update', 'layers', ref.namespace, ref.name);
     await liveLayer(ref.namespace, ref.name, version, arn);
     let statementId = '';
@@ -78,7 +78,7 @@ export function layerPolicyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   app.delete<VersionParams & { Params: { statement: string } }>(
     '/2018-10-31/layers/:layer/versions/:version/policy/:statement',
     async (request, reply) => {
-      const { ref, version, arn } = await target(request.params.layer, request.params.version);
+      const { ref, version, arn } = await target(request, request.params.layer, request.params.version);
       await ctx.authorize(
         request,
         'RemoveLayerVersionPermission',
@@ -118,7 +118,7 @@ export function layerPolicyRoutes(app: FastifyInstance, ctx: ControlPlaneContext
   );
 
   app.get<VersionParams>('/2018-10-31/layers/:layer/versions/:version/policy', async (request) => {
-    const { ref, version, arn } = await target(request.params.layer, request.params.version);
+    const { ref, version, arn } = await target(request, request.params.layer, request.params.version);
     await ctx.authorize(request, 'GetLayerVersionPolicy', 'get', 'layers', ref.namespace, ref.name);
     const layer = await liveLayer(ref.namespace, ref.name, version, arn);
     const statements = Object.entries(policyOf(layer.metadata.annotations)).filter(

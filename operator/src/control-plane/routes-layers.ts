@@ -37,7 +37,6 @@ const POLL_MS = 200;
 
 export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uploadLimit: number): void {
   const region = ctx.region;
-  const defaultNamespace = ctx.options.defaultNamespace;
 
   const withLocation = (request: FastifyRequest, layer: Layer, record: LayerVersionRecord) => {
     const json = layerVersionJson(layer, record, region);
@@ -89,7 +88,7 @@ export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uplo
     { bodyLimit: uploadLimit, config: { operation: 'PublishLayerVersion' } },
     async (request, reply) => {
       const body = parseRequest(PublishLayerVersionRequest, request.body);
-      const ref = parseLayerName(request.params.layer, defaultNamespace);
+      const ref = parseLayerName(request.params.layer, ctx.namespaceOf(request));
       await ctx.authorize(request, 'PublishLayerVersion', 'create', 'layers', ref.namespace, ref.name);
       const members = layerSpecMembers(body);
       const bytes = zipBytesOf(body.Content, ctx.options.code);
@@ -137,7 +136,7 @@ export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uplo
   );
 
   app.get<VersionParams>('/2018-10-31/layers/:layer/versions/:version', async (request) => {
-    const ref = parseLayerName(request.params.layer, defaultNamespace);
+    const ref = parseLayerName(request.params.layer, ctx.namespaceOf(request));
     await ctx.authorize(request, 'GetLayerVersion', 'get', 'layers', ref.namespace, ref.name);
     const { layer, record } = await layerVersion(
       ref.namespace,
@@ -148,7 +147,7 @@ export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uplo
   });
 
   app.delete<VersionParams>('/2018-10-31/layers/:layer/versions/:version', async (request, reply) => {
-    const ref = parseLayerName(request.params.layer, defaultNamespace);
+    const ref = parseLayerName(request.params.layer, ctx.namespaceOf(request));
     const version = versionNumber(request.params.version);
     await ctx.authorize(request, 'DeleteLayerVersion', 'delete', 'layers', ref.namespace, ref.name);
     const layer = await kube('the layer', () => ctx.objects.layers.get(ref.namespace, ref.name));
@@ -162,7 +161,7 @@ export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uplo
   });
 
   app.get<LayerParams & ListQuery>('/2018-10-31/layers/:layer/versions', async (request) => {
-    const ref = parseLayerName(request.params.layer, defaultNamespace);
+    const ref = parseLayerName(request.params.layer, ctx.namespaceOf(request));
     await ctx.authorize(request, 'ListLayerVersions', 'get', 'layers', ref.namespace, ref.name);
     const maxItems = parseMaxItems(request.query.MaxItems, 50);
     const layer = await kube('the layer', () => ctx.objects.layers.get(ref.namespace, ref.name));
@@ -186,17 +185,18 @@ export function layerRoutes(app: FastifyInstance, ctx: ControlPlaneContext, uplo
     if (request.query.find === 'LayerVersion') {
       // GetLayerVersionByArn
       const arn = request.query.Arn ?? '';
-      const ref = parseLayerName(arn, defaultNamespace, true);
+      const ref = parseLayerName(arn, ctx.namespaceOf(request), true);
       if (ref.version === undefined)
         throw new InvalidParameterValueException(`Invalid layer version ARN: ${arn}`);
       await ctx.authorize(request, 'GetLayerVersionByArn', 'get', 'layers', ref.namespace, ref.name);
       const { layer, record } = await layerVersion(ref.namespace, ref.name, ref.version);
       return withLocation(request, layer, record);
     }
-    await ctx.authorize(request, 'ListLayers', 'list', 'layers', defaultNamespace);
+    const namespace = ctx.namespaceOf(request);
+    await ctx.authorize(request, 'ListLayers', 'list', 'layers', namespace);
     const maxItems = parseMaxItems(request.query.MaxItems, 50);
     const runtime = request.query.CompatibleRuntime;
-    const layers = await kube('the layers', () => ctx.objects.layers.list(defaultNamespace));
+    const layers = await kube('the layers', () => ctx.objects.layers.list(namespace));
     const entries = layers.flatMap((layer) => {
       const latest = liveVersions(layer)
         .filter(

@@ -1,6 +1,6 @@
 // Versions and aliases: PublishVersion, ListVersionsByFunction, CreateAlias, GetAlias,
 // UpdateAlias, DeleteAlias, ListAliases (LAMBDA-SPEC §5, §10).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Alias } from '../api/index.js';
 import { InvalidParameterValueException, ResourceConflictException } from '../errors.js';
 import {
@@ -31,8 +31,8 @@ type ListQuery = { Querystring: { Marker?: string; MaxItems?: string; FunctionVe
 export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): void {
   const naming = { region: ctx.region };
 
-  const unqualified = (name: string) => {
-    const ref = ctx.ref(name);
+  const unqualified = (request: FastifyRequest, name: string) => {
+    const ref = ctx.ref(request, name);
     if (ref.qualifier !== undefined) {
       throw new InvalidParameterValueException('This operation takes an unqualified function name.');
     }
@@ -41,7 +41,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
 
   app.post<FnParams>('/2015-03-31/functions/:name/versions', async (request, reply) => {
     const body = parseRequest(PublishVersionRequest, request.body ?? {});
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'PublishVersion', 'create', 'versions', ref.namespace);
     const fn = await ctx.functionOrNotFound(ref);
     let codeSha256: string | undefined;
@@ -62,7 +62,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
   });
 
   app.get<FnParams & ListQuery>('/2015-03-31/functions/:name/versions', async (request) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'ListVersionsByFunction', 'list', 'versions', ref.namespace);
     const fn = await ctx.functionOrNotFound(ref);
     const maxItems = parseMaxItems(request.query.MaxItems, 50);
@@ -85,7 +85,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
 
   app.post<FnParams>('/2015-03-31/functions/:name/aliases', async (request, reply) => {
     const body = parseRequest(CreateAliasRequest, request.body);
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     checkAliasName(body.Name);
     checkFunctionVersion(body.FunctionVersion);
     const routingConfig = routingConfigOf(body.FunctionVersion, body.RoutingConfig?.AdditionalVersionWeights);
@@ -122,7 +122,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
   });
 
   app.get<AliasParams>('/2015-03-31/functions/:name/aliases/:alias', async (request) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'GetAlias', 'get', 'aliases', ref.namespace);
     await ctx.functionOrNotFound(ref);
     return aliasConfiguration(
@@ -133,7 +133,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
 
   app.put<AliasParams>('/2015-03-31/functions/:name/aliases/:alias', async (request) => {
     const body = parseRequest(UpdateAliasRequest, request.body);
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     if (body.FunctionVersion !== undefined) checkFunctionVersion(body.FunctionVersion);
     await ctx.authorize(request, 'UpdateAlias', 'update', 'aliases', ref.namespace);
     await ctx.functionOrNotFound(ref);
@@ -180,7 +180,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
   });
 
   app.delete<AliasParams>('/2015-03-31/functions/:name/aliases/:alias', async (request, reply) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'DeleteAlias', 'delete', 'aliases', ref.namespace);
     await ctx.functionOrNotFound(ref);
     const alias = (await ctx.aliasesOf(ref.namespace, ref.name)).find(
@@ -192,7 +192,7 @@ export function versionRoutes(app: FastifyInstance, ctx: ControlPlaneContext): v
   });
 
   app.get<FnParams & ListQuery>('/2015-03-31/functions/:name/aliases', async (request) => {
-    const ref = unqualified(request.params.name);
+    const ref = unqualified(request, request.params.name);
     await ctx.authorize(request, 'ListAliases', 'list', 'aliases', ref.namespace);
     await ctx.functionOrNotFound(ref);
     const maxItems = parseMaxItems(request.query.MaxItems, 50);

@@ -3,6 +3,7 @@
 // pass in-memory ones.
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlaneOptions } from '../control-plane/index.js';
+import type { CallerNamespace } from '../kube/index.js';
 import { type Clock, systemClock } from '../shared/index.js';
 import type { Logger } from '../shared/index.js';
 import type { AsyncQueue } from './async/async-queue.js';
@@ -53,6 +54,8 @@ export interface GatewayParts {
   /** The warm pool behind `provider`, for /metrics. */
   warmPool?: WarmPoolObserver;
   invokeAuthorizer?: InvokeAuthorizer;
+  /** Where a caller's bare function names resolve (default: `settings.defaultNamespace`). */
+  bareNames?: CallerNamespace;
   /** Lambda's control-plane API, served beside the Invoke API. */
   controlPlane?: ControlPlaneOptions;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
@@ -150,6 +153,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     ...(parts.asyncQueue ? { asyncQueue: parts.asyncQueue } : {}),
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
     ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
+    ...(parts.bareNames ? { bareNames: parts.bareNames } : {}),
     ...(parts.controlPlane ? { controlPlane: parts.controlPlane } : {}),
     defaultNamespace: settings.defaultNamespace,
   });

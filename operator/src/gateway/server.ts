@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ControlPlaneOptions, controlPlaneRoutes } from '../control-plane/index.js';
 import { toWireError, UnknownOperationException } from '../errors.js';
+import { type CallerNamespace, fixedNamespace } from '../kube/index.js';
 import type { Logger } from '../shared/index.js';
 import type { AsyncQueue } from './async/async-queue.js';
 import type { InvokeAuthorizer } from './auth/lambda-auth.js';
@@ -31,8 +32,10 @@ export interface ServerOptions {
   urlAuthorizer?: UrlAuthorizer;
   /** When set, Invoke API callers must be allowed by it (LAMINA_INVOKE_AUTH=kubernetes). */
   invokeAuthorizer?: InvokeAuthorizer;
-  /** Namespace of bare function names, for the authorizer's question (default "default"). */
+  /** Namespace of bare function names (default "default")… */
   defaultNamespace?: string;
+  /** …unless the caller's own namespace is known (auth on: a service account's). */
+  bareNames?: CallerNamespace;
   ready?: () => boolean;
   /** Lambda's control-plane API (CreateFunction …), when served by this gateway. */
   controlPlane?: ControlPlaneOptions;
@@ -85,14 +88,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     asyncPayloadLimitBytes: options.asyncPayloadLimitBytes,
     now,
     ...(options.asyncQueue ? { asyncQueue: options.asyncQueue } : {}),
-    ...(options.invokeAuthorizer
-      ? {
-          auth: {
-            authorizer: options.invokeAuthorizer,
-            defaultNamespace: options.defaultNamespace ?? 'default',
-          },
-        }
-      : {}),
+    bareNames: options.bareNames ?? fixedNamespace(options.defaultNamespace ?? 'default'),
+    ...(options.invokeAuthorizer ? { auth: { authorizer: options.invokeAuthorizer } } : {}),
   });
   await app.register(functionUrlRoutes, {
     invoker: options.invoker,

@@ -3,6 +3,7 @@
 // SubjectAccessReview) for the gateway's and the store's HTTP APIs.
 export * from './auth/access-review.js';
 export * from './auth/authorizer.js';
+export * from './auth/caller-namespace.js';
 export * from './auth/credentials.js';
 export * from './auth/kubernetes-reviewer.js';
 export * from './config.js';

@@ -9,16 +9,24 @@ import {
   CreateFunctionCommand,
   GetFunctionCommand,
   LambdaClient,
+  ListFunctionsCommand,
   PublishVersionCommand,
   UpdateFunctionConfigurationCommand,
   waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
-import { AuthorizationV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AuthorizationV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import type { LaminaFunction } from '../../../operator/src/api/index.js';
 import { kubernetesAccess, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
 import { KubernetesAuthorizer } from '../../../operator/src/kube/auth/authorizer.js';
+import { type CallerNamespace, callerNamespace } from '../../../operator/src/kube/auth/caller-namespace.js';
 import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetes-reviewer.js';
 import { applyChartRbac, kubeConfigWithToken, serviceAccountToken } from '../security/identities.js';
+import { createTestNamespace } from '../../harness/gateway-kube.js';
 import { startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/x';
@@ -43,6 +51,7 @@ describe('control-plane identity with auth on', () => {
   let gatewayKc: KubeConfig;
   let rbac: Awaited<ReturnType<typeof applyChartRbac>> | undefined;
   let access: ControlPlaneAccess | undefined;
+  let bareNames: CallerNamespace | undefined;
   const clients: LambdaClient[] = [];
 
   /** A Lambda client that sends `token` the way SDK users do (X-Lamina-Token). */
@@ -89,14 +98,18 @@ describe('control-plane identity with auth on', () => {
   before(async () => {
     w = await startControlPlane('cpid', {
       access: { authorize: (...args) => access!.authorize(...args) },
+      bareNames: { of: (headers) => bareNames!.of(headers) },
       gatewayIdentity: async (namespace) => {
         const { adminKubeConfig } = await import('../../harness/gateway-kube.js');
         const admin = await adminKubeConfig();
         rbac = await applyChartRbac(admin, namespace, randomBytes(3).toString('hex'));
         gatewayKc = kubeConfigWithToken(admin, await serviceAccountToken(admin, namespace, 'lamina-gateway'));
-        access = kubernetesAccess(
-          new KubernetesAuthorizer(new KubernetesAccessReviewer(gatewayKc), { now: Date.now, cacheTtlMs: 0 }),
-        );
+        const reviews = new KubernetesAuthorizer(new KubernetesAccessReviewer(gatewayKc), {
+          now: Date.now,
+          cacheTtlMs: 0,
+        });
+        access = kubernetesAccess(reviews);
+        bareNames = callerNamespace(reviews, namespace);
         return gatewayKc;
       },
     });
@@ -161,6 +174,70 @@ describe('control-plane identity with auth on', () => {
     );
     assert.equal(readOnly.name, 'AccessDeniedException');
     assert.equal((await deployer.send(new PublishVersionCommand({ FunctionName: 'allowed' }))).Version, '1');
+  });
+
+  it("resolves a service account's bare names in its own namespace, and an ARN where it points", async () => {
+    const own = await createTestNamespace(w.kc, 'cpid-own');
+    try {
+      const rbacApi = w.kc.makeApiClient(RbacAuthorizationV1Api);
+      await rbacApi.createNamespacedRole({
+        namespace: own.name,
+        body: {
+          metadata: { name: 'builder' },
+          rules: [{ apiGroups: ['lamina.dev'], resources: ['functions'], verbs: ['create', 'get', 'list'] }],
+        },
+      });
+      await rbacApi.createNamespacedRoleBinding({
+        namespace: own.name,
+        body: {
+          metadata: { name: 'builder' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'builder' },
+          subjects: [{ kind: 'ServiceAccount', name: 'builder', namespace: own.name }],
+        },
+      });
+      const builder = clientWith(await serviceAccountToken(w.kc, own.name, 'builder'));
+      const created = await builder.send(
+        new CreateFunctionCommand({
+          FunctionName: 'own',
+          Runtime: 'python3.13',
+          Handler: 'app.handler',
+          Role: ROLE,
+          Code: { ZipFile: zip() },
+        }),
+      );
+      const ownArn = `arn:aws:lambda:us-east-1:${own.name}:function:own`;
+      assert.equal(created.FunctionArn, ownArn);
+      const written = (await w.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: 'lamina.dev',
+        version: 'v1alpha1',
+        namespace: own.name,
+        plural: 'functions',
+        name: 'own',
+      })) as LaminaFunction;
+      assert.equal(written.spec.handler, 'app.handler');
+      assert.equal(await w.kubectlGet('functions', 'own'), undefined, 'nothing in the default namespace');
+      assert.equal(
+        (await builder.send(new GetFunctionCommand({ FunctionName: 'own' }))).Configuration?.FunctionArn,
+        ownArn,
+      );
+      const listed = await builder.send(new ListFunctionsCommand({}));
+      assert.deepEqual(
+        listed.Functions?.map((f) => f.FunctionArn),
+        [ownArn],
+      );
+      // An ARN names its namespace whoever calls: the builder has no rights in the default one.
+      const elsewhere = await failure(
+        builder.send(
+          new GetFunctionCommand({
+            FunctionName: `arn:aws:lambda:us-east-1:${w.namespace}:function:allowed`,
+          }),
+        ),
+      );
+      assert.equal(elsewhere.name, 'AccessDeniedException');
+      assert.match(elsewhere.message, new RegExp(`in namespace "${w.namespace}"`));
+    } finally {
+      await own.dispose();
+    }
   });
 
   it("gives the gateway's ServiceAccount the control plane's verbs and nothing beyond", async () => {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { CallerNamespace } from '../../../operator/src/kube/index.js';
 import { allowEveryone, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
 import { httpStore, kubernetesObjects } from '../../../operator/src/control-plane/kubernetes.js';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
@@ -32,6 +33,8 @@ export interface ControlPlaneSetup {
   downloadsFromStore?: boolean;
   /** Who may call (default: everyone). */
   access?: ControlPlaneAccess;
+  /** Where callers' bare names resolve (default: the test namespace for everyone). */
+  bareNames?: CallerNamespace;
   /** The gateway's own identity (default: the admin); given the namespace the test made. */
   gatewayIdentity?: (namespace: string) => Promise<KubeConfig>;
 }
@@ -87,6 +90,7 @@ export async function startControlPlane(
           ...(options.downloadsFromStore && { storePublicUrl: operator.storeUrl }),
         },
         access: options.access ?? allowEveryone,
+        ...(options.bareNames && { bareNames: options.bareNames }),
         region: 'us-east-1',
         defaultNamespace: ns.name,
         code: LIMITS,

@@ -3,6 +3,7 @@ import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js'
 import { createGateway, type GatewaySettings } from '../../../operator/src/gateway/gateway.js';
 import type { AsyncQueue } from '../../../operator/src/gateway/async/async-queue.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
+import type { CallerNamespace } from '../../../operator/src/kube/auth/caller-namespace.js';
 import { FakeAgents, type FakeHandler } from './fake-agent.js';
 import { FakeProvider } from './fake-provider.js';
 
@@ -24,7 +25,12 @@ export const testSettings: GatewaySettings = {
 
 export async function testGateway(
   handlers: Record<string, FakeHandler>,
-  opts: { settings?: Partial<GatewaySettings>; asyncQueue?: AsyncQueue; random?: () => number } = {},
+  opts: {
+    settings?: Partial<GatewaySettings>;
+    asyncQueue?: AsyncQueue;
+    random?: () => number;
+    bareNames?: CallerNamespace;
+  } = {},
 ) {
   const catalog = new MemoryCatalog();
   const provider = new FakeProvider();
@@ -37,6 +43,7 @@ export async function testGateway(
     log: createLogger({}, 'error'),
     ...(opts.asyncQueue ? { asyncQueue: opts.asyncQueue } : {}),
     ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.bareNames ? { bareNames: opts.bareNames } : {}),
   });
   await gateway.start();
   return {

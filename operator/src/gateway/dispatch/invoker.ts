@@ -49,9 +49,13 @@ export class Invoker {
   constructor(private readonly deps: InvokerDeps) {}
 
   /** FunctionName + Qualifier → what runs, or a typed 400/404/409. */
-  resolve(functionName: string, qualifier: string | undefined): InvokeTarget {
+  resolve(
+    functionName: string,
+    qualifier: string | undefined,
+    bareNamespace = this.deps.settings.defaultNamespace,
+  ): InvokeTarget {
     const { catalog, settings, random } = this.deps;
-    const ref = resolveFunctionReference(functionName, qualifier, settings.defaultNamespace);
+    const ref = resolveFunctionReference(functionName, qualifier, bareNamespace);
     return resolveTarget(catalog, ref, settings.region, random);
   }
 

@@ -12,6 +12,7 @@ import {
   normalizePayload,
 } from '../../protocol/index.js';
 import type { AsyncQueue } from '../async/async-queue.js';
+import type { CallerNamespace } from '../../kube/index.js';
 import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
@@ -24,7 +25,9 @@ export interface InvokeRouteOptions {
   asyncQueue?: AsyncQueue;
   now: () => number;
   /** Callers must be allowed to invoke (checked before the function is looked up). */
-  auth?: { authorizer: InvokeAuthorizer; defaultNamespace: string };
+  auth?: { authorizer: InvokeAuthorizer };
+  /** Where the caller's bare function names resolve. */
+  bareNames: CallerNamespace;
 }
 
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
@@ -101,16 +104,13 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
       if (request.validationError) throw validationError(request, request.validationError);
       const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
       const tail = request.headers['x-amz-log-type'] === 'Tail';
+      const namespace = await options.bareNames.of(request.headers);
       if (options.auth) {
         // Before the lookup, so an unauthorised caller cannot tell which functions exist.
-        const ref = resolveFunctionReference(
-          request.params.name,
-          request.query.Qualifier,
-          options.auth.defaultNamespace,
-        );
+        const ref = resolveFunctionReference(request.params.name, request.query.Qualifier, namespace);
         await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
       }
-      const target = invoker.resolve(request.params.name, request.query.Qualifier);
+      const target = invoker.resolve(request.params.name, request.query.Qualifier, namespace);
       const payload = jsonPayload(bodyOf(request.body));
       const context = clientContext(request);
       const traceId = headerValue(request, 'x-amzn-trace-id');

@@ -59,6 +59,24 @@ export class KubernetesAuthorizer {
     return this.reviewing;
   }
 
+  /**
+   * The username the request's token authenticates as (TokenReview, cached like every answer
+   * here), or undefined when there is no usable token or the API server cannot say.
+   */
+  async identify(headers: HeaderBag): Promise<string | undefined> {
+    const credential = credentialFrom(headers);
+    if (credential.kind !== 'token') return undefined;
+    const tokenKey = createHash('sha256').update(credential.token).digest('hex');
+    try {
+      const user = await this.cached(this.authn, `n:${tokenKey}`, () =>
+        this.reviewer.authenticate(credential.token).then((u) => u ?? null),
+      );
+      return user === 'throttled' || user === null ? undefined : user.username;
+    } catch {
+      return undefined;
+    }
+  }
+
   async check(headers: HeaderBag, attributes: ResourceAttributes): Promise<AuthDecision> {
     const credential = credentialFrom(headers);
     if (credential.kind === 'none') return { outcome: 'unauthenticated', why: 'no token' };

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AsyncInvocation } from '../../../../operator/src/gateway/async/async-queue.js';
 import { activeFunction, alias, publishedVersion } from '../fixtures.js';
 import { tick } from '../fake-provider.js';
+import { callerNamespace } from '../../../../operator/src/kube/auth/caller-namespace.js';
 import { testGateway } from '../harness.js';
 
 const path = (name: string) => `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
@@ -301,5 +302,50 @@ describe('Invoke API', () => {
     assert.match(metrics.body, /lamina_environments\{.*state="idle".*\} \d/);
     const health = await t.app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);
+  });
+});
+
+describe('Invoke API: bare names in the caller’s namespace', () => {
+  let t: Awaited<ReturnType<typeof testGateway>>;
+
+  before(async () => {
+    t = await testGateway(
+      { echo: ({ headers }) => ({ body: { arn: headers['x-lamina-invoked-function-arn'] } }) },
+      {
+        // A service account of team-a sends ci-token; anyone else is not identified.
+        bareNames: callerNamespace(
+          {
+            identify: async (headers) =>
+              headers['x-lamina-token'] === 'ci-token' ? 'system:serviceaccount:team-a:ci' : undefined,
+          },
+          'default',
+        ),
+      },
+    );
+    t.catalog.upsertFunction(activeFunction('echo'));
+    t.catalog.upsertFunction(activeFunction('echo', {}, 'team-a'));
+    await tick();
+  });
+  after(() => t.close());
+
+  const invokedArn = async (name: string, headers: Record<string, string> = {}) => {
+    const res = await t.app.inject({ method: 'POST', url: path(name), payload: '{}', headers });
+    assert.equal(res.statusCode, 200, res.body);
+    return String(res.json().arn);
+  };
+
+  it("runs a service account's bare name in its own namespace", async () => {
+    assert.equal(
+      await invokedArn('echo', { 'x-lamina-token': 'ci-token' }),
+      'arn:aws:lambda:us-east-1:team-a:function:echo',
+    );
+  });
+
+  it('runs an unidentified caller’s bare name in the default namespace, and an ARN where it says', async () => {
+    assert.equal(await invokedArn('echo'), 'arn:aws:lambda:us-east-1:default:function:echo');
+    assert.equal(
+      await invokedArn('arn:aws:lambda:us-east-1:default:function:echo', { 'x-lamina-token': 'ci-token' }),
+      'arn:aws:lambda:us-east-1:default:function:echo',
+    );
   });
 });

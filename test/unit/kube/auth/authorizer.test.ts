@@ -76,6 +76,16 @@ describe('invoke authorization decisions', () => {
     assert.equal(reviewer.authorizations, 2);
   });
 
+  it('identifies the caller with the same cached TokenReview, and nobody without a usable token', async () => {
+    const { authorizer, reviewer } = setup();
+    assert.equal(await authorizer.identify(bearer('alice-token')), 'alice');
+    await authorizer.check(bearer('alice-token'), hello);
+    assert.equal(reviewer.authentications, 1);
+    assert.equal(await authorizer.identify(bearer('forged')), undefined);
+    assert.equal(await authorizer.identify({}), undefined);
+    assert.equal(await authorizer.identify({ authorization: 'Bearer a b' }), undefined);
+  });
+
   it('asks once for identical questions in flight at the same time', async () => {
     const { authorizer, reviewer } = setup();
     let open!: () => void;
