@@ -3,3 +3,4 @@
 export * from './agent-error.js';
 export * from './agent-http.js';
 export * from './function-config.js';
+export * from './trace-id.js';

@@ -3,7 +3,7 @@
 // Invoke, and Init retried inside the next invoke after a failure or a reset. The runtime
 // process and the Runtime API live in the supervisor; this file decides states, answers and
 // the START / END / REPORT framing of the log.
-import { normalizePayload } from '../../../operator/src/protocol/index.js';
+import { newTraceId, normalizePayload } from '../../../operator/src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { installArtifacts } from './artifacts.js';
 import type { Clock } from './clock.js';
@@ -242,7 +242,8 @@ export class ExecutionEnvironment {
         body: normalizePayload(request.body),
         contentType: request.contentType,
         invokedFunctionArn: request.invokedFunctionArn ?? config.functionArn,
-        traceId: request.traceId,
+        // Lambda always sets one: a new root when the caller sent none.
+        traceId: request.traceId ?? newTraceId(this.clock.now(), (n) => randomBytes(n).toString('hex')),
         clientContext: request.clientContext,
       },
       config,

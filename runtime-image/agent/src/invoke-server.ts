@@ -1,6 +1,6 @@
 // The gateway-facing side of the agent (port 8080): health, specialisation, and the Runtime
 // Interface Emulator's invoke endpoint. Plain node:http: this is the hot path.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -8,6 +8,7 @@ import {
   AGENT_INVOKE_PATH_PATTERN,
   AGENT_PATHS,
   INVALID_CLIENT_CONTEXT_MESSAGE,
+  callerTraceId,
   decodeClientContext as decodeBase64Json,
 } from '../../../operator/src/protocol/index.js';
 import {
@@ -19,6 +20,8 @@ import {
 import type { ExecutionEnvironment, InvokeRequest } from './environment.js';
 import { MAX_INVOKE_REQUEST_BYTES } from './function-errors.js';
 import { readBody, sendError, sendJson } from './http.js';
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 /** Specialisation bodies are small JSON documents. */
 const MAX_SPECIALIZE_BYTES = 1024 * 1024;
@@ -102,7 +105,7 @@ async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: Serv
       logTail: header(req, AGENT_HEADERS.logType)?.toLowerCase() === 'tail',
       invokedFunctionArn: header(req, AGENT_HEADERS.invokedFunctionArn) || undefined,
       clientContext: decodeClientContext(header(req, AGENT_HEADERS.clientContext)),
-      traceId: header(req, AGENT_HEADERS.traceId) || undefined,
+      traceId: callerTraceId(req.headers, randomHex),
     };
     const result = await env.invoke(request);
     const headers: Record<string, string | number> = {

@@ -1,8 +1,10 @@
 // Function URLs: any method on /lambda-url/<namespace>/<function>[:<alias>]/<path…> for
 // functions with `spec.functionUrl`; HTTP → event (2.0, or 1.0 API Gateway proxy) → invoke →
 // HTTP (LAMBDA-SPEC §9), with the function's CORS settings.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDeniedException, ResourceNotFoundException } from '../../errors.js';
+import { traceIdFromHeaders } from '../../protocol/index.js';
 import { withoutCredentials } from '../../kube/index.js';
 import type { UrlAuthorizer } from '../auth/lambda-auth.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
@@ -31,6 +33,8 @@ export interface FunctionUrlRouteOptions {
   now: () => number;
   authorizer?: UrlAuthorizer;
 }
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 function rawPairs(request: FastifyRequest): Array<[string, string]> {
   const raw = request.raw.rawHeaders;
@@ -109,6 +113,7 @@ export async function functionUrlRoutes(
     const outcome = await invoker.invoke(resolved, Buffer.from(JSON.stringify(event)), {
       requestId: request.id,
       invocationType: 'RequestResponse',
+      traceId: traceIdFromHeaders(request.headers, options.now(), randomHex),
     });
     const response = v1
       ? fromApiGatewayResult(outcome.payload, outcome.functionError !== undefined)

@@ -1,4 +1,5 @@
 // Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations (LAMBDA-SPEC §1).
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestContentException,
@@ -10,6 +11,7 @@ import {
   INVALID_CLIENT_CONTEXT_MESSAGE,
   isValidClientContext,
   normalizePayload,
+  traceIdFromHeaders,
 } from '../../protocol/index.js';
 import type { AsyncQueue } from '../async/async-queue.js';
 import type { CallerNamespace } from '../../kube/index.js';
@@ -29,6 +31,8 @@ export interface InvokeRouteOptions {
   /** Where the caller's bare function names resolve. */
   bareNames: CallerNamespace;
 }
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
 const LOG_TYPES = ['None', 'Tail'] as const;
@@ -113,7 +117,8 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
       const target = invoker.resolve(request.params.name, request.query.Qualifier, namespace);
       const payload = jsonPayload(bodyOf(request.body));
       const context = clientContext(request);
-      const traceId = headerValue(request, 'x-amzn-trace-id');
+      // Lambda always traces: the caller's X-Amzn-Trace-Id or traceparent, else a new root.
+      const traceId = traceIdFromHeaders(request.headers, options.now(), randomHex);
 
       if (type === 'DryRun') return reply.code(204).send();
 
@@ -138,7 +143,7 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
           invokedFunctionArn: target.invokedFunctionArn,
           payload,
           receivedAt: options.now(),
-          ...(traceId ? { traceId } : {}),
+          traceId,
         });
         return reply.code(202).send();
       }
@@ -148,7 +153,7 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
         invocationType: 'RequestResponse',
         tail,
         ...(context ? { clientContext: context } : {}),
-        ...(traceId ? { traceId } : {}),
+        traceId,
       });
       reply.code(200).header('content-type', 'application/json');
       reply.header('X-Amz-Executed-Version', outcome.executedVersion);
