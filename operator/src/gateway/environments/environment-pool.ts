@@ -40,7 +40,7 @@ export interface PoolSettings {
 
 /** Rounds of reclaiming idle environments of other functions to make room for one new one. */
 const MAX_CAPACITY_RECLAIMS = 3;
-/** How long the scheduler gets to place a pending pod after an environment made room for it. */
+/** How long the scheduler gets to place a pending pod once the room made for it is free. */
 const CAPACITY_RECHECK_MS = 2000;
 /** What a throttled caller is told to wait before retrying when the cluster is full. */
 const CAPACITY_RETRY_AFTER_SECONDS = 10;
@@ -68,7 +68,12 @@ interface PoolEnvironment {
   claimedBy?: Waiter;
   retire: boolean;
   /** Idle environments destroyed so far to make room for this one, and the pending re-check. */
-  capacity?: { reclaims: number; recheck?: { cancel(): void } };
+  capacity?: {
+    reclaims: number;
+    /** Reclaimed environments whose pods are still terminating (their room is not free yet). */
+    awaiting: Set<string>;
+    recheck?: { cancel(): void };
+  };
 }
 
 export interface ProvisionedTarget {
@@ -373,6 +378,7 @@ export class EnvironmentPool {
 
   private onProviderEvent(event: EnvironmentEvent): void {
     if (event.type === 'delete') {
+      this.roomFreed(event.id);
       const env = this.envs.get(event.id);
       if (!env) return;
       this.envs.delete(event.id);
@@ -423,8 +429,9 @@ export class EnvironmentPool {
    * invoke with a 429 at once rather than letting it wait out the cold-start timeout.
    */
   private makeRoom(env: PoolEnvironment): void {
-    const capacity = (env.capacity ??= { reclaims: 0 });
-    if (capacity.recheck) return; // the scheduler is still looking at the room made last time
+    const capacity = (env.capacity ??= { reclaims: 0, awaiting: new Set() });
+    // Room made last time is still being freed, or the scheduler is still looking at it.
+    if (capacity.awaiting.size > 0 || capacity.recheck) return;
     const victims =
       capacity.reclaims < MAX_CAPACITY_RECLAIMS
         ? selectCapacityVictims(this.views(), env.record.key, env.record.memorySize ?? 0)
@@ -438,13 +445,10 @@ export class EnvironmentPool {
       });
       for (const id of victims) {
         const victim = this.envs.get(id);
-        if (victim) this.destroy(victim, `making room for ${env.record.id}`);
+        if (!victim) continue;
+        capacity.awaiting.add(id);
+        this.destroy(victim, `making room for ${env.record.id}`);
       }
-      capacity.recheck = this.clock.setTimeout(() => {
-        capacity.recheck = undefined;
-        if (this.envs.get(env.record.id) === env && env.state === 'starting' && env.record.unschedulable)
-          this.makeRoom(env);
-      }, CAPACITY_RECHECK_MS);
       return;
     }
     // Provisioned environments have no caller waiting: they stay pending until room appears.
@@ -458,6 +462,22 @@ export class EnvironmentPool {
       ),
     );
     this.destroy(env, 'no node has room');
+  }
+
+  /**
+   * A reclaimed environment's pod is gone: once all the room made for a pending environment is
+   * free, the scheduler gets a moment to place it before the next round of makeRoom.
+   */
+  private roomFreed(id: string): void {
+    for (const env of this.envs.values()) {
+      const capacity = env.capacity;
+      if (!capacity?.awaiting.delete(id) || capacity.awaiting.size > 0) continue;
+      capacity.recheck = this.clock.setTimeout(() => {
+        capacity.recheck = undefined;
+        if (this.envs.get(env.record.id) === env && env.state === 'starting' && env.record.unschedulable)
+          this.makeRoom(env);
+      }, CAPACITY_RECHECK_MS);
+    }
   }
 
   private fail(env: PoolEnvironment, reason: string): void {
