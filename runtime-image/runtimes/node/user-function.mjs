@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSyntaxError } from './errors.mjs';
-import { resolveBareImportsFromLayers } from './layer-resolve.mjs';
+import { preferLayersInRequire, resolveBareImportsFromLayers } from './layer-resolve.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -25,17 +25,18 @@ function hasTypeModule(folder) {
   return parent === folder ? false : hasTypeModule(parent);
 }
 
-const importFile = async (file) => {
-  resolveBareImportsFromLayers();
+const importFile = async (taskRoot, file) => {
+  resolveBareImportsFromLayers(taskRoot);
   return import(pathToFileURL(file).href);
 };
 
 async function loadModule(taskRoot, moduleRoot, moduleName) {
+  preferLayersInRequire(taskRoot);
   const base = path.resolve(taskRoot, moduleRoot, moduleName);
   if (existsSync(base)) return require(base);
   const esm = hasTypeModule(path.dirname(base));
-  if (existsSync(`${base}.js`)) return esm ? importFile(`${base}.js`) : require(`${base}.js`);
-  if (existsSync(`${base}.mjs`)) return importFile(`${base}.mjs`);
+  if (existsSync(`${base}.js`)) return esm ? importFile(taskRoot, `${base}.js`) : require(`${base}.js`);
+  if (existsSync(`${base}.mjs`)) return importFile(taskRoot, `${base}.mjs`);
   if (existsSync(`${base}.cjs`)) return require(`${base}.cjs`);
   // Not a file of the task: maybe a package ("handler": "my-package.handler").
   return require(require.resolve(moduleName, { paths: [taskRoot, path.resolve(taskRoot, moduleRoot)] }));

@@ -3,7 +3,7 @@
 import AdmZip from 'adm-zip';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -233,6 +233,9 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
     ...(options.fn ? { LAMINA_FUNCTION: JSON.stringify(options.fn) } : {}),
     ...options.env,
   };
+  // The image links /var/node_modules (beside the task root) to the runtime's node_modules.
+  const runtimeModules = join(env.LAMINA_RUNTIME_DIR ?? '', 'node_modules');
+  if (existsSync(runtimeModules)) symlinkSync(runtimeModules, join(tmp, 'node_modules'));
   // LAMINA_AGENT_ENTRY runs a built bundle (dist/agent/agent.mjs) instead of the sources.
   const entry = process.env.LAMINA_AGENT_ENTRY;
   const args = entry ? [entry] : ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')];

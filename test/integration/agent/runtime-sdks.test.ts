@@ -140,4 +140,26 @@ export const handler = async () => ({ imported: mark, required });
     );
     assert.deepEqual(out, { imported: 'layer s3', required: 'layer sqs' });
   });
+
+  test('nodejs20.x: beside a layer’s @aws-sdk client, the runtime’s other clients still load, from import and from require', async () => {
+    const out = await invokeOnce(
+      'nodejs20.x',
+      'index.handler',
+      {
+        'index.mjs': `
+import { createRequire } from 'node:module';
+import { mark } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+const { version } = createRequire(import.meta.url)('@aws-sdk/client-dynamodb/package.json');
+export const handler = async () => ({ s3: mark, sqs: SQSClient.name, dynamodb: version });
+`,
+      },
+      ownPackage('nodejs/', 'client-s3', 'layer s3'),
+    );
+    assert.deepEqual(out, {
+      s3: 'layer s3',
+      sqs: 'SQSClient',
+      dynamodb: includedVersions.node['@aws-sdk/client-dynamodb'],
+    });
+  });
 });
