@@ -23,6 +23,8 @@ export const AGENT_HEADERS = {
   logType: 'x-amz-log-type',
   clientContext: 'x-amz-client-context',
   traceId: 'x-amzn-trace-id',
+  /** `true`: stream the response (chunked, as the runtime writes it; the outcome in trailers). */
+  responseStream: 'x-lamina-response-stream',
   // response
   executedVersion: 'x-amz-executed-version',
   functionError: 'x-amz-function-error',
@@ -31,9 +33,27 @@ export const AGENT_HEADERS = {
   initDurationMs: 'x-lamina-init-duration-ms',
   /** `true` when the runtime was restarted after this invoke (timeout, exit, OOM). */
   environmentReset: 'x-lamina-environment-reset',
+  /** Streamed responses: the function error document (base64 JSON), a trailer. */
+  functionErrorBody: 'x-lamina-function-error-body',
   /** The error type of a refusal that is not the function's; the body is `{errorType, errorMessage}`. */
   errorType: 'x-amzn-errortype',
 } as const;
+
+/**
+ * A streamed invoke answers 200 with the function's content type and its bytes as they come;
+ * how it ended follows in these trailers (absent when empty): the function error type and
+ * document, the log tail, Init duration and reset.
+ */
+export const STREAM_TRAILERS = [
+  AGENT_HEADERS.functionError,
+  AGENT_HEADERS.functionErrorBody,
+  AGENT_HEADERS.logResult,
+  AGENT_HEADERS.initDurationMs,
+  AGENT_HEADERS.environmentReset,
+] as const;
+
+/** Lambda's cap on a streamed response: 20 MiB. */
+export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;
 
 /** The error types of the agent's own refusals (the function's errors are its payload). */
 export const AGENT_ERROR_TYPES = {

@@ -3,7 +3,11 @@
 // Invoke, and Init retried inside the next invoke after a failure or a reset. The runtime
 // process and the Runtime API live in the supervisor; this file decides states, answers and
 // the START / END / REPORT framing of the log.
-import { newTraceId, normalizePayload } from '../../../operator/src/protocol/index.js';
+import {
+  MAX_STREAMED_RESPONSE_BYTES,
+  newTraceId,
+  normalizePayload,
+} from '../../../operator/src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { installArtifacts } from './artifacts.js';
 import type { Clock } from './clock.js';
@@ -27,6 +31,7 @@ import {
 } from './logs.js';
 import { logStreamName } from './runtime-env.js';
 import type { AgentSettings } from './settings.js';
+import type { ResponseSink } from './runtime-api.js';
 import { RuntimeSupervisor, type InitFailure, type InvocationEnd } from './supervisor.js';
 
 export type EnvironmentState = 'generic' | 'initializing' | 'ready' | 'failed';
@@ -39,10 +44,15 @@ export interface InvokeRequest {
   invokedFunctionArn?: string;
   clientContext?: string;
   traceId?: string;
+  /** The caller takes the response as a stream (InvokeWithResponseStream, streaming URLs). */
+  sink?: ResponseSink;
 }
 
 export interface InvokeResult {
+  /** The response, or the error document; empty when a streamed response already went to the sink. */
   body: Buffer;
+  /** The response went to the sink as the runtime wrote it. */
+  streamed: boolean;
   contentType: string;
   functionError: boolean;
   executedVersion: string;
@@ -91,6 +101,18 @@ function answerFor(
       return { body: errorBody(end.body, end.errorType), contentType: json, functionError: true };
     case 'tooLarge':
       return { body: encodePayload(responseTooLarge()), contentType: json, functionError: true };
+    case 'streamed':
+      if (end.tooLarge) {
+        const payload = responseTooLarge(MAX_STREAMED_RESPONSE_BYTES);
+        return { body: encodePayload(payload), contentType: end.contentType, functionError: true };
+      }
+      if (end.errorType === undefined && end.errorBody === undefined)
+        return { body: Buffer.alloc(0), contentType: end.contentType, functionError: false };
+      return {
+        body: errorBody(end.errorBody ?? Buffer.alloc(0), end.errorType),
+        contentType: end.contentType,
+        functionError: true,
+      };
     case 'timeout':
       return {
         body: encodePayload(timedOut(requestId, timeoutSeconds)),
@@ -245,6 +267,7 @@ export class ExecutionEnvironment {
         // Lambda always sets one: a new root when the caller sent none.
         traceId: request.traceId ?? newTraceId(this.clock.now(), (n) => randomBytes(n).toString('hex')),
         clientContext: request.clientContext,
+        ...(request.sink ? { sink: request.sink } : {}),
       },
       config,
     );
@@ -270,6 +293,7 @@ export class ExecutionEnvironment {
     const tail = this.log.endCapture();
     return {
       body: answer.body,
+      streamed: report.end.kind === 'streamed',
       contentType: answer.contentType,
       functionError: answer.functionError,
       executedVersion: config.version,
@@ -309,6 +333,7 @@ export class ExecutionEnvironment {
         : encodePayload(platformError(requestId, failure.errorType, failure.reason));
     return {
       body,
+      streamed: false,
       contentType: 'application/json',
       functionError: true,
       executedVersion: config.version,

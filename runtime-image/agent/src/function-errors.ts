@@ -26,8 +26,10 @@ export const platformError = (
   errorMessage: `RequestId: ${requestId} Error: ${reason}`,
 });
 
-export const responseTooLarge = (): { errorMessage: string; errorType: string } => ({
-  errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD_BYTES} bytes).`,
+export const responseTooLarge = (
+  limit = MAX_RUNTIME_PAYLOAD_BYTES,
+): { errorMessage: string; errorType: string } => ({
+  errorMessage: `Response payload size exceeded maximum allowed payload size (${limit} bytes).`,
   errorType: 'Function.ResponseSizeTooLarge',
 });
 

@@ -8,6 +8,7 @@ import {
   AGENT_INVOKE_PATH_PATTERN,
   AGENT_PATHS,
   INVALID_CLIENT_CONTEXT_MESSAGE,
+  STREAM_TRAILERS,
   callerTraceId,
   decodeClientContext as decodeBase64Json,
 } from '../../../operator/src/protocol/index.js';
@@ -17,9 +18,10 @@ import {
   NotFoundError,
   RequestTooLargeError,
 } from './errors.js';
-import type { ExecutionEnvironment, InvokeRequest } from './environment.js';
+import type { ExecutionEnvironment, InvokeRequest, InvokeResult } from './environment.js';
 import { MAX_INVOKE_REQUEST_BYTES } from './function-errors.js';
 import { readBody, sendError, sendJson } from './http.js';
+import type { ResponseSink } from './runtime-api.js';
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -91,6 +93,70 @@ async function specialize(
   sendJson(res, 200, await env.specialize(parsed));
 }
 
+/** How the invocation ended, as headers (buffered answer) or trailers (streamed one). */
+function outcomeHeaders(result: InvokeResult): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (result.functionError) headers[AGENT_HEADERS.functionError] = 'Unhandled';
+  if (result.logTail) headers[AGENT_HEADERS.logResult] = result.logTail.toString('base64');
+  if (result.initDurationMs !== undefined)
+    headers[AGENT_HEADERS.initDurationMs] = result.initDurationMs.toFixed(2);
+  if (result.environmentReset) headers[AGENT_HEADERS.environmentReset] = 'true';
+  return headers;
+}
+
+/** A function error document rides in a trailer; a very large one is cut to what a header holds. */
+const MAX_ERROR_TRAILER_BYTES = 8 * 1024;
+
+/**
+ * The streamed answer: 200 and the content type once the runtime starts its response, each
+ * chunk as it arrives (the next read waits for this socket to drain), the outcome in trailers.
+ * A buffered runtime response goes out as one chunk.
+ */
+async function streamInvoke(
+  env: ExecutionEnvironment,
+  request: InvokeRequest,
+  res: ServerResponse,
+): Promise<void> {
+  let started = false;
+  const start = (contentType: string) => {
+    if (started) return;
+    started = true;
+    res.writeHead(200, {
+      'Content-Type': contentType,
+      Trailer: STREAM_TRAILERS.join(', '),
+      [AGENT_HEADERS.requestId]: request.requestId,
+    });
+    res.flushHeaders();
+  };
+  let finished = false;
+  const sink: ResponseSink = {
+    start,
+    write: (chunk) =>
+      new Promise((resolve) => {
+        // After a timeout or a gone caller, the rest of the runtime's output is dropped.
+        if (finished || res.destroyed || res.write(chunk)) return resolve();
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      }),
+  };
+  const result = await env.invoke({ ...request, sink });
+  finished = true;
+  start(result.contentType);
+  const trailers = outcomeHeaders(result);
+  if (result.functionError) {
+    trailers[AGENT_HEADERS.functionErrorBody] = result.body
+      .subarray(0, MAX_ERROR_TRAILER_BYTES)
+      .toString('base64');
+  } else if (!result.streamed && result.body.length > 0) res.write(result.body);
+  res.addTrailers(trailers);
+  res.end();
+}
+
 async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const release = env.claim(); // throws 503 EnvironmentBusy / 409 NotSpecialized before reading the body
   try {
@@ -107,18 +173,15 @@ async function invoke(env: ExecutionEnvironment, req: IncomingMessage, res: Serv
       clientContext: decodeClientContext(header(req, AGENT_HEADERS.clientContext)),
       traceId: callerTraceId(req.headers, randomHex),
     };
+    if (header(req, AGENT_HEADERS.responseStream) === 'true') return await streamInvoke(env, request, res);
     const result = await env.invoke(request);
     const headers: Record<string, string | number> = {
       'Content-Type': result.contentType,
       'Content-Length': result.body.length,
       [AGENT_HEADERS.requestId]: request.requestId,
       [AGENT_HEADERS.executedVersion]: result.executedVersion,
+      ...outcomeHeaders(result),
     };
-    if (result.functionError) headers[AGENT_HEADERS.functionError] = 'Unhandled';
-    if (result.logTail) headers[AGENT_HEADERS.logResult] = result.logTail.toString('base64');
-    if (result.initDurationMs !== undefined)
-      headers[AGENT_HEADERS.initDurationMs] = result.initDurationMs.toFixed(2);
-    if (result.environmentReset) headers[AGENT_HEADERS.environmentReset] = 'true';
     res.writeHead(200, headers);
     res.end(result.body);
   } finally {

@@ -3,12 +3,21 @@
 // against the published API (AWS's RICs, custom bootstraps) works unchanged.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_STREAMED_RESPONSE_BYTES } from '../../../operator/src/protocol/index.js';
 import { MAX_RUNTIME_PAYLOAD_BYTES } from './function-errors.js';
 import { readBody, sendJson } from './http.js';
 import { agentLog } from './logs.js';
 
 const PREFIX = '/2018-06-01/runtime/';
 const INVOCATION_PATH = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
+
+/** Where a streamed response goes as the runtime writes it (the invoke's HTTP answer). */
+export interface ResponseSink {
+  /** Before the first chunk, with the runtime's content type. */
+  start(contentType: string): void;
+  /** Resolves when the chunk may be followed by the next (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+}
 
 export interface Invocation {
   requestId: string;
@@ -19,12 +28,16 @@ export interface Invocation {
   traceId?: string;
   clientContext?: string;
   cognitoIdentity?: string;
+  /** Set when the caller takes the response as a stream. */
+  sink?: ResponseSink;
 }
 
 export type RuntimeOutcome =
   | { kind: 'response'; body: Buffer; contentType: string | undefined }
   | { kind: 'error'; body: Buffer; errorType: string | undefined }
-  | { kind: 'tooLarge' };
+  | { kind: 'tooLarge' }
+  /** A streamed response went to the invocation's sink; an error may have ended it. */
+  | { kind: 'streamed'; contentType: string; errorType?: string; errorBody?: Buffer; tooLarge: boolean };
 
 export interface RuntimeApiEvents {
   /** The runtime asked for its first event: Init is over. */
@@ -206,6 +219,8 @@ export class RuntimeApi {
       });
     }
     current.state = 'Responding';
+    if (kind === 'response' && mode === 'streaming')
+      return this.streamed(req, res, requestId, current.invocation);
     const body = await readBody(req, MAX_RUNTIME_PAYLOAD_BYTES);
     current.state = 'RuntimeResponseSentState';
     if (body === undefined) {
@@ -224,6 +239,64 @@ export class RuntimeApi {
         errorType: typeof errorType === 'string' ? errorType : undefined,
       });
     }
+  }
+
+  /**
+   * A streaming response (chunked, errors in trailers). With a sink, each chunk goes on as it
+   * arrives and the next is read only once the sink took it, so a slow caller slows the
+   * runtime; without one (a buffered invoke) it is collected under the buffered limit.
+   */
+  private async streamed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    invocation: Invocation,
+  ): Promise<void> {
+    const contentType = req.headers['content-type'] ?? 'application/octet-stream';
+    const { sink } = invocation;
+    const limit = sink ? MAX_STREAMED_RESPONSE_BYTES : MAX_RUNTIME_PAYLOAD_BYTES;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let over = false;
+    sink?.start(contentType);
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (over) continue; // drained and dropped past the limit
+      bytes += chunk.length;
+      if (bytes > limit) {
+        over = true;
+        chunks.length = 0;
+      } else if (sink) await sink.write(chunk);
+      else chunks.push(chunk);
+    }
+    const current = this.current;
+    // Timed out or reset meanwhile: the platform already ended this invocation.
+    if (current?.invocation !== invocation || current.state !== 'Responding') return;
+    current.state = 'RuntimeResponseSentState';
+    const trailer = (name: string) => {
+      const value = req.trailers[name];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    const errorType = trailer('lambda-runtime-function-error-type');
+    const encodedError = trailer('lambda-runtime-function-error-body');
+    const errorBody = encodedError !== undefined ? Buffer.from(encodedError, 'base64') : undefined;
+    if (over) {
+      sendJson(res, 413, {
+        errorMessage: `Exceeded maximum allowed payload size (${limit} bytes).`,
+        errorType: 'RequestEntityTooLarge',
+      });
+    } else accepted(res);
+    if (sink) {
+      this.events.onOutcome(requestId, {
+        kind: 'streamed',
+        contentType,
+        tooLarge: over,
+        ...(errorType !== undefined ? { errorType } : {}),
+        ...(errorBody !== undefined ? { errorBody } : {}),
+      });
+    } else if (over) this.events.onOutcome(requestId, { kind: 'tooLarge' });
+    else if (errorType !== undefined || errorBody !== undefined) {
+      this.events.onOutcome(requestId, { kind: 'error', body: errorBody ?? Buffer.alloc(0), errorType });
+    } else this.events.onOutcome(requestId, { kind: 'response', body: Buffer.concat(chunks), contentType });
   }
 
   private async initError(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -8,6 +8,7 @@ import { logError, patchConsole, setRequestId } from './console-patch.mjs';
 import { NodeJsExit, toRapidResponse, UnhandledPromiseRejection } from './errors.mjs';
 import { RapidClient } from './rapid-client.mjs';
 import { adoptFunctionEnvironment } from './standby.mjs';
+import { createResponseStream, installAwsLambdaGlobal, isStreamingHandler } from './streaming.mjs';
 import { loadHandler } from './user-function.mjs';
 
 const FATAL_EXIT_CODE = 129;
@@ -40,6 +41,7 @@ let onEmptyEventLoop = () => {};
 process.on('beforeExit', () => onEmptyEventLoop());
 
 let handler;
+installAwsLambdaGlobal();
 try {
   handler = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), process.env._HANDLER ?? '');
 } catch (error) {
@@ -47,6 +49,7 @@ try {
   await die(error);
 }
 const handlerIsAsync = handler.constructor?.name === 'AsyncFunction';
+const handlerStreams = isStreamingHandler(handler);
 
 const scheduleNext = () => setImmediate(() => invokeOnce().catch(die));
 
@@ -56,6 +59,7 @@ async function invokeOnce() {
   setRequestId(requestId);
   if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
   else delete process.env._X_AMZN_TRACE_ID;
+  if (handlerStreams) return invokeStreaming(JSON.parse(body.toString('utf8')), headers, requestId);
   reportFatal = (error) => client.postError(requestId, toRapidResponse(error));
 
   const postError = (error) => {
@@ -121,6 +125,57 @@ async function invokeOnce() {
   } catch (error) {
     callback(error);
   }
+}
+
+/**
+ * A handler wrapped in awslambda.streamifyResponse: `(event, responseStream, context)`, async.
+ * Its invocation is over once it has settled and ended the stream; an error (thrown, rejected,
+ * or an unfinished stream) ends the stream with the error trailers.
+ */
+async function invokeStreaming(event, headers, requestId) {
+  const { stream, done, fail } = createResponseStream(client.streamTarget, requestId, handler);
+  const failWith = (error) => {
+    logError('Invoke Error', error);
+    fail(error);
+  };
+  reportFatal = (error) => {
+    fail(error);
+    return done;
+  };
+  let waitForEmptyEventLoop = true;
+  const controls = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waitForEmptyEventLoop;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waitForEmptyEventLoop = value;
+    },
+  };
+  let settled = false;
+  onEmptyEventLoop = () => {
+    onEmptyEventLoop = () => {};
+    if (!settled) failWith(new NodeJsExit());
+  };
+  try {
+    const result = handler(event, stream, buildContext(headers, controls));
+    if (!result || typeof result.then !== 'function') {
+      failWith(new Error('Streaming does not support non-async handlers.'));
+    } else {
+      if ((await result) !== undefined) console.warn('Streaming handlers ignore return values.');
+      if (!stream.writableEnded) failWith(new Error('Response stream is not finished.'));
+    }
+  } catch (error) {
+    failWith(error);
+  }
+  settled = true;
+  onEmptyEventLoop = () => {};
+  const answer = await done;
+  if (answer.status !== 202) {
+    process.stderr.write(
+      `lamina runtime: posting the response stream returned ${answer.status}: ${answer.body}\n`,
+    );
+  }
+  scheduleNext();
 }
 
 scheduleNext();

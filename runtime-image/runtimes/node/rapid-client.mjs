@@ -11,6 +11,14 @@ export class RapidClient {
     this.hostname = hostname;
     this.port = Number(port);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // A streamed response holds its connection until the handler ends it: its own socket, so
+    // a fatal error can still be reported beside it.
+    this.streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  /** Where a streaming response (streaming.mjs) is posted. */
+  get streamTarget() {
+    return { hostname: this.hostname, port: this.port, agent: this.streamAgent };
   }
 
   request(method, path, body, headers = {}) {
