@@ -73,7 +73,7 @@ export class FakeProvider implements EnvironmentProvider {
 
   async destroy(id: string) {
     this.destroyed.push(id);
-    if (this.records.delete(id)) queueMicrotask(() => this.emit({ type: 'delete', id }));
+    if (this.records.delete(id)) queueMicrotask(() => this.emit({ type: 'delete', id, removed: true }));
   }
 
   list() {

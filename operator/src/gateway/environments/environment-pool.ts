@@ -378,7 +378,7 @@ export class EnvironmentPool {
 
   private onProviderEvent(event: EnvironmentEvent): void {
     if (event.type === 'delete') {
-      this.roomFreed(event.id);
+      if (event.removed) this.roomFreed(event.id);
       const env = this.envs.get(event.id);
       if (!env) return;
       this.envs.delete(event.id);

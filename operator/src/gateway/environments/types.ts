@@ -65,7 +65,13 @@ export function environmentRecord(
   };
 }
 
-export type EnvironmentEvent = { type: 'upsert'; env: EnvironmentRecord } | { type: 'delete'; id: string };
+export type EnvironmentEvent =
+  | { type: 'upsert'; env: EnvironmentRecord }
+  /**
+   * The environment is going (a pod's deletion began) or, with `removed`, is gone and holds
+   * nothing of its node any more (the pod object was removed).
+   */
+  | { type: 'delete'; id: string; removed?: boolean };
 
 export interface EnvironmentProvider {
   /** Begins watching; resolves once the environments that already exist are listed. */

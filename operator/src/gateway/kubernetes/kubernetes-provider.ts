@@ -124,7 +124,7 @@ export class KubernetesProvider implements EnvironmentProvider {
     };
     this.informer.on('add', upsert);
     this.informer.on('update', upsert);
-    this.informer.on('delete', (pod) => this.gone(`${pod.metadata?.namespace}/${pod.metadata?.name}`));
+    this.informer.on('delete', (pod) => this.gone(`${pod.metadata?.namespace}/${pod.metadata?.name}`, true));
   }
 
   async start(): Promise<void> {
@@ -181,9 +181,9 @@ export class KubernetesProvider implements EnvironmentProvider {
     return env;
   }
 
-  private gone(id: string): void {
+  private gone(id: string, removed = false): void {
     this.fastReadiness.forget(id);
-    this.emit({ type: 'delete', id });
+    this.emit({ type: 'delete', id, ...(removed ? { removed } : {}) });
   }
 
   private emit(event: EnvironmentEvent): void {
