@@ -196,6 +196,18 @@ export class UnrecognizedClientException extends LambdaError {
   readonly statusCode = 403;
 }
 
+/** A SigV4 signature that does not verify: wrong secret, altered request, outside the clock skew. */
+export class InvalidSignatureException extends LambdaError {
+  readonly code = 'InvalidSignatureException';
+  readonly statusCode = 403;
+}
+
+/** A SigV4 Authorization header that lacks a part (AWS: 400 with this code). */
+export class IncompleteSignatureException extends LambdaError {
+  readonly code = 'IncompleteSignatureException';
+  readonly statusCode = 400;
+}
+
 /** Not one of Lambda's Invoke errors, but the rest-json answer for a path no operation has. */
 export class UnknownOperationException extends LambdaError {
   readonly code = 'UnknownOperationException';

@@ -16,6 +16,7 @@ import {
   loadConfig,
   openEventQueue,
   PooledProvider,
+  SecretAccessKeys,
   startAsyncProcessor,
   WarmPool,
 } from '../gateway/index.js';
@@ -25,6 +26,7 @@ import {
   KubeEventRecorder,
   KubernetesAccessReviewer,
   KubernetesAuthorizer,
+  VerifiedCallers,
 } from '../kube/index.js';
 import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '../control-plane/index.js';
 import { createLogger, systemClock } from '../shared/index.js';
@@ -49,10 +51,21 @@ async function main(): Promise<void> {
 
   // TokenReview + SubjectAccessReview: always for KUBERNETES function URLs, and for the
   // Invoke API when LAMINA_INVOKE_AUTH=kubernetes.
+  // SigV4 callers are verified against access-key Secrets and asked about as their ServiceAccount.
+  const verified = new VerifiedCallers();
   const reviews = new KubernetesAuthorizer(
     new KubernetesAccessReviewer(kc, { audiences: config.auth.audiences }),
-    { now: Date.now, cacheTtlMs: config.auth.cacheTtlMs },
+    { now: Date.now, cacheTtlMs: config.auth.cacheTtlMs, verified },
   );
+  let accessKeys: SecretAccessKeys | undefined;
+  if (config.auth.sigv4) {
+    accessKeys = new SecretAccessKeys(
+      kc,
+      config.auth.sigv4.accessKeysNamespace,
+      log.child({ part: 'access-keys' }),
+    );
+    await accessKeys.start();
+  }
   const authorizer = new LambdaAuthorizer(reviews, config.region, log.child({ part: 'auth' }));
   // Bare function names resolve in the caller's namespace when its token names one.
   const bareNames =
@@ -90,6 +103,7 @@ async function main(): Promise<void> {
     urlAuthorizer: authorizer,
     ...(config.auth.invoke === 'kubernetes' ? { invokeAuthorizer: authorizer } : {}),
     bareNames,
+    ...(accessKeys ? { sigv4: { keys: accessKeys, verified } } : {}),
     ...(config.controlPlane.enabled
       ? {
           // Lambda's control plane writes the custom resources as this gateway, after asking
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
     await asyncQueue.close();
     await warmPool.drain();
     await catalog.stop();
+    await accessKeys?.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -47,12 +47,18 @@ const ConfigEnv = z.object({
   LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
   /** Who may invoke: anyone (`none`) or callers whose Kubernetes token RBAC allows `invoke`. */
   LAMINA_INVOKE_AUTH: z.enum(['none', 'kubernetes']).default('none'),
+  /** Verify AWS SigV4 signatures against access-key Secrets (needs LAMINA_INVOKE_AUTH=kubernetes). */
+  LAMINA_SIGV4: envBool(false),
+  /** The namespace whose `lamina.dev/access-key=true` Secrets hold the access keys (the release's). */
+  LAMINA_ACCESS_KEYS_NAMESPACE: z.string().default('lamina-system'),
   /** How long a TokenReview/SubjectAccessReview answer is reused. */
   LAMINA_AUTH_CACHE_TTL_MS: int(0).max(300_000).default(10_000),
   /** Comma-separated token audiences to require (empty: the API server's own). */
   LAMINA_AUTH_AUDIENCES: z.string().default(''),
   /** Generic environments kept ready per namespace and pool shape (0: no warm pool). */
   LAMINA_POOL_SIZE: int(0).max(100).default(1),
+  /** A namespace without a cold start this long keeps no pool pods until its next one (0: always keeps them). */
+  LAMINA_POOL_IDLE_NAMESPACE_SECONDS: int(0).default(600),
   /** Pool shapes, `<memoryMB>[:<ephemeralStorageMB>]`, comma-separated. */
   LAMINA_POOL_SHAPES: z.string().default('128'),
   /** Namespaces that get a pool (comma-separated); empty: every namespace with a Function. */
@@ -95,8 +101,20 @@ export interface GatewayConfig {
   storeUrl: string;
   urlDomain: string;
   /** Invoke API authentication; function URLs follow their own authType either way. */
-  auth: { invoke: 'none' | 'kubernetes'; cacheTtlMs: number; audiences: string[] };
-  pool: { size: number; shapes: PoolShape[]; namespaces: string[]; owner: string };
+  auth: {
+    invoke: 'none' | 'kubernetes';
+    /** SigV4 verification on, with its access keys in this namespace. */
+    sigv4?: { accessKeysNamespace: string };
+    cacheTtlMs: number;
+    audiences: string[];
+  };
+  pool: {
+    size: number;
+    idleNamespaceSeconds: number;
+    shapes: PoolShape[];
+    namespaces: string[];
+    owner: string;
+  };
   /** Environment pods run in the function's own namespace. */
   podNamespacePolicy: 'function-namespace';
   controlPlane: {
@@ -122,6 +140,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.LAMINA_UNRESERVED_CONCURRENCY_MINIMUM > c.LAMINA_NAMESPACE_CONCURRENCY_LIMIT) {
     throw new ConfigError(
       'invalid gateway configuration: LAMINA_UNRESERVED_CONCURRENCY_MINIMUM: must not exceed LAMINA_NAMESPACE_CONCURRENCY_LIMIT',
+    );
+  }
+  if (c.LAMINA_SIGV4 && c.LAMINA_INVOKE_AUTH !== 'kubernetes') {
+    throw new ConfigError(
+      'invalid gateway configuration: LAMINA_SIGV4: needs LAMINA_INVOKE_AUTH=kubernetes (RBAC decides what a key may do)',
     );
   }
   let shapes: PoolShape[];
@@ -154,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     urlDomain: c.LAMINA_URL_DOMAIN,
     auth: {
       invoke: c.LAMINA_INVOKE_AUTH,
+      ...(c.LAMINA_SIGV4 && { sigv4: { accessKeysNamespace: c.LAMINA_ACCESS_KEYS_NAMESPACE } }),
       cacheTtlMs: c.LAMINA_AUTH_CACHE_TTL_MS,
       audiences: c.LAMINA_AUTH_AUDIENCES.split(',')
         .map((s) => s.trim())
@@ -161,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     pool: {
       size: c.LAMINA_POOL_SIZE,
+      idleNamespaceSeconds: c.LAMINA_POOL_IDLE_NAMESPACE_SECONDS,
       shapes,
       namespaces: c.LAMINA_POOL_NAMESPACES.split(',')
         .map((n) => n.trim())

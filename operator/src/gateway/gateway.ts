@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../shared/index.js';
 import type { Logger } from '../shared/index.js';
 import type { AsyncQueue } from './async/async-queue.js';
 import type { InvokeAuthorizer } from './auth/lambda-auth.js';
+import type { SigV4Verification } from './server.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config.js';
 import { CatalogSync, type ProvisionedStatusWriter } from './dispatch/catalog-sync.js';
@@ -56,6 +57,8 @@ export interface GatewayParts {
   invokeAuthorizer?: InvokeAuthorizer;
   /** Where a caller's bare function names resolve (default: `settings.defaultNamespace`). */
   bareNames?: CallerNamespace;
+  /** AWS SigV4 signatures verified against access keys (needs invokeAuthorizer). */
+  sigv4?: SigV4Verification;
   /** Lambda's control-plane API, served beside the Invoke API. */
   controlPlane?: ControlPlaneOptions;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
@@ -154,6 +157,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
     ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
     ...(parts.bareNames ? { bareNames: parts.bareNames } : {}),
+    ...(parts.sigv4 ? { sigv4: parts.sigv4 } : {}),
     ...(parts.controlPlane ? { controlPlane: parts.controlPlane } : {}),
     defaultNamespace: settings.defaultNamespace,
   });

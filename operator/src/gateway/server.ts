@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ControlPlaneOptions, controlPlaneRoutes } from '../control-plane/index.js';
 import { toWireError, UnknownOperationException } from '../errors.js';
-import { type CallerNamespace, fixedNamespace } from '../kube/index.js';
+import { type CallerNamespace, fixedNamespace, type VerifiedCallers } from '../kube/index.js';
 import type { Logger } from '../shared/index.js';
 import type { AsyncQueue } from './async/async-queue.js';
+import type { AccessKeyLookup } from './auth/access-keys.js';
 import type { InvokeAuthorizer } from './auth/lambda-auth.js';
+import { verifySignatures } from './auth/sigv4-hook.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { Invoker } from './dispatch/invoker.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -16,6 +18,14 @@ import { invokeRoutes } from './routes/invoke.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { hostToUrlPrefix } from './routing/function-url.js';
 import type { RandomSource } from './routing/weighted-routing.js';
+
+/** SigV4 on the Lambda APIs: the access keys, and where verified callers are recorded for the authorizer. */
+export interface SigV4Verification {
+  keys: AccessKeyLookup;
+  verified: VerifiedCallers;
+  /** Wall-clock time for the 5-minute skew (default Date.now). */
+  now?: () => number;
+}
 
 export interface ServerOptions {
   invoker: Invoker;
@@ -37,6 +47,8 @@ export interface ServerOptions {
   /** …unless the caller's own namespace is known (auth on: a service account's). */
   bareNames?: CallerNamespace;
   ready?: () => boolean;
+  /** Verify AWS SigV4 signatures on the Invoke API and the control plane. */
+  sigv4?: SigV4Verification;
   /** Lambda's control-plane API (CreateFunction …), when served by this gateway. */
   controlPlane?: ControlPlaneOptions;
 }
@@ -81,6 +93,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
     return reply.code(wire.statusCode).headers(wire.headers).send(wire.body);
   });
+
+  if (options.sigv4) {
+    // Before every route plugin, so the caller is known when the routes authorize it.
+    verifySignatures(app, {
+      keys: options.sigv4.keys,
+      verified: options.sigv4.verified,
+      now: options.sigv4.now ?? Date.now,
+      log: options.log,
+    });
+  }
 
   await app.register(invokeRoutes, {
     invoker: options.invoker,

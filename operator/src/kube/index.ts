@@ -6,6 +6,7 @@ export * from './auth/authorizer.js';
 export * from './auth/caller-namespace.js';
 export * from './auth/credentials.js';
 export * from './auth/kubernetes-reviewer.js';
+export * from './auth/verified-callers.js';
 export * from './config.js';
 export * from './custom-objects.js';
 export * from './errors.js';

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { AccessReviewer, ResourceAttributes, UserInfo } from './access-review.js';
 import { credentialFrom, type HeaderBag } from './credentials.js';
 import { DecisionCache } from './decision-cache.js';
+import type { VerifiedCallers } from './verified-callers.js';
 
 export type AuthDecision =
   | { outcome: 'allowed'; user: string }
@@ -24,6 +25,8 @@ export interface AuthorizerOptions {
   maxCacheEntries?: number;
   /** Reviews sent to the API server at once at most (default 64); more are throttled. */
   maxConcurrentReviews?: number;
+  /** Callers verified another way (SigV4): no TokenReview, their recorded user is asked about. */
+  verified?: VerifiedCallers;
 }
 
 type Authn = UserInfo | null;
@@ -38,6 +41,7 @@ export class KubernetesAuthorizer {
   private readonly authz: DecisionCache<Authz>;
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly maxConcurrent: number;
+  private readonly verified: VerifiedCallers | undefined;
   private reviewing = 0;
 
   constructor(
@@ -52,6 +56,7 @@ export class KubernetesAuthorizer {
     this.authn = new DecisionCache<Authn>(cache);
     this.authz = new DecisionCache<Authz>(cache);
     this.maxConcurrent = options.maxConcurrentReviews ?? 64;
+    this.verified = options.verified;
   }
 
   /** Reviews in flight right now (for tests and metrics). */
@@ -64,6 +69,8 @@ export class KubernetesAuthorizer {
    * here), or undefined when there is no usable token or the API server cannot say.
    */
   async identify(headers: HeaderBag): Promise<string | undefined> {
+    const known = this.verified?.userOf(headers);
+    if (known) return known.username;
     const credential = credentialFrom(headers);
     if (credential.kind !== 'token') return undefined;
     const tokenKey = createHash('sha256').update(credential.token).digest('hex');
@@ -78,6 +85,8 @@ export class KubernetesAuthorizer {
   }
 
   async check(headers: HeaderBag, attributes: ResourceAttributes): Promise<AuthDecision> {
+    const known = this.verified?.userOf(headers);
+    if (known) return this.authorizeUser(known, `u:${known.username}`, attributes);
     const credential = credentialFrom(headers);
     if (credential.kind === 'none') return { outcome: 'unauthenticated', why: 'no token' };
     if (credential.kind === 'malformed') return { outcome: 'unauthenticated', why: credential.why };
@@ -88,7 +97,20 @@ export class KubernetesAuthorizer {
       );
       if (user === 'throttled') return { outcome: 'throttled' };
       if (user === null) return { outcome: 'unauthenticated', why: 'token not accepted' };
-      const verdict = await this.cached(this.authz, `z:${tokenKey}\u0000${attributesKey(attributes)}`, () =>
+      return await this.authorizeUser(user, `t:${tokenKey}`, attributes);
+    } catch (err) {
+      return { outcome: 'unavailable', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** SubjectAccessReview for a known user; `who` keys its cached answers. */
+  private async authorizeUser(
+    user: UserInfo,
+    who: string,
+    attributes: ResourceAttributes,
+  ): Promise<AuthDecision> {
+    try {
+      const verdict = await this.cached(this.authz, `z:${who}\u0000${attributesKey(attributes)}`, () =>
         this.reviewer.authorize(user, attributes),
       );
       if (verdict === 'throttled') return { outcome: 'throttled' };
