@@ -75,8 +75,12 @@ LAMINA_GATEWAY="http://$node_ip:30080"
 image_id() { [[ "$built_offline" == 1 ]] && cat "$LAMINA_CACHE/images/archives/$1.tar.id" 2>/dev/null || true; }
 operator_revision="$(image_id operator)"
 runtime_revision="$(image_id runtime)"
-log "installing the chart"
+# The chart is secure by default (auth.invoke and auth.store: kubernetes). The local cluster
+# opts out, explicitly, so the examples, curl and `lamina push` work without tokens.
+LOCAL_AUTH_ARGS=(--set auth.invoke=none --set auth.store=none)
+log "installing the chart (local opt-out: auth.invoke=none auth.store=none — anyone who reaches the gateway or the store may call it)"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
+  "${LOCAL_AUTH_ARGS[@]}" \
   --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
   --set-string images.operatorRevision="$operator_revision" \
   --set-string images.runtimeRevision="$runtime_revision" --wait --timeout 5m >&2
@@ -103,8 +107,12 @@ echo >&2
 # The artifact store, for `npm run lamina -- push` from this machine (its ClusterIP is routed here).
 LAMINA_STORE_URL="http://$(kubectl -n "$NAMESPACE" get svc lamina-store -o jsonpath='{.spec.clusterIP}'):8090"
 mkdir -p .lamina
-printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\nexport LAMINA_STORE_URL=%s\n' \
-  "$KUBECONFIG" "$LAMINA_GATEWAY" "$LAMINA_STORE_URL" >.lamina/env
+{
+  echo '# Local install: auth.invoke=none auth.store=none (no token needed). The chart default is kubernetes; see SECURITY.md.'
+  printf 'export KUBECONFIG=%s\nexport LAMINA_GATEWAY=%s\nexport LAMINA_STORE_URL=%s\n' \
+    "$KUBECONFIG" "$LAMINA_GATEWAY" "$LAMINA_STORE_URL"
+} >.lamina/env
 log "ready; load the environment with: source .lamina/env"
+log "note: this local install has authentication off (auth.invoke=none, auth.store=none); a plain helm install has it on"
 echo "KUBECONFIG=$KUBECONFIG"
 echo "LAMINA_GATEWAY=$LAMINA_GATEWAY"

@@ -33,7 +33,15 @@ describe('helm uninstall and install', () => {
     // Reinstall with the values npm run up used.
     const { stdout } = await helm('get', 'values', 'lamina', '--namespace', NAMESPACE, '--output', 'json');
     const values = JSON.parse(stdout) as { gateway?: { externalUrl?: string } };
-    installArgs = ['--set', 'gateway.service.nodePort=30080'];
+    // The local opt-out npm run up passes (the chart's default is auth on).
+    installArgs = [
+      '--set',
+      'auth.invoke=none',
+      '--set',
+      'auth.store=none',
+      '--set',
+      'gateway.service.nodePort=30080',
+    ];
     if (values.gateway?.externalUrl)
       installArgs.push('--set', `gateway.externalUrl=${values.gateway.externalUrl}`);
   });

@@ -83,6 +83,39 @@ describe('Helm chart', () => {
     assert.match(stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
   });
 
+  it('is secure by default: invoke, control plane and store check Kubernetes identity', async () => {
+    const { stdout } = await template();
+    assert.match(stdout, /name: LAMINA_INVOKE_AUTH, value: "kubernetes"/);
+    assert.match(stdout, /name: LAMINA_STORE_AUTH, value: "kubernetes"/);
+    assert.doesNotMatch(stdout, /LAMINA_SIGV4/);
+    assert.doesNotMatch(stdout, /lamina-gateway-access-keys/);
+  });
+
+  it('opts out only when told (the values npm run up passes)', async () => {
+    const { stdout } = await template('--set', 'auth.invoke=none', '--set', 'auth.store=none');
+    assert.match(stdout, /name: LAMINA_INVOKE_AUTH, value: "none"/);
+    assert.match(stdout, /name: LAMINA_STORE_AUTH, value: "none"/);
+  });
+
+  it('turns SigV4 on with a Role to read Secrets in the release namespace only', async () => {
+    const { stdout } = await template('--set', 'auth.sigv4.enabled=true');
+    assert.match(stdout, /name: LAMINA_SIGV4, value: 'true'/);
+    assert.match(stdout, /name: LAMINA_ACCESS_KEYS_NAMESPACE, value: "lamina-system"/);
+    const role = parseAllDocuments(stdout)
+      .map(
+        (doc) =>
+          doc.toJS() as { kind: string; metadata: { name: string; namespace?: string }; rules?: unknown },
+      )
+      .find((o) => o?.kind === 'Role' && o.metadata.name === 'lamina-gateway-access-keys');
+    assert.deepEqual(role?.metadata.namespace, 'lamina-system');
+    assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }]);
+    const refused = await template('--set', 'auth.sigv4.enabled=true', '--set', 'auth.invoke=none').then(
+      () => assert.fail('SigV4 without invoke auth was rendered'),
+      (e: { stderr: string }) => e.stderr,
+    );
+    assert.match(refused, /auth.sigv4.enabled needs auth.invoke=kubernetes/);
+  });
+
   it('refuses invalid values with the field named', async () => {
     const values = join(mkdtempSync(join(tmpdir(), 'lamina-values-')), 'bad.yaml');
     writeFileSync(values, 'concurrency:\n  namespaceLimit: 0\n  unreservedMinimum: 100\n');
