@@ -1,6 +1,6 @@
 // A test double of the in-pod agent's HTTP protocol (unit tests only): each environment is
 // a small HTTP server on 127.0.0.1 that runs a JavaScript function in-process.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EnvironmentSpec } from '../../../operator/src/gateway/environments/types.js';
 
@@ -13,11 +13,32 @@ export interface FakeInvocation {
 
 export interface FakeResult {
   body: unknown;
+  /** A streaming handler's output: each piece goes out as it is produced when the caller streams. */
+  stream?: AsyncIterable<string | Buffer>;
+  contentType?: string;
   functionError?: string;
   log?: string;
 }
 
 export type FakeHandler = (invocation: FakeInvocation) => Promise<FakeResult> | FakeResult;
+
+/** The agent's streamed answer: 200, the pieces as they come, the outcome in trailers. */
+async function streamAnswer(res: ServerResponse, result: FakeResult): Promise<void> {
+  res.writeHead(200, {
+    'content-type': result.contentType ?? 'application/octet-stream',
+    trailer: 'x-amz-function-error, x-lamina-function-error-body',
+  });
+  res.flushHeaders();
+  if (result.stream) for await (const piece of result.stream) res.write(piece);
+  else if (!result.functionError) res.write(JSON.stringify(result.body));
+  if (result.functionError) {
+    res.addTrailers({
+      'x-amz-function-error': result.functionError,
+      'x-lamina-function-error-body': Buffer.from(JSON.stringify(result.body)).toString('base64'),
+    });
+  }
+  res.end();
+}
 
 export class FakeAgents {
   private readonly servers: Server[] = [];
@@ -53,7 +74,8 @@ export class FakeAgents {
         this.invocations.push(invocation);
         const handler: FakeHandler = this.handlers[spec.functionName] ?? (() => ({ body: null }));
         Promise.resolve(handler(invocation))
-          .then((result) => {
+          .then(async (result) => {
+            if (req.headers['x-lamina-response-stream'] === 'true') return streamAnswer(res, result);
             const headers: Record<string, string> = { 'content-type': 'application/json' };
             if (result.functionError) headers['x-amz-function-error'] = result.functionError;
             if (req.headers['x-amz-log-type'] === 'Tail') {

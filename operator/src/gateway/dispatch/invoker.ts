@@ -4,7 +4,11 @@
 import { ServiceException, TooManyRequestsException } from '../../errors.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import { type AgentClient, AgentUnavailableError } from '../environments/agent-client.js';
+import {
+  type AgentClient,
+  type AgentStreamSink,
+  AgentUnavailableError,
+} from '../environments/agent-client.js';
 import type { EnvironmentPool } from '../environments/environment-pool.js';
 import { type EnvironmentSettings, environmentSpec } from '../environments/environment-spec.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -22,9 +26,12 @@ export interface InvokeOptions {
   /** Base64 client context (RequestResponse only). */
   clientContext?: string;
   traceId?: string;
+  /** Take the response as a stream (RequestResponse only): chunks reach it as they are written. */
+  stream?: AgentStreamSink;
 }
 
 export interface InvokeOutcome {
+  /** The response, or the error document; empty when it was streamed. */
   payload: Buffer;
   executedVersion: string;
   functionError?: string;
@@ -87,6 +94,7 @@ export class Invoker {
         tail: sync && opts.tail === true,
         ...(sync && opts.clientContext ? { clientContext: opts.clientContext } : {}),
         ...(opts.traceId ? { traceId: opts.traceId } : {}),
+        ...(sync && opts.stream ? { stream: opts.stream } : {}),
         timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
       });
       lease.release();

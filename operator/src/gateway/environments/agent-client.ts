@@ -1,7 +1,7 @@
 // The gateway side of the gateway ↔ agent protocol (operator/src/protocol): invoke over a
 // keep-alive connection pool (undici keeps one per environment address) and specialise a
 // generic warm-pool agent with its function configuration.
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import {
   AGENT_HEADERS,
   AGENT_PATHS,
@@ -20,11 +20,21 @@ export interface AgentInvokeRequest {
   /** Base64 client context, passed through unchanged. */
   clientContext?: string;
   traceId?: string;
+  /** Take the response as a stream: bytes reach the sink as the function writes them. */
+  stream?: AgentStreamSink;
   /** Upper bound for the whole exchange: the function timeout plus slack. */
   timeoutMs: number;
 }
 
+/** Where a streamed response goes; `write` resolving is the go-ahead for the next chunk. */
+export interface AgentStreamSink {
+  /** Once, before any chunk, with the function's content type. */
+  start(contentType: string): void;
+  write(chunk: Buffer): Promise<void> | void;
+}
+
 export interface AgentInvokeResult {
+  /** The response or, with functionError, the error document; empty when streamed. */
   payload: Buffer;
   functionError?: string;
   logResult?: string;
@@ -75,6 +85,22 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** How the invocation ended, from the agent's headers (buffered) or trailers (streamed). */
+function outcome(payload: Buffer, fields: Record<string, string | string[] | undefined>): AgentInvokeResult {
+  const functionError = header(fields, AGENT_HEADERS.functionError);
+  const logResult = header(fields, AGENT_HEADERS.logResult);
+  const init = header(fields, AGENT_HEADERS.initDurationMs);
+  return {
+    payload,
+    ...(functionError ? { functionError } : {}),
+    ...(logResult ? { logResult } : {}),
+    ...(init !== undefined && init !== '' && Number.isFinite(Number(init))
+      ? { initDurationMs: Number(init) }
+      : {}),
+    environmentReset: header(fields, AGENT_HEADERS.environmentReset) === 'true',
+  };
+}
+
 export class HttpAgentClient implements AgentClient, Specializer {
   private readonly invokeDispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
   // Every pool pod is specialised once: those connections are not worth keeping.
@@ -89,6 +115,7 @@ export class HttpAgentClient implements AgentClient, Specializer {
     if (req.tail) headers[AGENT_HEADERS.logType] = 'Tail';
     if (req.clientContext) headers[AGENT_HEADERS.clientContext] = req.clientContext;
     if (req.traceId) headers[AGENT_HEADERS.traceId] = req.traceId;
+    if (req.stream) headers[AGENT_HEADERS.responseStream] = 'true';
     let res;
     try {
       res = await request(`${address}${AGENT_PATHS.invoke}`, {
@@ -102,6 +129,7 @@ export class HttpAgentClient implements AgentClient, Specializer {
     } catch (err) {
       throw new AgentUnavailableError(`environment at ${address} unreachable: ${(err as Error).message}`);
     }
+    if (req.stream && res.statusCode === 200) return this.streamed(address, res, req.stream);
     const body = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode === 503) {
       throw new AgentUnavailableError(`environment at ${address} is busy: ${body.toString()}`, true);
@@ -111,18 +139,26 @@ export class HttpAgentClient implements AgentClient, Specializer {
         `environment at ${address} answered ${res.statusCode}: ${body.toString()}`,
       );
     }
-    const functionError = header(res.headers, AGENT_HEADERS.functionError);
-    const logResult = header(res.headers, AGENT_HEADERS.logResult);
-    const init = header(res.headers, AGENT_HEADERS.initDurationMs);
-    return {
-      payload: body,
-      ...(functionError ? { functionError } : {}),
-      ...(logResult ? { logResult } : {}),
-      ...(init !== undefined && init !== '' && Number.isFinite(Number(init))
-        ? { initDurationMs: Number(init) }
-        : {}),
-      environmentReset: header(res.headers, AGENT_HEADERS.environmentReset) === 'true',
-    };
+    return outcome(body, res.headers);
+  }
+
+  /** The agent's streamed answer: chunks to the sink as they arrive, the outcome from trailers. */
+  private async streamed(
+    address: string,
+    res: Dispatcher.ResponseData,
+    sink: AgentStreamSink,
+  ): Promise<AgentInvokeResult> {
+    sink.start(header(res.headers, 'content-type') ?? 'application/octet-stream');
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) await sink.write(chunk);
+    } catch (err) {
+      throw new AgentUnavailableError(
+        `environment at ${address} broke off its stream: ${(err as Error).message}`,
+      );
+    }
+    const trailers = res.trailers as Record<string, string | undefined>;
+    const errorBody = trailers[AGENT_HEADERS.functionErrorBody];
+    return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
   }
 
   async specialize(address: string, config: FunctionConfig, timeoutMs: number): Promise<SpecializeResult> {

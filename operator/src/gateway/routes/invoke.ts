@@ -1,5 +1,6 @@
 // Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations (LAMBDA-SPEC §1).
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestContentException,
@@ -19,6 +20,7 @@ import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
+import { invokeComplete, payloadChunk } from '../events/event-stream.js';
 
 export interface InvokeRouteOptions {
   invoker: Invoker;
@@ -48,6 +50,18 @@ const INVOKE_SCHEMA = {
       'x-amz-log-type': { type: 'string', enum: LOG_TYPES },
       'x-amz-client-context': { type: 'string' },
       'x-amzn-trace-id': { type: 'string' },
+    },
+  },
+} as const;
+
+/** InvokeWithResponseStream takes RequestResponse or DryRun. */
+const STREAM_SCHEMA = {
+  ...INVOKE_SCHEMA,
+  headers: {
+    ...INVOKE_SCHEMA.headers,
+    properties: {
+      ...INVOKE_SCHEMA.headers.properties,
+      'x-amz-invocation-type': { type: 'string', enum: ['RequestResponse', 'DryRun'] },
     },
   },
 } as const;
@@ -162,4 +176,84 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
       return reply.send(outcome.payload);
     },
   );
+
+  // InvokeWithResponseStream: the response as AWS event-stream messages, PayloadChunk by
+  // PayloadChunk as the function writes, then InvokeComplete with how it ended.
+  app.post<{
+    Params: { name: string };
+    Querystring: { Qualifier?: string };
+    Headers: { 'x-amz-invocation-type'?: InvocationType; 'x-amz-log-type'?: (typeof LOG_TYPES)[number] };
+  }>(
+    '/2021-11-15/functions/:name/response-streaming-invocations',
+    { bodyLimit: options.syncPayloadLimitBytes, schema: STREAM_SCHEMA, attachValidation: true },
+    async (request, reply: FastifyReply) => {
+      if (request.validationError) throw validationError(request, request.validationError);
+      const namespace = await options.bareNames.of(request.headers);
+      if (options.auth) {
+        const ref = resolveFunctionReference(request.params.name, request.query.Qualifier, namespace);
+        await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
+      }
+      const target = invoker.resolve(request.params.name, request.query.Qualifier, namespace);
+      const payload = jsonPayload(bodyOf(request.body));
+      const context = clientContext(request);
+      if (request.headers['x-amz-invocation-type'] === 'DryRun') return reply.code(204).send();
+
+      const out = reply.raw;
+      let started = false;
+      const stream = {
+        // The 200 goes out once the environment answers; errors before that are the usual ones.
+        start: () => {
+          started = true;
+          reply.hijack();
+          out.writeHead(200, {
+            'content-type': 'application/vnd.amazon.eventstream',
+            'x-amz-executed-version': target.version,
+            'x-amzn-requestid': request.id,
+          });
+          out.flushHeaders();
+        },
+        write: (chunk: Buffer) => writeWithBackpressure(out, payloadChunk(chunk)),
+      };
+      let outcome;
+      try {
+        outcome = await invoker.invoke(target, payload, {
+          requestId: request.id,
+          invocationType: 'RequestResponse',
+          tail: request.headers['x-amz-log-type'] === 'Tail',
+          ...(context ? { clientContext: context } : {}),
+          traceId: traceIdFromHeaders(request.headers, options.now(), randomHex),
+          stream,
+        });
+      } catch (err) {
+        if (!started) throw err;
+        // The stream is open: the failure can only be its last event.
+        out.end(invokeComplete({ ErrorCode: 'ServiceException', ErrorDetails: (err as Error).message }));
+        return reply;
+      }
+      if (!started) stream.start();
+      out.end(
+        invokeComplete({
+          ...(outcome.functionError
+            ? { ErrorCode: outcome.functionError, ErrorDetails: outcome.payload.toString('utf8') }
+            : {}),
+          ...(outcome.logResult ? { LogResult: outcome.logResult } : {}),
+        }),
+      );
+      return reply;
+    },
+  );
+}
+
+/** Resolves once `chunk` is written and the socket can take more (or the caller left). */
+function writeWithBackpressure(out: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.destroyed || out.write(chunk)) return resolve();
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
