@@ -2,7 +2,7 @@
 // spec.functionUrl. AWS_IAM maps to KUBERNETES (a bearer token RBAC allows to `invoke`);
 // RESPONSE_STREAM has no Lamina counterpart and is refused.
 import type { FunctionUrlConfig } from '../api/index.js';
-import { InvalidParameterValueException, ValidationException } from '../errors.js';
+import { ValidationException } from '../errors.js';
 
 export interface CorsShape {
   AllowCredentials?: boolean | undefined;
@@ -38,11 +38,9 @@ function corsOf(c: CorsShape): NonNullable<FunctionUrlConfig['cors']> {
 
 /** Create (from nothing) or Update (onto `current`) → spec.functionUrl. */
 export function functionUrlOf(request: UrlConfigRequest, current?: FunctionUrlConfig): FunctionUrlConfig {
-  if (request.InvokeMode !== undefined && request.InvokeMode !== 'BUFFERED') {
-    if (request.InvokeMode === 'RESPONSE_STREAM') {
-      throw new InvalidParameterValueException('InvokeMode RESPONSE_STREAM is not supported by Lamina.');
-    }
-    throw ValidationException.enumValue(request.InvokeMode, 'invokeMode', ['BUFFERED', 'RESPONSE_STREAM']);
+  const mode = request.InvokeMode;
+  if (mode !== undefined && mode !== 'BUFFERED' && mode !== 'RESPONSE_STREAM') {
+    throw ValidationException.enumValue(mode, 'invokeMode', ['BUFFERED', 'RESPONSE_STREAM']);
   }
   if (request.AuthType === undefined && !current) {
     throw new ValidationException(
@@ -52,7 +50,7 @@ export function functionUrlOf(request: UrlConfigRequest, current?: FunctionUrlCo
   const cors = request.Cors !== undefined ? corsOf(request.Cors) : current?.cors;
   return {
     authType: request.AuthType !== undefined ? authTypeOf(request.AuthType) : current!.authType,
-    invokeMode: 'BUFFERED',
+    invokeMode: mode ?? current?.invokeMode ?? 'BUFFERED',
     payloadFormatVersion: current?.payloadFormatVersion ?? '2.0',
     ...(cors && Object.keys(cors).length > 0 && { cors }),
   };
@@ -82,6 +80,6 @@ export function urlConfigJson(
     }),
     CreationTime: created ?? '',
     LastModifiedTime: modified ?? created ?? '',
-    InvokeMode: 'BUFFERED',
+    InvokeMode: config.invokeMode,
   };
 }

@@ -597,12 +597,12 @@ describe('Lambda control plane with the AWS SDK v3', () => {
             new CreateFunctionUrlConfigCommand({
               FunctionName: 'pub',
               AuthType: 'NONE',
-              InvokeMode: 'RESPONSE_STREAM',
+              InvokeMode: 'STREAMING' as 'RESPONSE_STREAM',
             }),
           ),
         )
       ).name,
-      'InvalidParameterValueException',
+      'ValidationException',
     );
     await lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'cfg' }));
     assert.equal(

@@ -97,12 +97,20 @@ describe('function URL config', () => {
     assert.deepEqual(json.Cors, { AllowOrigins: ['*'], AllowCredentials: false });
   });
 
-  it('needs an AuthType to create, refuses streaming and unknown auth types', () => {
+  it('needs an AuthType to create, refuses unknown invoke modes and auth types', () => {
     assert.throws(() => functionUrlOf({}), { code: 'ValidationException' });
-    assert.throws(() => functionUrlOf({ AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }), {
-      code: 'InvalidParameterValueException',
+    assert.throws(() => functionUrlOf({ AuthType: 'NONE', InvokeMode: 'STREAMING' }), {
+      code: 'ValidationException',
     });
     assert.throws(() => functionUrlOf({ AuthType: 'OPEN' }), { code: 'ValidationException' });
+  });
+
+  it('takes RESPONSE_STREAM, keeps the mode on update and reports it', () => {
+    const streaming = functionUrlOf({ AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+    assert.equal(streaming.invokeMode, 'RESPONSE_STREAM');
+    assert.equal(functionUrlOf({ AuthType: 'NONE' }, streaming).invokeMode, 'RESPONSE_STREAM');
+    assert.equal(functionUrlOf({ InvokeMode: 'BUFFERED' }, streaming).invokeMode, 'BUFFERED');
+    assert.equal(urlConfigJson(streaming, 'u', 'arn', 't0', undefined).InvokeMode, 'RESPONSE_STREAM');
   });
 
   it('keeps the payload format a kubectl user chose when updated through the API', () => {

@@ -8,7 +8,13 @@ import { traceIdFromHeaders } from '../../protocol/index.js';
 import { withoutCredentials } from '../../kube/index.js';
 import type { UrlAuthorizer } from '../auth/lambda-auth.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import type { Invoker } from '../dispatch/invoker.js';
+import type { InvokeOutcome, Invoker } from '../dispatch/invoker.js';
+import type { AgentStreamSink } from '../environments/agent-client.js';
+import {
+  HTTP_INTEGRATION_CONTENT_TYPE,
+  PreludeReader,
+  type StreamingHttpMetadata,
+} from '../events/http-integration-response.js';
 import { fromApiGatewayResult, toApiGatewayEvent } from '../events/api-gateway-event.js';
 import { isPreflight, preflightHeaders, responseCorsHeaders } from '../events/cors.js';
 import { fromFunctionUrlResult, toFunctionUrlEvent } from '../events/function-url-event.js';
@@ -110,20 +116,36 @@ export async function functionUrlRoutes(
     };
     const v1 = urlConfig.payloadFormatVersion === '1.0';
     const event = v1 ? toApiGatewayEvent(httpRequest, context) : toFunctionUrlEvent(httpRequest, context);
-    const outcome = await invoker.invoke(resolved, Buffer.from(JSON.stringify(event)), {
+    const invokeOptions = {
       requestId: request.id,
-      invocationType: 'RequestResponse',
+      invocationType: 'RequestResponse' as const,
       traceId: traceIdFromHeaders(request.headers, options.now(), randomHex),
-    });
-    const response = v1
-      ? fromApiGatewayResult(outcome.payload, outcome.functionError !== undefined)
-      : fromFunctionUrlResult(outcome.payload, outcome.functionError !== undefined);
-    const statusClass = `${Math.floor(response.statusCode / 100)}xx`;
-    metrics.urlResponses.inc({ namespace, function: name, status_class: statusClass });
-    reply.code(response.statusCode).headers(response.headers);
-    if (cors) reply.headers(responseCorsHeaders(cors, headers));
-    if (response.cookies.length) reply.header('set-cookie', response.cookies);
-    return reply.send(response.body);
+    };
+    const payload = Buffer.from(JSON.stringify(event));
+    const corsHeaders = cors ? responseCorsHeaders(cors, headers) : {};
+    const count = (status: number) =>
+      metrics.urlResponses.inc({ namespace, function: name, status_class: `${Math.floor(status / 100)}xx` });
+    if (urlConfig.invokeMode === 'RESPONSE_STREAM') {
+      const streamed = await streamResponse(
+        reply,
+        (stream) => invoker.invoke(resolved, payload, { ...invokeOptions, stream }),
+        corsHeaders,
+      );
+      if (streamed.status !== undefined) return count(streamed.status);
+      // Nothing streamed (a buffered handler, or an error before any byte): mapped as buffered.
+      return sendMapped(streamed.outcome);
+    }
+    return sendMapped(await invoker.invoke(resolved, payload, invokeOptions));
+
+    function sendMapped(outcome: InvokeOutcome) {
+      const response = v1
+        ? fromApiGatewayResult(outcome.payload, outcome.functionError !== undefined)
+        : fromFunctionUrlResult(outcome.payload, outcome.functionError !== undefined);
+      count(response.statusCode);
+      reply.code(response.statusCode).headers(response.headers).headers(corsHeaders);
+      if (response.cookies.length) reply.header('set-cookie', response.cookies);
+      return reply.send(response.body);
+    }
   };
 
   const route = {
@@ -139,4 +161,70 @@ export async function functionUrlRoutes(
   };
   app.all(`${URL_PREFIX}/:namespace/:target`, route, handler);
   app.all(`${URL_PREFIX}/:namespace/:target/*`, route, handler);
+}
+
+/**
+ * A RESPONSE_STREAM URL: chunked HTTP to the caller as the function writes. With the
+ * http-integration-response content type, the status, headers and cookies come from the
+ * prelude; otherwise 200 with the function's content type. `status` is unset when the
+ * function streamed nothing (its outcome is then answered like a buffered one).
+ */
+async function streamResponse(
+  reply: FastifyReply,
+  invoke: (sink: AgentStreamSink) => Promise<InvokeOutcome>,
+  corsHeaders: Record<string, string>,
+): Promise<{ status?: number; outcome: InvokeOutcome }> {
+  const out = reply.raw;
+  let status: number | undefined;
+  let prelude: PreludeReader | undefined;
+  let contentType = 'application/octet-stream';
+  const open = (metadata: StreamingHttpMetadata) => {
+    status = metadata.statusCode;
+    reply.hijack();
+    const head: Record<string, string | string[]> = { ...metadata.headers, ...corsHeaders };
+    if (metadata.cookies.length > 0) head['set-cookie'] = metadata.cookies;
+    out.writeHead(metadata.statusCode, head);
+    out.flushHeaders();
+  };
+  const write = (chunk: Buffer) =>
+    new Promise<void>((resolve) => {
+      if (chunk.length === 0 || out.destroyed || out.write(chunk)) return resolve();
+      const done = () => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+    });
+  const sink: AgentStreamSink = {
+    start: (type) => {
+      contentType = type;
+      if (type === HTTP_INTEGRATION_CONTENT_TYPE) prelude = new PreludeReader();
+    },
+    write: async (chunk) => {
+      if (prelude) {
+        const { metadata, body } = prelude.push(chunk);
+        if (metadata) open(metadata);
+        return write(body);
+      }
+      if (status === undefined)
+        open({ statusCode: 200, headers: { 'content-type': contentType }, cookies: [] });
+      return write(chunk);
+    },
+  };
+  let outcome: InvokeOutcome;
+  try {
+    outcome = await invoke(sink);
+  } catch (err) {
+    if (status === undefined) throw err;
+    out.destroy(); // the status is gone: a broken-off stream is all a caller can be told
+    return { status, outcome: { payload: Buffer.alloc(0), executedVersion: '' } };
+  }
+  if (status === undefined && prelude && !outcome.functionError) {
+    const metadata = prelude.end();
+    if (metadata) open(metadata);
+  }
+  if (status !== undefined) out.end();
+  return { ...(status !== undefined ? { status } : {}), outcome };
 }
