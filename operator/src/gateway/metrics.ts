@@ -169,13 +169,54 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'lamina_warm_pool_target',
-      help: 'Generic environments the warm pool keeps per namespace and shape (LAMINA_POOL_SIZE).',
+      help: 'Generic environments the warm pool keeps per namespace and shape: LAMINA_POOL_SIZE, or 0 in a namespace without cold starts for LAMINA_POOL_IDLE_NAMESPACE_SECONDS.',
       labelNames: ['namespace', 'shape'] as const,
       registers,
       collect() {
         this.reset();
         for (const s of sources.warmPool?.() ?? [])
           this.set({ namespace: s.namespace, shape: s.shape }, s.target);
+      },
+    });
+    new Gauge({
+      name: 'lamina_warm_pool_idle_memory_bytes',
+      help: 'Memory requested by generic environments waiting in the pool (ready or starting), per namespace and shape: the pool’s idle cost now.',
+      labelNames: ['namespace', 'shape'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.warmPool?.() ?? [])
+          this.set({ namespace: s.namespace, shape: s.shape }, (s.ready + s.starting) * s.podMemoryBytes);
+      },
+    });
+    new Counter({
+      name: 'lamina_warm_pool_idle_pod_seconds_total',
+      help: 'Seconds generic environments spent in the pool untaken, summed over pods, per namespace and shape: the pool’s idle cost over time.',
+      labelNames: ['namespace', 'shape'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.warmPool?.() ?? [])
+          this.inc({ namespace: s.namespace, shape: s.shape }, s.idlePodSeconds);
+      },
+    });
+    const claims = this.warmPoolClaims;
+    new Gauge({
+      name: 'lamina_warm_pool_hit_ratio',
+      help: 'Share of pool-shaped cold starts served from the pool since the gateway started, per namespace (rates: lamina_warm_pool_claims_total).',
+      labelNames: ['namespace'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const byNamespace = new Map<string, { hit: number; all: number }>();
+        for (const { labels, value } of (await claims.get()).values) {
+          const namespace = String(labels.namespace);
+          const c = byNamespace.get(namespace) ?? { hit: 0, all: 0 };
+          c.all += value;
+          if (labels.result === 'hit') c.hit += value;
+          byNamespace.set(namespace, c);
+        }
+        for (const [namespace, c] of byNamespace) if (c.all > 0) this.set({ namespace }, c.hit / c.all);
       },
     });
     new Gauge({

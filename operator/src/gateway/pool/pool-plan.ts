@@ -1,5 +1,7 @@
 // What the warm pool should do now (pure): from the wanted size per namespace and shape and
-// the pool pods that exist, which pods to create and which to delete.
+// the pool pods that exist, which pods to create and which to delete; and from cold-start
+// demand, which namespaces keep a pool at all.
+import type { Clock } from '../../shared/index.js';
 export interface PoolPodView {
   id: string;
   namespace: string;
@@ -64,4 +66,67 @@ export function planPool(
 function splitKey(key: string): [string, string] {
   const slash = key.indexOf('/');
   return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+// ---- Demand: which namespaces keep their pool ------------------------------------------
+
+export interface PoolDemandSettings {
+  /** Pool pods per shape of a namespace in demand. */
+  size: number;
+  /** A namespace without demand this long keeps no pool pods; 0 keeps every pool. */
+  idleNamespaceMs: number;
+}
+
+/**
+ * When each namespace last showed demand for its pool. Demand is a cold start that looked
+ * for a pool pod (found or not), or a Function appearing in the namespace — so a namespace's
+ * first Function gets its pool pod before its first invoke, and so does a namespace seen
+ * for the first time (after a gateway restart every namespace starts in demand). A namespace
+ * without demand for `idleNamespaceMs` keeps no pool pod; its next cold start goes through
+ * pod creation and brings the pool back.
+ */
+export class PoolDemand {
+  private readonly lastDemand = new Map<string, number>();
+  private readonly functionCounts = new Map<string, number>();
+
+  constructor(
+    private readonly settings: PoolDemandSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The namespaces that have Functions now, one entry per Function. A namespace first seen,
+   * or with more Functions than last time, is in demand; namespaces gone are forgotten.
+   */
+  observeFunctions(namespacePerFunction: Iterable<string>): void {
+    const counts = new Map<string, number>();
+    for (const namespace of namespacePerFunction) counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+    const now = this.clock.now();
+    for (const [namespace, count] of counts)
+      if (count > (this.functionCounts.get(namespace) ?? 0)) this.lastDemand.set(namespace, now);
+    for (const namespace of this.functionCounts.keys())
+      if (!counts.has(namespace)) this.lastDemand.delete(namespace);
+    this.functionCounts.clear();
+    for (const [namespace, count] of counts) this.functionCounts.set(namespace, count);
+  }
+
+  /** A cold start looked for a pool pod. True when the namespace had no pool (refill now). */
+  coldStart(namespace: string): boolean {
+    const wasIdle = this.targetSize(namespace) === 0;
+    this.lastDemand.set(namespace, this.clock.now());
+    return wasIdle;
+  }
+
+  /** Pool pods per shape the namespace should hold now. */
+  targetSize(namespace: string): number {
+    const { size, idleNamespaceMs } = this.settings;
+    if (idleNamespaceMs === 0) return size;
+    const last = this.lastDemand.get(namespace);
+    return last !== undefined && this.clock.now() - last < idleNamespaceMs ? size : 0;
+  }
+
+  /** Namespaces with Functions, as last observed. */
+  namespaces(): string[] {
+    return [...this.functionCounts.keys()];
+  }
 }

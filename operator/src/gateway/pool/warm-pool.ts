@@ -1,5 +1,7 @@
 // The warm pool on Kubernetes: generic environment pods (no function yet) kept running per
 // namespace and shape, taken one at a time by cold starts and refilled in the background.
+// A namespace without cold starts for LAMINA_POOL_IDLE_NAMESPACE_SECONDS keeps none until
+// its next cold start (PoolDemand in pool-plan.ts).
 //
 // Pool pods live in the namespace of the functions they will serve, because a pod cannot
 // move between namespaces and everything that scopes a function — its owner reference (GC),
@@ -16,14 +18,14 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
-import type { Logger } from '../../shared/index.js';
+import { type Clock, type Logger, systemClock } from '../../shared/index.js';
 import { AGENT_PORT } from '../../protocol/index.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fast-readiness.js';
 import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';
 import { describeApiError, podFailure } from '../kubernetes/kubernetes-provider.js';
 import { claimPatch, POOL_LABELS, POOL_TEMPLATE_ANNOTATION, poolPod } from './pool-pod.js';
-import { groupKey, planPool, type PoolPodView } from './pool-plan.js';
+import { groupKey, planPool, PoolDemand, type PoolPodView } from './pool-plan.js';
 import { type PoolShape, shapeName } from './shapes.js';
 
 export interface WarmPoolSettings {
@@ -32,6 +34,8 @@ export interface WarmPoolSettings {
   imageRevision?: string;
   /** Generic environments kept per namespace and shape (0 turns the pool off). */
   size: number;
+  /** A namespace without a cold start this long keeps no pool pods (0: always keeps them). */
+  idleNamespaceSeconds: number;
   shapes: PoolShape[];
   /** Only these namespaces get a pool; empty: every namespace that has a Function. */
   namespaces: string[];
@@ -56,6 +60,10 @@ export interface WarmPoolStatus {
   target: number;
   ready: number;
   starting: number;
+  /** Memory requested by one pool pod of this shape, in bytes. */
+  podMemoryBytes: number;
+  /** Seconds pool pods of this group have existed untaken, summed over pods (idle cost). */
+  idlePodSeconds: number;
 }
 
 /** Backoff after a failed pool pod creation (missing namespace, quota …). */
@@ -79,7 +87,12 @@ export class WarmPool {
   /** Pods asked for but not seen by the informer yet, by id → group. */
   private readonly pending = new Map<string, string>();
   private readonly templates = new Map<string, string | undefined>();
+  private readonly podMemory = new Map<string, number>();
   private readonly backoffUntil = new Map<string, number>();
+  private readonly demand: PoolDemand;
+  /** Pod-seconds spent untaken per group, and when they were last added up. */
+  private readonly idlePodSeconds = new Map<string, number>();
+  private idleCountedAt: number;
   private timer?: NodeJS.Timeout;
   private queued = false;
   private stopped = false;
@@ -87,10 +100,17 @@ export class WarmPool {
   constructor(
     kc: KubeConfig,
     private readonly settings: WarmPoolSettings,
+    /** The namespace of each Function, one entry per Function. */
     private readonly functionNamespaces: () => Iterable<string>,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
+    this.demand = new PoolDemand(
+      { size: settings.size, idleNamespaceMs: settings.idleNamespaceSeconds * 1000 },
+      clock,
+    );
+    this.idleCountedAt = clock.now();
     this.informer = podInformer(kc, `${POOL_LABELS.pool}=true,${POOL_LABELS.owner}=${settings.owner}`, log);
     this.fastReadiness = new FastReadiness(() => undefined, log);
     const seen = (pod: V1Pod) => {
@@ -145,6 +165,8 @@ export class WarmPool {
   /** A ready generic environment of `shape` in `namespace`, now reserved for the caller. */
   take(namespace: string, shape: PoolShape): GenericEnvironment | undefined {
     if (!this.enabled) return undefined;
+    // A namespace that had let its pool go gets it back now; this cold start creates a pod.
+    if (this.demand.coldStart(namespace)) this.queueReconcile();
     const wanted = shapeName(shape);
     for (const pod of this.informer.list()) {
       const id = podId(pod);
@@ -192,7 +214,15 @@ export class WarmPool {
     const out = new Map<string, WarmPoolStatus>();
     for (const [key, target] of this.desired()) {
       const [namespace = '', shape = ''] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-      out.set(key, { namespace, shape, target, ready: 0, starting: 0 });
+      out.set(key, {
+        namespace,
+        shape,
+        target,
+        ready: 0,
+        starting: 0,
+        podMemoryBytes: this.podMemoryBytes(shape),
+        idlePodSeconds: this.idlePodSeconds.get(key) ?? 0,
+      });
     }
     for (const pod of this.views()) {
       const s = out.get(groupKey(pod.namespace, pod.shape));
@@ -212,9 +242,11 @@ export class WarmPool {
     const desired = this.desired();
     const pending = new Map<string, number>();
     for (const group of this.pending.values()) pending.set(group, (pending.get(group) ?? 0) + 1);
-    const plan = planPool(desired, this.views(), pending);
+    const views = this.views();
+    this.countIdle(views);
+    const plan = planPool(desired, views, pending);
     for (const id of plan.delete) void this.deletePod(id, 'not wanted or failed');
-    const now = Date.now();
+    const now = this.clock.now();
     for (const { namespace, shape, count } of plan.create) {
       const key = groupKey(namespace, shape);
       if ((this.backoffUntil.get(key) ?? 0) > now) continue;
@@ -228,12 +260,38 @@ export class WarmPool {
     const desired = new Map<string, number>();
     if (!this.enabled) return desired;
     const only = new Set(this.settings.namespaces);
-    for (const namespace of new Set(this.functionNamespaces())) {
+    this.demand.observeFunctions(this.functionNamespaces());
+    for (const namespace of this.demand.namespaces()) {
       if (only.size > 0 && !only.has(namespace)) continue;
-      for (const shape of this.settings.shapes)
-        desired.set(groupKey(namespace, shapeName(shape)), this.settings.size);
+      const size = this.demand.targetSize(namespace);
+      for (const shape of this.settings.shapes) desired.set(groupKey(namespace, shapeName(shape)), size);
     }
     return desired;
+  }
+
+  /** Adds the time since the last pass to each group's idle pod-seconds (pods untaken now). */
+  private countIdle(views: readonly PoolPodView[]): void {
+    const now = this.clock.now();
+    const seconds = Math.max(0, now - this.idleCountedAt) / 1000;
+    this.idleCountedAt = now;
+    for (const pod of views) {
+      const key = groupKey(pod.namespace, pod.shape);
+      this.idlePodSeconds.set(key, (this.idlePodSeconds.get(key) ?? 0) + seconds);
+    }
+  }
+
+  /** The memory request of a pool pod of `shape` (its manifest's, so it follows the template). */
+  private podMemoryBytes(shape: string): number {
+    let bytes = this.podMemory.get(shape);
+    if (bytes === undefined) {
+      const known = this.settings.shapes.find((s) => shapeName(s) === shape);
+      const request =
+        known && poolPod(known, '', '', this.settings).spec?.containers[0]?.resources?.requests?.memory;
+      const match = /^(\d+)Mi$/.exec(String(request ?? ''));
+      bytes = match ? Number(match[1]) * 1024 * 1024 : 0;
+      this.podMemory.set(shape, bytes);
+    }
+    return bytes;
   }
 
   private views(): PoolPodView[] {
@@ -273,7 +331,7 @@ export class WarmPool {
       () => this.log.debug('pool pod created', { id }),
       (err: unknown) => {
         this.pending.delete(id);
-        this.backoffUntil.set(group, Date.now() + CREATE_BACKOFF_MS);
+        this.backoffUntil.set(group, this.clock.now() + CREATE_BACKOFF_MS);
         this.log.warn('pool pod creation failed', {
           id,
           retryInMs: CREATE_BACKOFF_MS,
