@@ -8,7 +8,9 @@ import type { CallerNamespace } from '../../../operator/src/kube/index.js';
 import { allowEveryone, type ControlPlaneAccess } from '../../../operator/src/control-plane/index.js';
 import { httpStore, kubernetesObjects } from '../../../operator/src/control-plane/kubernetes.js';
 import type { RunningOperator } from '../../../operator/src/controller/operator.js';
+import type { InvokeAuthorizer } from '../../../operator/src/gateway/auth/lambda-auth.js';
 import { createGateway, type Gateway } from '../../../operator/src/gateway/gateway.js';
+import type { SigV4Verification } from '../../../operator/src/gateway/server.js';
 import { KubernetesCatalog } from '../../../operator/src/gateway/kubernetes/kubernetes-catalog.js';
 import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kubernetes-provider.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
@@ -35,6 +37,10 @@ export interface ControlPlaneSetup {
   access?: ControlPlaneAccess;
   /** Where callers' bare names resolve (default: the test namespace for everyone). */
   bareNames?: CallerNamespace;
+  /** Invoke API callers must be allowed by it (default: anyone may invoke). */
+  invokeAuthorizer?: InvokeAuthorizer;
+  /** SigV4 signatures verified on the Invoke API and the control plane. */
+  sigv4?: SigV4Verification;
   /** The gateway's own identity (default: the admin); given the namespace the test made. */
   gatewayIdentity?: (namespace: string) => Promise<KubeConfig>;
 }
@@ -81,6 +87,9 @@ export async function startControlPlane(
       catalog,
       provider: new KubernetesProvider(gatewayKc, { image: 'lamina/runtime:dev' }, log),
       log,
+      ...(options.invokeAuthorizer && { invokeAuthorizer: options.invokeAuthorizer }),
+      ...(options.bareNames && { bareNames: options.bareNames }),
+      ...(options.sigv4 && { sigv4: options.sigv4 }),
       controlPlane: {
         objects: kubernetesObjects(gatewayKc),
         store: httpStore(operator.storeUrl),
