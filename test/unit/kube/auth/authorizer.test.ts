@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { invokeAttributes } from '../../../../operator/src/kube/auth/access-review.js';
 import { KubernetesAuthorizer } from '../../../../operator/src/kube/auth/authorizer.js';
 import { DecisionCache } from '../../../../operator/src/kube/auth/decision-cache.js';
+import { VerifiedCallers } from '../../../../operator/src/kube/auth/verified-callers.js';
+import { serviceAccountUser } from '../../../../operator/src/gateway/auth/access-keys.js';
 import { FakeReviewer } from '../../security/fake-reviewer.js';
 
 const hello = invokeAttributes('default', 'hello');
@@ -154,5 +156,31 @@ describe('decision cache', () => {
     const cache = new DecisionCache<boolean>({ ttlMs: 1000, maxEntries: 100, now: () => 0 });
     for (let i = 0; i < 10_000; i++) cache.set(`k${i}`, false);
     assert.equal(cache.size, 100);
+  });
+});
+
+describe('callers verified by a signature', () => {
+  it('asks SubjectAccessReview about the recorded user without a TokenReview, for that request only', async () => {
+    const reviewer = new FakeReviewer();
+    reviewer.rules.add(FakeReviewer.rule('system:serviceaccount:ci:deployer', hello));
+    const verified = new VerifiedCallers();
+    const authorizer = new KubernetesAuthorizer(reviewer, { now: Date.now, verified });
+    const signed = { authorization: 'AWS4-HMAC-SHA256 Credential=…' };
+    verified.record(signed, serviceAccountUser('ci', 'deployer'));
+    assert.deepEqual(await authorizer.check(signed, hello), {
+      outcome: 'allowed',
+      user: 'system:serviceaccount:ci:deployer',
+    });
+    assert.equal(await authorizer.identify(signed), 'system:serviceaccount:ci:deployer');
+    assert.deepEqual(await authorizer.check(signed, invokeAttributes('team-a', 'hello')), {
+      outcome: 'denied',
+      user: 'system:serviceaccount:ci:deployer',
+      reason: 'no rule',
+    });
+    // The same header values on another request carry no identity.
+    assert.deepEqual(await authorizer.check({ ...signed }, hello), {
+      outcome: 'unauthenticated',
+      why: 'no token',
+    });
   });
 });
