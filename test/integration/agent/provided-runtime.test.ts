@@ -127,7 +127,10 @@ describe('provided runtimes', () => {
       const headers = seen.nextHeaders as unknown as Record<string, string>;
       assert.match(headers.deadline ?? '', /^\d{13}$/);
       assert.equal(headers.arn, 'arn:aws:lambda:us-east-1:default:function:calc:live');
-      assert.equal(headers.trace, 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1');
+      assert.equal(
+        headers.trace,
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      );
       assert.equal(headers.clientContext, '{"custom":{"a":1}}');
       assert.equal(headers.contentType, 'application/json');
     });
