@@ -8,6 +8,7 @@ import {
   createGateway,
   GatewayAsyncQueue,
   HttpAgentClient,
+  InlineArtifacts,
   KubernetesCatalog,
   KubernetesProvider,
   KubernetesProvisionedStatusWriter,
@@ -90,7 +91,14 @@ async function main(): Promise<void> {
     () => catalog.functions().map((fn) => fn.metadata.namespace ?? 'default'),
     log.child({ part: 'warm-pool' }),
   );
-  const provider = new PooledProvider(pods, warmPool, new HttpAgentClient(), log, config.coldStartTimeoutMs);
+  const provider = new PooledProvider(
+    pods,
+    warmPool,
+    new HttpAgentClient(),
+    log,
+    config.coldStartTimeoutMs,
+    new InlineArtifacts(log.child({ part: 'inline-artifacts' })),
+  );
   // Event invocations: stored durably before the 202, processed under the same rules.
   const asyncQueue = new GatewayAsyncQueue(await openEventQueue(asyncConfig));
   const gateway = await createGateway({

@@ -12,5 +12,6 @@ export * from './kubernetes/access-key-secrets.js';
 export * from './kubernetes/kubernetes-catalog.js';
 export * from './kubernetes/kubernetes-provider.js';
 export * from './kubernetes/provisioned-status-writer.js';
+export * from './pool/inline-artifacts.js';
 export * from './pool/pooled-provider.js';
 export * from './pool/warm-pool.js';

@@ -37,6 +37,12 @@ const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
 
 const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters (a sha256 digest)');
 
+/**
+ * A zip up to this size may travel inside the specialisation request (`inline`, base64)
+ * instead of being fetched by the agent; the agent verifies its digest all the same.
+ */
+export const MAX_INLINE_ARTIFACT_BYTES = 256 * 1024;
+
 const artifact = z.object({
   url: z
     .string()
@@ -45,6 +51,10 @@ const artifact = z.object({
       'must be an http(s):// or file:// URL',
     ),
   sha256: sha256Hex,
+  inline: z
+    .base64()
+    .max(Math.ceil(MAX_INLINE_ARTIFACT_BYTES / 3) * 4)
+    .optional(),
 });
 
 export const INITIALIZATION_TYPES = ['on-demand', 'provisioned-concurrency'] as const;

@@ -1,4 +1,5 @@
-// Fetches the function's code and layers, proves each is the pinned digest, and lays them
+// Fetches the function's code and layers (or takes the bytes the gateway sent inline with a
+// small one), proves each is the pinned digest, and lays them
 // out: code in the task root, layers in order in the opt root (a later layer's file wins).
 // Every archive is validated before anything is written, so a bad layer 3 leaves no trace
 // of the code or layers 1-2 either (and a failed specialisation can simply be retried).
@@ -28,6 +29,15 @@ const ZIP_OVERHEAD_ALLOWANCE = 16 * 1024 * 1024;
 export interface ArtifactRef {
   url: string;
   sha256: string;
+  /** The zip itself, base64, when the gateway sent it with the configuration. */
+  inline?: string;
+}
+
+/** The bytes sent inline, which are then dropped from the configuration the agent keeps. */
+function takeInline(ref: ArtifactRef): Buffer {
+  const bytes = Buffer.from(ref.inline ?? '', 'base64');
+  delete ref.inline;
+  return bytes;
 }
 
 /** Downloads (fetch keeps connections alive between the code and layer requests) or reads a file:// URL. */
@@ -95,7 +105,11 @@ export async function installArtifacts(
     ...config.layers.map((ref, i) => ({ label: `layer ${i + 1}`, ref, target: roots.optRoot })),
   ];
   const maxDownload = config.maxUnzippedBytes + ZIP_OVERHEAD_ALLOWANCE;
-  const downloads = await Promise.all(sources.map((s) => fetchArtifact(s.ref.url, maxDownload)));
+  const downloads = await Promise.all(
+    sources.map((s) =>
+      s.ref.inline !== undefined ? takeInline(s.ref) : fetchArtifact(s.ref.url, maxDownload),
+    ),
+  );
 
   let used = 0;
   const planned: Planned[] = sources.map((source, i) => {

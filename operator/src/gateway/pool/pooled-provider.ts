@@ -1,7 +1,8 @@
 // The warm pool behind the EnvironmentProvider seam. `create` takes a generic pod of the
 // right shape from the pool when there is one, relabels it for the function version (owner:
-// the Function) and specialises it; otherwise — a shape the pool does not keep, a service
-// account or Secret refs, an empty pool, a failed hand-over — it creates a pod as before.
+// the Function) and specialises it, small zips sent inline (InlineArtifacts); otherwise — a
+// shape the pool does not keep, a service account or Secret refs, an empty pool, a failed
+// hand-over — it creates a pod as before.
 //
 // A pod taken from the pool keeps its own name, so `create` answers with that id instead of
 // the one asked for (EnvironmentPool re-keys). Its watch events are held back until the
@@ -17,6 +18,7 @@ import {
 } from '../environments/types.js';
 import { type PoolShape, poolShapeFor } from './shapes.js';
 import type { Specializer } from '../environments/agent-client.js';
+import type { InlineArtifacts } from './inline-artifacts.js';
 import type { GenericEnvironment, WarmPoolStatus } from './warm-pool.js';
 
 /** What the provider needs from the pool (the Kubernetes WarmPool, or a fake in tests). */
@@ -58,6 +60,8 @@ export class PooledProvider implements EnvironmentProvider, WarmPoolObserver {
     private readonly specializer: Specializer,
     private readonly log: Logger,
     private readonly specializeTimeoutMs: number,
+    /** Sends small zips with the specialisation (none: the agent fetches every zip). */
+    private readonly inline?: InlineArtifacts,
   ) {}
 
   async start(): Promise<void> {
@@ -74,6 +78,7 @@ export class PooledProvider implements EnvironmentProvider, WarmPoolObserver {
     this.pool.stop();
     this.inner.stop();
     void this.specializer.close();
+    void this.inline?.close();
   }
 
   async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
@@ -91,7 +96,9 @@ export class PooledProvider implements EnvironmentProvider, WarmPoolObserver {
       // specialisation, so even a pod whose relabel is lost can never serve two functions.
       const [, result] = await Promise.all([
         this.pool.assign(generic, spec),
-        this.specializer.specialize(generic.address, spec.config, this.specializeTimeoutMs),
+        (this.inline ? this.inline.withInline(spec.config) : Promise.resolve(spec.config)).then((config) =>
+          this.specializer.specialize(generic.address, config, this.specializeTimeoutMs),
+        ),
       ]);
       this.log.debug('pool environment specialised', { id: generic.id, key: spec.key, ...result });
     } catch (err) {
