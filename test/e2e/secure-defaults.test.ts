@@ -1,13 +1,20 @@
-// The installed release with the chart's secure defaults (auth.invoke=kubernetes) and SigV4
-// on, through the gateway's Service: an anonymous invoke is refused, a token without the
-// `invoke` verb is refused, a token with it runs the function; the AWS SDK with an access key
-// mapped to a ServiceAccount runs it too, and is refused with a wrong secret or a key whose
-// ServiceAccount has no RBAC in the function's namespace. The release's values are put back
+// The installed release with the chart's secure defaults (auth.invoke and auth.store:
+// kubernetes) and SigV4 on, through the gateway's Service: an anonymous invoke is refused, a
+// token without the `invoke` verb is refused, a token with it runs the function; the AWS SDK
+// with an access key mapped to a ServiceAccount deploys (code through the secured store) and
+// runs a function, and is refused with a wrong secret or a key whose ServiceAccount has no
+// RBAC in the function's namespace. The release's values are put back
 // after (npm run up's local opt-out).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import AdmZip from 'adm-zip';
+import {
+  CreateFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  waitUntilFunctionActiveV2,
+} from '@aws-sdk/client-lambda';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import {
   createFunction,
@@ -78,10 +85,29 @@ describe('secure defaults on the installed release', () => {
     other = await testNamespace(release, 'secure-other');
     await createFunction(release, ns.name, 'guarded', HANDLER);
     await bindInvoker(ns.name, 'caller');
+    await release.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'deployer' },
+        rules: [{ apiGroups: ['lamina.dev'], resources: ['functions'], verbs: ['create', 'get'] }],
+      },
+    });
+    await release.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'caller-deploys' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'deployer' },
+        subjects: [{ kind: 'ServiceAccount', name: 'caller', namespace: ns.name }],
+      },
+    });
     await bindInvoker(other.name, 'outsider');
     await storeKey(allowed, `${ns.name}/caller`);
     await storeKey(foreign, `${other.name}/outsider`);
-    restore = await setReleaseValues(release, { 'auth.invoke': 'kubernetes', 'auth.sigv4.enabled': true });
+    restore = await setReleaseValues(release, {
+      'auth.invoke': 'kubernetes',
+      'auth.store': 'kubernetes',
+      'auth.sigv4.enabled': true,
+    });
   });
 
   after(async () => {
@@ -127,5 +153,27 @@ describe('secure defaults on the installed release', () => {
     await assert.rejects(send(sdk(foreign.accessKeyId, foreign.secretAccessKey)), {
       name: 'AccessDeniedException',
     });
+  });
+
+  it('deploys with the AWS SDK and an access key, the code going through the secured store', async () => {
+    const client = sdk(allowed.accessKeyId, allowed.secretAccessKey);
+    const zip = new AdmZip();
+    zip.addFile('index.mjs', Buffer.from(HANDLER));
+    const arn = functionArn(ns.name, 'deployed');
+    await client.send(
+      new CreateFunctionCommand({
+        FunctionName: arn,
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: 'arn:aws:iam::000000000000:role/x',
+        Code: { ZipFile: new Uint8Array(zip.toBuffer()) },
+      }),
+    );
+    await waitUntilFunctionActiveV2(
+      { client, maxWaitTime: 120, minDelay: 1, maxDelay: 2 },
+      { FunctionName: arn },
+    );
+    const answer = await client.send(new InvokeCommand({ FunctionName: arn, Payload: '{"n":3}' }));
+    assert.deepEqual(JSON.parse(Buffer.from(answer.Payload!).toString()), { echoed: { n: 3 } });
   });
 });
