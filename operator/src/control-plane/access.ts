@@ -13,7 +13,8 @@ import {
 import { LAMINA_GROUP } from '../kube/index.js';
 import type { AuthDecision, HeaderBag } from '../kube/index.js';
 
-export type Verb = 'create' | 'get' | 'list' | 'update' | 'delete';
+/** `invoke` is asked of AddPermission's caller: nobody grants invoke they do not hold. */
+export type Verb = 'create' | 'get' | 'list' | 'update' | 'delete' | 'invoke';
 export type Resource = 'functions' | 'versions' | 'aliases' | 'layers';
 
 export interface ControlPlaneAccess {

@@ -12,6 +12,7 @@ import { concurrencyRoutes } from './routes-concurrency.js';
 import { configRoutes } from './routes-config.js';
 import { layerPolicyRoutes } from './routes-layer-policy.js';
 import { layerRoutes } from './routes-layers.js';
+import { functionPolicyRoutes } from './routes-function-policy.js';
 import { functionRoutes } from './routes-functions.js';
 import { versionRoutes } from './routes-versions.js';
 
@@ -77,6 +78,7 @@ export async function controlPlaneRoutes(
   layerRoutes(app, ctx, uploadLimit);
   layerPolicyRoutes(app, ctx);
   configRoutes(app, ctx);
+  functionPolicyRoutes(app, ctx);
   codeSigningRoutes(app, ctx);
   downloadRoutes(app, ctx);
 }

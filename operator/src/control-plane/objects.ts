@@ -2,6 +2,7 @@
 // that turns the API server's refusals into Lambda's errors. The adapter is ResourceClient
 // (kube/custom-objects.ts) acting as the gateway's identity; the operator stays the only
 // reconciler — this code writes specs and reads statuses, never status.
+import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
 import {
   InvalidParameterValueException,
@@ -20,11 +21,22 @@ export type Objects<T extends LaminaFunction | Version | Alias | Layer> = Pick<
   'get' | 'list' | 'create' | 'patch' | 'delete'
 >;
 
+/** The RBAC objects that hold functions' policies (function-policy.ts). */
+export interface PolicyObjects {
+  getRole(namespace: string, name: string): Promise<V1Role | undefined>;
+  createRole(namespace: string, role: V1Role): Promise<V1Role>;
+  listBindings(namespace: string, labelSelector: string): Promise<V1RoleBinding[]>;
+  getBinding(namespace: string, name: string): Promise<V1RoleBinding | undefined>;
+  createBinding(namespace: string, binding: V1RoleBinding): Promise<V1RoleBinding>;
+  deleteBinding(namespace: string, name: string): Promise<void>;
+}
+
 export interface LaminaObjects {
   functions: Objects<LaminaFunction>;
   versions: Objects<Version>;
   aliases: Objects<Alias>;
   layers: Objects<Layer>;
+  policies: PolicyObjects;
 }
 
 export type { MergePatch };

@@ -275,6 +275,13 @@ describe('control-plane identity with auth on', () => {
     assert.equal(await may('patch', 'functions', 'lamina.dev', 'status'), false, 'status is the operator’s');
     assert.equal(await may('patch', 'versions'), false, 'published versions are immutable');
     assert.equal(await may('get', 'secrets', ''), false);
-    assert.equal(await may('create', 'rolebindings', 'rbac.authorization.k8s.io'), false);
+    // Function policies: Roles and RoleBindings it creates, never changes, and cannot escalate.
+    const rbacGroup = 'rbac.authorization.k8s.io';
+    assert.equal(await may('create', 'rolebindings', rbacGroup), true);
+    assert.equal(await may('create', 'roles', rbacGroup), true);
+    assert.equal(await may('invoke', 'functions'), true, 'to create and bind invoke Roles');
+    for (const verb of ['update', 'patch', 'bind', 'escalate'])
+      assert.equal(await may(verb, 'roles', rbacGroup), false, `${verb} roles`);
+    assert.equal(await may('create', 'clusterrolebindings', rbacGroup), false);
   });
 });
