@@ -78,6 +78,10 @@ runtime_revision="$(image_id runtime)"
 # The chart is secure by default (auth.invoke and auth.store: kubernetes). The local cluster
 # opts out, explicitly, so the examples, curl and `lamina push` work without tokens.
 LOCAL_AUTH_ARGS=(--set auth.invoke=none --set auth.store=none)
+# Helm installs CRDs only on first install and never upgrades them: apply this checkout's, so
+# a cluster that already had Lamina gets the current schemas (validation rules, new fields).
+log "applying the CRDs"
+kubectl apply --server-side --force-conflicts -f charts/lamina/crds/ >&2
 log "installing the chart (local opt-out: auth.invoke=none auth.store=none — anyone who reaches the gateway or the store may call it)"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
   "${LOCAL_AUTH_ARGS[@]}" \
