@@ -5,6 +5,9 @@
 // last one (an ordering check, not a latency threshold).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvokeWithResponseStreamCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -128,13 +131,16 @@ describe('response streaming (installed release)', () => {
 
   it('curl -N on the RESPONSE_STREAM function URL prints lines as the handler writes them', async () => {
     const url = `${release.gatewayUrl}/lambda-url/${ns.name}/streamer/`;
-    const curl = spawn('curl', ['-sSN', '-D', '/dev/stderr', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Response headers go to a file: curl 7.88 crashes writing them to a piped /dev/stderr.
+    const headers = join(mkdtempSync(join(tmpdir(), 'lamina-curl-')), 'headers');
+    const curl = spawn('curl', ['-sSN', '-D', headers, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: { text: string; arrivedAt: number }[] = [];
-    let head = '';
+    let errors = '';
     curl.stdout.on('data', (data: Buffer) => chunks.push({ text: data.toString(), arrivedAt: Date.now() }));
-    curl.stderr.on('data', (data: Buffer) => (head += data.toString()));
+    curl.stderr.on('data', (data: Buffer) => (errors += data.toString()));
     const code = await new Promise<number | null>((resolve) => curl.on('close', resolve));
-    assert.equal(code, 0, head);
+    assert.equal(code, 0, errors);
+    const head = readFileSync(headers, 'utf8');
     assert.match(head, /^HTTP\/1\.1 200/);
     assert.match(head, /^x-streamed: yes\r?$/im);
     assert.match(head, /^transfer-encoding: chunked\r?$/im);
