@@ -54,7 +54,7 @@ describe('zips sent inline with the specialisation', () => {
     const res = await specialize(agent, ref, big);
     assert.equal(res.status, 400, res.text);
     assert.equal(res.json().errorType, 'InvalidParameterValueException');
-    assert.match(res.json().errorMessage, /code\.inline/);
+    assert.match(res.json<{ errorMessage: string }>().errorMessage, /code\.inline/);
     await assertGenericAndEmpty(agent);
   });
 });
