@@ -65,13 +65,9 @@ export const FunctionUrlConfig = z.object({
     .enum(['NONE', 'KUBERNETES'])
     .default('NONE')
     .meta({ description: 'NONE: public; KUBERNETES: a bearer token allowed to `invoke` this function.' }),
-  invokeMode: z
-    .enum(['BUFFERED', 'RESPONSE_STREAM'])
-    .default('BUFFERED')
-    .meta({
-      description:
-        'BUFFERED: the whole response at once; RESPONSE_STREAM: chunks as the function writes them.',
-    }),
+  invokeMode: z.enum(['BUFFERED', 'RESPONSE_STREAM']).default('BUFFERED').meta({
+    description: 'BUFFERED: the whole response at once; RESPONSE_STREAM: chunks as the function writes them.',
+  }),
   payloadFormatVersion: z
     .enum(['2.0', '1.0'])
     .default('2.0')
