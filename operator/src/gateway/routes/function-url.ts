@@ -25,6 +25,7 @@ import { parseUrlTarget } from '../routing/function-url.js';
 import { resolveTarget } from '../routing/resolve-target.js';
 import type { RandomSource } from '../routing/weighted-routing.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
+import { writeWithBackpressure } from './backpressure.js';
 
 /** Decides whether a request may call a function URL whose authType is not NONE. */
 export type { UrlAuthorizer };
@@ -186,17 +187,7 @@ async function streamResponse(
     out.writeHead(metadata.statusCode, head);
     out.flushHeaders();
   };
-  const write = (chunk: Buffer) =>
-    new Promise<void>((resolve) => {
-      if (chunk.length === 0 || out.destroyed || out.write(chunk)) return resolve();
-      const done = () => {
-        out.off('drain', done);
-        out.off('close', done);
-        resolve();
-      };
-      out.on('drain', done);
-      out.on('close', done);
-    });
+  const write = (chunk: Buffer) => writeWithBackpressure(out, chunk);
   const sink: AgentStreamSink = {
     start: (type) => {
       contentType = type;

@@ -1,6 +1,5 @@
 // Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations (LAMBDA-SPEC §1).
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestContentException,
@@ -20,6 +19,7 @@ import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, Invoker } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
+import { writeWithBackpressure } from './backpressure.js';
 import { invokeComplete, payloadChunk } from '../events/event-stream.js';
 
 export interface InvokeRouteOptions {
@@ -242,18 +242,4 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
       return reply;
     },
   );
-}
-
-/** Resolves once `chunk` is written and the socket can take more (or the caller left). */
-function writeWithBackpressure(out: ServerResponse, chunk: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    if (out.destroyed || out.write(chunk)) return resolve();
-    const done = () => {
-      out.off('drain', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('close', done);
-  });
 }
