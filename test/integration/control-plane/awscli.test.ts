@@ -11,10 +11,9 @@ import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
 import type { Alias, LaminaFunction } from '../../../operator/src/api/index.js';
 import { awsCliPath } from '../../harness/awscli.js';
-import { startControlPlane, type ControlPlaneWorld } from './setup.js';
+import { ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 const run = promisify(execFile);
-const ROLE = 'arn:aws:iam::000000000000:role/x';
 
 describe('Lambda control plane with the AWS CLI', () => {
   let w: ControlPlaneWorld;

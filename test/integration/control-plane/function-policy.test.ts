@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import AdmZip from 'adm-zip';
 import {
   AddPermissionCommand,
   CreateFunctionCommand,
@@ -24,27 +23,10 @@ import { type CallerNamespace, callerNamespace } from '../../../operator/src/kub
 import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetes-reviewer.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { applyChartRbac, kubeConfigWithToken, serviceAccountToken } from '../security/identities.js';
-import { startControlPlane, type ControlPlaneWorld } from './setup.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/x';
-const zip = () => {
-  const z = new AdmZip();
-  z.addFile('app.py', Buffer.from('def handler(e, c):\n    return 1\n'));
-  return new Uint8Array(z.toBuffer());
-};
+import { failure, pythonZip, ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 /** client-node returns model classes; compare their data. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-
-async function failure(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the call succeeded');
-}
 
 /** RBAC decisions follow the API server's informers: ask until the answer is `wanted`. */
 async function eventually(question: () => Promise<boolean>, wanted: boolean, what: string) {
@@ -122,7 +104,7 @@ describe('function policies as RBAC (AddPermission, GetPolicy, RemovePermission)
         Runtime: 'python3.13',
         Handler: 'app.handler',
         Role: ROLE,
-        Code: { ZipFile: zip() },
+        Code: { ZipFile: pythonZip() },
       }),
     );
 

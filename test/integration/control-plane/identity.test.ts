@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import AdmZip from 'adm-zip';
 import {
   CreateFunctionCommand,
   GetFunctionCommand,
@@ -27,24 +26,7 @@ import { type CallerNamespace, callerNamespace } from '../../../operator/src/kub
 import { KubernetesAccessReviewer } from '../../../operator/src/kube/auth/kubernetes-reviewer.js';
 import { applyChartRbac, kubeConfigWithToken, serviceAccountToken } from '../security/identities.js';
 import { createTestNamespace } from '../../harness/gateway-kube.js';
-import { startControlPlane, type ControlPlaneWorld } from './setup.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/x';
-const zip = () => {
-  const z = new AdmZip();
-  z.addFile('app.py', Buffer.from('def handler(e, c):\n    return 1\n'));
-  return new Uint8Array(z.toBuffer());
-};
-
-async function failure(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the call succeeded');
-}
+import { failure, pythonZip, ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 describe('control-plane identity with auth on', () => {
   let w: ControlPlaneWorld;
@@ -129,7 +111,7 @@ describe('control-plane identity with auth on', () => {
           Runtime: 'python3.13',
           Handler: 'app.handler',
           Role: ROLE,
-          Code: { ZipFile: zip() },
+          Code: { ZipFile: pythonZip() },
         }),
       );
     const anonymous = await failure(create(clientWith()));
@@ -156,7 +138,7 @@ describe('control-plane identity with auth on', () => {
         Runtime: 'python3.13',
         Handler: 'app.handler',
         Role: ROLE,
-        Code: { ZipFile: zip() },
+        Code: { ZipFile: pythonZip() },
       }),
     );
     assert.equal(created.State, 'Pending');
@@ -202,7 +184,7 @@ describe('control-plane identity with auth on', () => {
           Runtime: 'python3.13',
           Handler: 'app.handler',
           Role: ROLE,
-          Code: { ZipFile: zip() },
+          Code: { ZipFile: pythonZip() },
         }),
       );
       const ownArn = `arn:aws:lambda:us-east-1:${own.name}:function:own`;

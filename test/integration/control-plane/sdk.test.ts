@@ -52,9 +52,7 @@ import {
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
-import { LIMITS, startControlPlane, type ControlPlaneWorld } from './setup.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/x';
+import { failure, LIMITS, ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 function zipOf(files: Record<string, string | Buffer>): Uint8Array {
   const zip = new AdmZip();
@@ -63,17 +61,6 @@ function zipOf(files: Record<string, string | Buffer>): Uint8Array {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
-
-/** The Lambda error a call fails with, as the SDK reports it. */
-async function failure(call: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the call succeeded');
-}
 
 describe('Lambda control plane with the AWS SDK v3', () => {
   let w: ControlPlaneWorld;

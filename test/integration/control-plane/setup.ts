@@ -16,6 +16,30 @@ import { KubernetesProvider } from '../../../operator/src/gateway/kubernetes/kub
 import { createLogger } from '../../../operator/src/shared/log.js';
 import { adminKubeConfig, createTestNamespace, installLaminaCrds } from '../../harness/gateway-kube.js';
 import { startTestOperator } from '../../harness/operator.js';
+import AdmZip from 'adm-zip';
+
+/** Any role ARN: Lamina keeps it, and runs the function with no API token unless it names one. */
+export const ROLE = 'arn:aws:iam::000000000000:role/x';
+
+/** The zip of a one-line Python handler. */
+export const pythonZip = () => {
+  const z = new AdmZip();
+  z.addFile('app.py', Buffer.from('def handler(e, c):\n    return 1\n'));
+  return new Uint8Array(z.toBuffer());
+};
+
+/** The Lambda error a call fails with, as the SDK reports it. */
+export async function failure(
+  call: Promise<unknown>,
+): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await call;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('the call succeeded');
+}
 
 export const LIMITS = { maxZipBytes: 256 * 1024, maxUnzippedBytes: 8 * 1024 * 1024 };
 
