@@ -35,6 +35,26 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
   },
   { script: 'X-Amz-Invocation-Type: Event', check: (out) => assert.equal(out.trim(), '202') },
   {
+    script: 'lambda-url/default/streamer',
+    check: (out) => {
+      // Each chunk is received after it was written and before the next one was (the handler
+      // writes every 500 ms): the response is streamed, not buffered until the end.
+      const lines = [...out.matchAll(/^received (\S+): chunk (\d) at \S+T(\S+)Z$/gm)];
+      assert.deepEqual(
+        lines.map((l) => l[2]),
+        ['1', '2', '3'],
+        out,
+      );
+      const ms = (t: string) => Date.parse(`1970-01-01T${t}Z`);
+      for (let i = 0; i + 1 < lines.length; i++) {
+        assert.ok(
+          ms(lines[i]![1]!) < ms(lines[i + 1]![3]!),
+          `chunk ${i + 1} arrived after chunk ${i + 2} was written: ${out}`,
+        );
+      }
+    },
+  },
+  {
     script: 'version/hello-1',
     check: (out) => {
       assert.match(out, /^hello-1\s+hello\s+1\b/m);
@@ -131,6 +151,7 @@ describe('README walkthrough', () => {
       'version/hello-1',
       'function/hello',
       'function/uses-shared-code',
+      'function/streamer',
       'function/greet',
     ]) {
       await kubectl('delete', '--ignore-not-found', '--wait=false', object).catch(() => undefined);
