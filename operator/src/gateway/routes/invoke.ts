@@ -107,28 +107,35 @@ function jsonPayload(body: Buffer): Buffer {
   return body;
 }
 
+interface InvokeRoute {
+  Params: { name: string };
+  Querystring: { Qualifier?: string };
+  Headers: { 'x-amz-invocation-type'?: InvocationType; 'x-amz-log-type'?: (typeof LOG_TYPES)[number] };
+}
+
 export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOptions): Promise<void> {
   const { invoker, asyncQueue } = options;
   acceptRawBodies(app, options.syncPayloadLimitBytes);
 
-  app.post<{
-    Params: { name: string };
-    Querystring: { Qualifier?: string };
-    Headers: { 'x-amz-invocation-type'?: InvocationType; 'x-amz-log-type'?: (typeof LOG_TYPES)[number] };
-  }>(
+  /** The function a request names, in the caller's namespace, once the caller may invoke it. */
+  const authorizedTarget = async (request: FastifyRequest<InvokeRoute>) => {
+    const namespace = await options.bareNames.of(request.headers);
+    if (options.auth) {
+      // Before the lookup, so an unauthorised caller cannot tell which functions exist.
+      const ref = resolveFunctionReference(request.params.name, request.query.Qualifier, namespace);
+      await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
+    }
+    return invoker.resolve(request.params.name, request.query.Qualifier, namespace);
+  };
+
+  app.post<InvokeRoute>(
     '/2015-03-31/functions/:name/invocations',
     { bodyLimit: options.syncPayloadLimitBytes, schema: INVOKE_SCHEMA, attachValidation: true },
     async (request, reply: FastifyReply) => {
       if (request.validationError) throw validationError(request, request.validationError);
       const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
       const tail = request.headers['x-amz-log-type'] === 'Tail';
-      const namespace = await options.bareNames.of(request.headers);
-      if (options.auth) {
-        // Before the lookup, so an unauthorised caller cannot tell which functions exist.
-        const ref = resolveFunctionReference(request.params.name, request.query.Qualifier, namespace);
-        await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
-      }
-      const target = invoker.resolve(request.params.name, request.query.Qualifier, namespace);
+      const target = await authorizedTarget(request);
       const payload = jsonPayload(bodyOf(request.body));
       const context = clientContext(request);
       // Lambda always traces: the caller's X-Amzn-Trace-Id or traceparent, else a new root.
@@ -179,21 +186,12 @@ export async function invokeRoutes(app: FastifyInstance, options: InvokeRouteOpt
 
   // InvokeWithResponseStream: the response as AWS event-stream messages, PayloadChunk by
   // PayloadChunk as the function writes, then InvokeComplete with how it ended.
-  app.post<{
-    Params: { name: string };
-    Querystring: { Qualifier?: string };
-    Headers: { 'x-amz-invocation-type'?: InvocationType; 'x-amz-log-type'?: (typeof LOG_TYPES)[number] };
-  }>(
+  app.post<InvokeRoute>(
     '/2021-11-15/functions/:name/response-streaming-invocations',
     { bodyLimit: options.syncPayloadLimitBytes, schema: STREAM_SCHEMA, attachValidation: true },
     async (request, reply: FastifyReply) => {
       if (request.validationError) throw validationError(request, request.validationError);
-      const namespace = await options.bareNames.of(request.headers);
-      if (options.auth) {
-        const ref = resolveFunctionReference(request.params.name, request.query.Qualifier, namespace);
-        await options.auth.authorizer.authorizeInvoke(request.headers, ref.namespace, ref.name);
-      }
-      const target = invoker.resolve(request.params.name, request.query.Qualifier, namespace);
+      const target = await authorizedTarget(request);
       const payload = jsonPayload(bodyOf(request.body));
       const context = clientContext(request);
       if (request.headers['x-amz-invocation-type'] === 'DryRun') return reply.code(204).send();
