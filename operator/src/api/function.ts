@@ -26,7 +26,7 @@ export type LayerReference = z.infer<typeof LayerReference>;
 const DESTINATION = /^(function:[a-zA-Z0-9-_.]+(:[a-zA-Z0-9-_$]+)?|https?:\/\/\S+)$/;
 
 /** A destination for async results: another function (`function:name[:qualifier]`) or an HTTP(S) URL. */
-const Destination = z.object({
+export const Destination = z.object({
   destination: z
     .string()
     .max(1024)

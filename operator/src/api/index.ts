@@ -8,3 +8,4 @@ export * from './resources.js';
 export * from './snapshot.js';
 export * from './function-name.js';
 export * from './function-url.js';
+export * from './event-source-mapping.js';

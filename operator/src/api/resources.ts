@@ -5,6 +5,7 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { AliasSpec, AliasStatus } from './alias.js';
 import { API_VERSION, GROUP } from './common.js';
+import { EventSourceMappingSpec, EventSourceMappingStatus } from './event-source-mapping.js';
 import { FunctionSpec, FunctionStatus } from './function.js';
 import { LayerSpec, LayerStatus } from './layer.js';
 import { VersionSpec, VersionStatus } from './version.js';
@@ -101,7 +102,35 @@ export const AliasResource = {
   ],
 } satisfies ResourceDefinition<typeof AliasSpec, typeof AliasStatus>;
 
-export const RESOURCES = [FunctionResource, LayerResource, VersionResource, AliasResource] as const;
+export const EventSourceMappingResource = {
+  kind: 'EventSourceMapping',
+  plural: 'eventsourcemappings',
+  singular: 'eventsourcemapping',
+  shortNames: ['esm'],
+  spec: EventSourceMappingSpec,
+  status: EventSourceMappingStatus,
+  printerColumns: [
+    { name: 'Function', type: 'string', jsonPath: '.spec.functionName' },
+    {
+      name: 'Source',
+      type: 'string',
+      jsonPath: '.status.source',
+      description: 'Where records come from: topic, queue, stream or schedule expression',
+    },
+    { name: 'State', type: 'string', jsonPath: '.status.state' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.stateTransitionReason', priority: 1 },
+    { name: 'Result', type: 'string', jsonPath: '.status.lastProcessingResult', priority: 1 },
+    age,
+  ],
+} satisfies ResourceDefinition<typeof EventSourceMappingSpec, typeof EventSourceMappingStatus>;
+
+export const RESOURCES = [
+  FunctionResource,
+  LayerResource,
+  VersionResource,
+  AliasResource,
+  EventSourceMappingResource,
+] as const;
 
 export const API_GROUP_VERSION = `${GROUP}/${API_VERSION}`;
 
@@ -120,3 +149,7 @@ export type LaminaFunction = CustomObject<z.infer<typeof FunctionSpec>, z.infer<
 export type Layer = CustomObject<z.infer<typeof LayerSpec>, z.infer<typeof LayerStatus>>;
 export type Version = CustomObject<z.infer<typeof VersionSpec>, z.infer<typeof VersionStatus>>;
 export type Alias = CustomObject<z.infer<typeof AliasSpec>, z.infer<typeof AliasStatus>>;
+export type EventSourceMapping = CustomObject<
+  z.infer<typeof EventSourceMappingSpec>,
+  z.infer<typeof EventSourceMappingStatus>
+>;

@@ -1,0 +1,3 @@
+// Event source mappings: pollers that read records from Kafka, SQS-compatible queues, NATS
+// JetStream or a schedule and invoke functions with batches of them, as Lambda does.
+export * from './source.js';
