@@ -97,7 +97,7 @@ export const NatsSource = z.object({
 
 /** An EventBridge schedule expression: rate(value unit) or cron(six fields). */
 export const SCHEDULE_EXPRESSION =
-  /^(rate\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
+  /^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
 
 export const ScheduleSource = z.object({
   expression: z.string().max(256).regex(SCHEDULE_EXPRESSION).meta({
@@ -190,14 +190,9 @@ export const EventSourceMappingSpec = withRules(
       .max(esmLimits.maximumRetryAttempts.max)
       .optional()
       .meta({ description: 'Retries of a failed batch; -1 (default) retries until the record expires.' }),
-    maximumRecordAgeInSeconds: z
-      .int()
-      .min(-1)
-      .max(esmLimits.maximumRecordAgeSeconds.max)
-      .optional()
-      .meta({
-        description: 'Records older than this are not invoked: -1 (default, unlimited) or 60–604800.',
-      }),
+    maximumRecordAgeInSeconds: z.int().min(-1).max(esmLimits.maximumRecordAgeSeconds.max).optional().meta({
+      description: 'Records older than this are not invoked: -1 (default, unlimited) or 60–604800.',
+    }),
     bisectBatchOnFunctionError: z.boolean().optional(),
     parallelizationFactor: z
       .int()
@@ -297,7 +292,6 @@ export const EventSourceMappingStatus = z.object({
   stateTransitionReason: z.string().max(1024).optional(),
   lastProcessingResult: z.string().max(1024).optional(),
   lastModified: z.string().max(64).optional(),
-  functionArn: z.string().max(256).optional(),
   source: z.string().max(2048).optional().meta({
     description:
       'Where records come from, for people: kafka topic, sqs queue URL, nats stream or schedule expression.',

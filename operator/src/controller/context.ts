@@ -1,6 +1,6 @@
 // What every reconciler gets: typed clients for writes, informer caches for reads, the
 // artifact store, events, the clock and a logger. Built once by the manager.
-import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
+import type { Alias, EventSourceMapping, LaminaFunction, Layer, Version } from '../api/index.js';
 import {
   type EventRecorder,
   type ReadCache,
@@ -17,6 +17,7 @@ export interface Kinds {
   versions: Version;
   aliases: Alias;
   layers: Layer;
+  eventsourcemappings: EventSourceMapping;
 }
 
 export type Clients = { [K in keyof Kinds]: ResourceClient<Kinds[K]> };

@@ -1,12 +1,14 @@
-// Wires the four reconcilers to the API server: one informer cache per kind (all namespaces,
+// Wires the reconcilers to the API server: one informer cache per kind (all namespaces,
 // or a configured list), one work queue per kind, and the rules that turn a change of one
 // object into work for the objects that depend on it:
 //   Function → itself, its Versions and Aliases       Version → itself, its Function, its Aliases
 //   Alias    → itself, its function's Versions/Aliases Layer   → itself, the Functions using it
+//   EventSourceMapping → itself (and every change of its function re-checks it)
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   AliasResource,
   type CustomObject,
+  EventSourceMappingResource,
   FunctionResource,
   LayerResource,
   VersionResource,
@@ -15,6 +17,7 @@ import { apiMessage, ResourceClient, WatchedKind } from '../kube/index.js';
 import type { EventRecorder } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { reconcileAlias } from './alias.js';
+import { reconcileEventSourceMapping, splitFunctionName } from './event-source-mapping.js';
 import type { CodeResolver } from './code.js';
 import { type Caches, type Clients, type ControllerContext, type Kinds } from './context.js';
 import { reconcileFunction } from './function.js';
@@ -50,6 +53,7 @@ const REGISTRY: { [K in Kind]: { resource: { plural: string; kind: string }; rec
   versions: { resource: VersionResource, reconcile: reconcileVersion },
   aliases: { resource: AliasResource, reconcile: reconcileAlias },
   layers: { resource: LayerResource, reconcile: reconcileLayer },
+  eventsourcemappings: { resource: EventSourceMappingResource, reconcile: reconcileEventSourceMapping },
 };
 const KINDS = Object.keys(REGISTRY) as Kind[];
 
@@ -127,14 +131,19 @@ export class Manager {
   }
 
   private wire(): void {
-    const { functions, versions, aliases, layers } = this.watched;
+    const { functions, versions, aliases, layers, eventsourcemappings } = this.watched;
     const q = this.queues;
+    const mappingsOf = (namespace: string, functionName: string) => {
+      for (const m of eventsourcemappings.list(namespace))
+        if (splitFunctionName(m.spec.functionName).name === functionName) q.eventsourcemappings.add(keyOf(m));
+    };
     // Including objects being deleted: a Version held by its finalizer waits for these events.
     const dependantsOf = (namespace: string, functionName: string) => {
       for (const v of versions.list(namespace))
         if (v.spec.functionName === functionName) q.versions.add(keyOf(v));
       for (const a of aliases.list(namespace))
         if (a.spec.functionName === functionName) q.aliases.add(keyOf(a));
+      mappingsOf(namespace, functionName);
     };
     functions.on((_event, fn) => {
       q.functions.add(keyOf(fn));
@@ -146,11 +155,13 @@ export class Manager {
       q.functions.add(`${namespace}/${v.spec.functionName}`);
       for (const a of aliases.list(namespace))
         if (a.spec.functionName === v.spec.functionName) q.aliases.add(keyOf(a));
+      mappingsOf(namespace, v.spec.functionName);
     });
     aliases.on((_event, a) => {
       q.aliases.add(keyOf(a));
       dependantsOf(a.metadata.namespace ?? 'default', a.spec.functionName);
     });
+    eventsourcemappings.on((_event, m) => q.eventsourcemappings.add(keyOf(m)));
     layers.on((_event, layer) => {
       q.layers.add(keyOf(layer));
       const namespace = layer.metadata.namespace ?? 'default';
