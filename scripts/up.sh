@@ -78,13 +78,19 @@ runtime_revision="$(image_id runtime)"
 # The chart is secure by default (auth.invoke and auth.store: kubernetes). The local cluster
 # opts out, explicitly, so the examples, curl and `lamina push` work without tokens.
 LOCAL_AUTH_ARGS=(--set auth.invoke=none --set auth.store=none)
+# The local cluster's DNS is CoreDNS on the node itself, not a kube-dns pod: the function pods'
+# NetworkPolicy lets them reach it (port 53 only; the node's other ports stay closed to them).
+LOCAL_NET_ARGS=()
+if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 && "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" == local ]]; then
+  LOCAL_NET_ARGS=(--set "networkPolicy.dnsCIDRs={$node_ip/32}")
+fi
 # Helm installs CRDs only on first install and never upgrades them: apply this checkout's, so
 # a cluster that already had Lamina gets the current schemas (validation rules, new fields).
 log "applying the CRDs"
 kubectl apply --server-side --force-conflicts -f charts/lamina/crds/ >&2
 log "installing the chart (local opt-out: auth.invoke=none auth.store=none — anyone who reaches the gateway or the store may call it)"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
-  "${LOCAL_AUTH_ARGS[@]}" \
+  "${LOCAL_AUTH_ARGS[@]}" "${LOCAL_NET_ARGS[@]}" \
   --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
   --set-string images.operatorRevision="$operator_revision" \
   --set-string images.runtimeRevision="$runtime_revision" --wait --timeout 5m >&2

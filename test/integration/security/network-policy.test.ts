@@ -1,7 +1,6 @@
-// The function-pod NetworkPolicy: rendered by helm, checked for what it lets through, and
-// accepted by the real API server (server-side dry run). Enforcement needs a CNI plugin that
-// implements NetworkPolicy; the local clusters here have none (SECURITY.md), so this is
-// the whole test.
+// The chart's NetworkPolicies: rendered by helm, checked for what they let through, and
+// accepted by the real API server (server-side dry run). Enforcement with real connections is
+// tested on the local cluster, which runs kube-network-policies: test/e2e/network-policy.test.ts.
 import assert from 'node:assert/strict';
 import { BlockList, isIPv4 } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -35,16 +34,18 @@ interface NetworkPolicy {
 describe('function-pod NetworkPolicy', () => {
   let admin: KubeConfig;
   let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  let all: NetworkPolicy[];
   let policies: NetworkPolicy[];
 
   before(async () => {
     admin = await adminKubeConfig();
     ns = await createTestNamespace(admin, 'sec-netpol');
-    policies = renderChart(
+    all = renderChart(
       'lamina-system',
       '--set',
       `networkPolicy.functionNamespaces={${ns.name},other-team}`,
     ).filter((o) => o.kind === 'NetworkPolicy') as NetworkPolicy[];
+    policies = all.filter((p) => p.metadata?.name === 'lamina-functions');
   });
   after(() => ns?.dispose());
 
@@ -57,6 +58,53 @@ describe('function-pod NetworkPolicy', () => {
       assert.deepEqual(p.spec?.podSelector?.matchLabels, { 'lamina.dev/environment': 'true' });
       assert.deepEqual(p.spec?.policyTypes, ['Ingress', 'Egress']);
     }
+  });
+
+  it('gives warm-pool pods the same rules, selecting lamina.dev/pool', () => {
+    const pool = all.filter((p) => p.metadata?.name === 'lamina-pool');
+    assert.deepEqual(
+      pool.map((p) => p.metadata?.namespace),
+      [ns.name, 'other-team'],
+    );
+    assert.deepEqual(pool[0]!.spec?.podSelector?.matchLabels, { 'lamina.dev/pool': 'true' });
+    assert.deepEqual(pool[0]!.spec?.ingress, policies[0]!.spec?.ingress);
+    assert.deepEqual(pool[0]!.spec?.egress, policies[0]!.spec?.egress);
+  });
+
+  it('admits to the store port only environments, pool pods and the gateway; metrics stay open', () => {
+    const store = all.find((p) => p.metadata?.name === 'lamina-store')!;
+    assert.equal(store.metadata?.namespace, 'lamina-system');
+    assert.equal(store.spec?.podSelector?.matchLabels?.['app.kubernetes.io/component'], 'operator');
+    assert.deepEqual(store.spec?.policyTypes, ['Ingress']);
+    const [toStore, toMetrics] = store.spec!.ingress!;
+    assert.deepEqual(toStore!.ports, [{ protocol: 'TCP', port: 8090 }]);
+    assert.deepEqual(
+      toStore!.from!.map((peer) => peer.podSelector?.matchLabels),
+      [
+        { 'lamina.dev/environment': 'true' },
+        { 'lamina.dev/pool': 'true' },
+        {
+          'app.kubernetes.io/part-of': 'lamina',
+          'app.kubernetes.io/instance': 'lamina',
+          'app.kubernetes.io/component': 'gateway',
+        },
+      ],
+    );
+    assert.deepEqual(toMetrics, { ports: [{ protocol: 'TCP', port: 8081 }] });
+  });
+
+  it('lets functions reach a DNS server that is not a pod on port 53 only (dnsCIDRs)', () => {
+    const rendered = renderChart('lamina-system', '--set', 'networkPolicy.dnsCIDRs={10.88.0.1/32}').find(
+      (o) => o.kind === 'NetworkPolicy' && (o as NetworkPolicy).metadata?.name === 'lamina-functions',
+    ) as NetworkPolicy;
+    const dns = rendered.spec!.egress!.filter((rule) =>
+      rule.to?.some((peer) => peer.ipBlock?.cidr === '10.88.0.1/32'),
+    );
+    assert.equal(dns.length, 1);
+    assert.deepEqual(dns[0]!.ports, [
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
   });
 
   it('admits only the gateway, only on the agent port', () => {
@@ -95,8 +143,17 @@ describe('function-pod NetworkPolicy', () => {
 
   it('is accepted by the API server (server-side dry run)', async () => {
     const api = KubernetesObjectApi.makeApiClient(admin);
-    const created = await api.create(policies[0]!, undefined, 'All');
-    assert.equal(created.metadata?.namespace, ns.name);
+    for (const policy of all.filter((p) => p.metadata?.namespace === ns.name)) {
+      const created = await api.create(policy, undefined, 'All');
+      assert.equal(created.metadata?.namespace, ns.name);
+    }
+    const store = all.find((p) => p.metadata?.name === 'lamina-store')!;
+    const created = await api.create(
+      { ...store, metadata: { ...store.metadata, namespace: ns.name } },
+      undefined,
+      'All',
+    );
+    assert.equal(created.metadata?.name, 'lamina-store');
   });
 
   it('renders nothing when disabled', () => {
