@@ -1,3 +1,6 @@
 // Event source mappings: pollers that read records from Kafka, SQS-compatible queues, NATS
 // JetStream or a schedule and invoke functions with batches of them, as Lambda does.
 export * from './source.js';
+export * from './decisions.js';
+export * from './filter-pattern.js';
+export * from './schedule-expression.js';
