@@ -40,7 +40,16 @@ log "bundling and building images"
 node scripts/bundle.mjs >&2
 built_offline=0
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" != kind ]]; then
-  bash runtime-image/build/build-offline.sh runtime operator >&2
+  # The images of the other runtime lines (Java, bookworm's and forky's Node.js/Python) are
+  # optional, each adds minutes to a fresh build: LAMINA_RUNTIME_IMAGES="runtime-java21
+  # runtime-forky" (build-offline.sh target names) or "all" builds them too.
+  extra_images=()
+  if [[ "${LAMINA_RUNTIME_IMAGES:-}" == all ]]; then
+    extra_images=(runtimes)
+  else
+    read -ra extra_images <<<"${LAMINA_RUNTIME_IMAGES:-}"
+  fi
+  bash runtime-image/build/build-offline.sh runtime "${extra_images[@]}" operator >&2
   built_offline=1
 fi
 
@@ -75,6 +84,12 @@ LAMINA_GATEWAY="http://$node_ip:30080"
 image_id() { [[ "$built_offline" == 1 ]] && cat "$LAMINA_CACHE/images/archives/$1.tar.id" 2>/dev/null || true; }
 operator_revision="$(image_id operator)"
 runtime_revision="$(image_id runtime)"
+# The other runtime images that were ever built here (a revision per image key).
+RUNTIME_REVISION_ARGS=()
+for key in bookworm forky java21 java17; do
+  revision="$(image_id "runtime-$key")"
+  [[ -z "$revision" ]] || RUNTIME_REVISION_ARGS+=(--set-string "images.runtimesRevisions.$key=$revision")
+done
 # The chart is secure by default (auth.invoke and auth.store: kubernetes). The local cluster
 # opts out, explicitly, so the examples, curl and `lamina push` work without tokens.
 LOCAL_AUTH_ARGS=(--set auth.invoke=none --set auth.store=none)
@@ -93,7 +108,7 @@ helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-na
   "${LOCAL_AUTH_ARGS[@]}" "${LOCAL_NET_ARGS[@]}" \
   --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
   --set-string images.operatorRevision="$operator_revision" \
-  --set-string images.runtimeRevision="$runtime_revision" --wait --timeout 5m >&2
+  --set-string images.runtimeRevision="$runtime_revision" "${RUNTIME_REVISION_ARGS[@]}" --wait --timeout 5m >&2
 if [[ -z "$operator_revision" ]]; then
   # Images built elsewhere (kind, a current context): no ID to compare, so restart to be sure.
   kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2

@@ -4,18 +4,29 @@
 #
 # Usage: runtime-image/build/build-offline.sh [options] [target ...]
 #   targets:  pause     the pod sandbox image (a static C "pause", see pause.c)
-#             runtime   lamina/runtime:dev from runtime-image/Dockerfile
+#             runtime   lamina/runtime:dev from runtime-image/Dockerfile (trixie:
+#                       nodejs20.x, python3.13, provided*)
+#             runtime-bookworm  lamina/runtime-bookworm:dev (nodejs18.x, python3.11)
+#             runtime-forky     lamina/runtime-forky:dev (nodejs24.x, python3.14)
+#             runtime-java21    lamina/runtime-java21:dev (runtime + openjdk-21, java21)
+#             runtime-java17    lamina/runtime-java17:dev (runtime-bookworm + openjdk-17)
+#             runtimes  every runtime image above
 #             operator  lamina/operator:dev from operator/Dockerfile (skipped with a note
 #                       while that file does not exist yet)
 #             base      only the debian:trixie-slim stand-in
-#             default: pause runtime operator
+#             kafka, sqs  lamina/kafka:dev and lamina/sqs:dev, the event servers of the
+#                       Kafka and SQS event sources (scripts/event-servers/); never by default
+#             nats      lamina/nats:dev: the static nats-server (built from its Go module by
+#                       scripts/cluster/build-tools.sh) alone in an image; never by default
+#             default: pause, runtime, the images of $LAMINA_RUNTIME_IMAGES (space-separated
+#             names above, e.g. "runtime-java21"; "all" for every one), operator
 #   --no-import      build and export only; do not touch containerd
 #   --refresh-base   debootstrap a fresh base even if a recent one is cached
 #
 # How it works:
-#   1. base: `debootstrap --variant=minbase trixie` (cached as a tarball keyed by suite
+#   1. base: `debootstrap --variant=minbase <suite>` (trixie, bookworm, forky; cached as a tarball keyed by suite
 #      and date, reused for $LAMINA_BASE_MAX_AGE_DAYS days), slimmed like the official
-#      -slim images, committed with buildah as docker.io/library/debian:trixie-slim.
+#      -slim images, committed with buildah as docker.io/library/debian:<suite>-slim.
 #   2. `buildah bud --pull=never --layers` runs the very same runtime-image/Dockerfile a
 #      Docker user builds (RUN apt-get reaches Debian's mirror; FROM never pulls).
 #   3. `buildah push ... docker-archive:` then `ctr images import` into the k8s.io
@@ -36,9 +47,11 @@ die() {
 
 BASE_DIR="$IMAGES_DIR/base"
 BUILDAH_DIR="$IMAGES_DIR/buildah"
-BASE_IMAGE="docker.io/library/debian:$DEBIAN_SUITE-slim"
+base_image() { echo "docker.io/library/debian:$1-slim"; }
 BASE_MAX_AGE_DAYS="${LAMINA_BASE_MAX_AGE_DAYS:-30}"
 
+# The runtime images beyond lamina/runtime:dev, in build order (java17 builds on bookworm).
+EXTRA_RUNTIME_IMAGES=(runtime-bookworm runtime-forky runtime-java21 runtime-java17)
 DO_IMPORT=1
 REFRESH_BASE=0
 TARGETS=()
@@ -47,15 +60,30 @@ while [[ $# -gt 0 ]]; do
     --no-import) DO_IMPORT=0 ;;
     --refresh-base) REFRESH_BASE=1 ;;
     -h | --help)
-      sed -n '2,26p' "$0"
+      sed -n '2,28p' "$0"
       exit 0
       ;;
-    pause | runtime | operator | base) TARGETS+=("$1") ;;
+    pause | runtime | runtime-bookworm | runtime-forky | runtime-java21 | runtime-java17 | operator | base)
+      TARGETS+=("$1")
+      ;;
+    runtimes) TARGETS+=(runtime "${EXTRA_RUNTIME_IMAGES[@]}") ;;
+    kafka | sqs | nats) TARGETS+=("$1") ;;
     *) die "unknown argument: $1" ;;
   esac
   shift
 done
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(pause runtime operator)
+if [[ ${#TARGETS[@]} -eq 0 ]]; then
+  TARGETS=(pause runtime)
+  if [[ "${LAMINA_RUNTIME_IMAGES:-}" == all ]]; then
+    TARGETS+=("${EXTRA_RUNTIME_IMAGES[@]}")
+  else
+    for t in ${LAMINA_RUNTIME_IMAGES:-}; do
+      [[ " ${EXTRA_RUNTIME_IMAGES[*]} " == *" $t "* ]] || die "LAMINA_RUNTIME_IMAGES: unknown image $t"
+      TARGETS+=("$t")
+    done
+  fi
+  TARGETS+=(operator)
+fi
 
 # buildah with its own storage under the cache (never the system's), chroot isolation
 # (no OCI runtime nesting needed for RUN), and a policy that accepts local images only
@@ -81,51 +109,56 @@ image_id() { bah images --noheading --no-trunc --format '{{.ID}}' "$1" 2>/dev/nu
 
 # ------------------------------------------------------------------------ base
 
-# The newest cached base tarball younger than BASE_MAX_AGE_DAYS, if any.
+# The newest cached base tarball of a suite younger than BASE_MAX_AGE_DAYS, if any.
 cached_base_tarball() {
-  find "$BASE_DIR" -maxdepth 1 -name "debian-$DEBIAN_SUITE-minbase-*.tar" -mtime "-$BASE_MAX_AGE_DAYS" 2>/dev/null |
+  find "$BASE_DIR" -maxdepth 1 -name "debian-$1-minbase-*.tar" -mtime "-$BASE_MAX_AGE_DAYS" 2>/dev/null |
     sort | tail -n1
 }
 
 debootstrap_base() {
-  local stamp tarball rootfs
+  local suite="$1" stamp tarball rootfs
   stamp="$(date -u +%Y%m%d)"
-  tarball="$BASE_DIR/debian-$DEBIAN_SUITE-minbase-$stamp.tar"
-  rootfs="$BASE_DIR/rootfs.tmp"
+  tarball="$BASE_DIR/debian-$suite-minbase-$stamp.tar"
+  rootfs="$BASE_DIR/rootfs-$suite.tmp"
   rm -rf "$rootfs"
-  log "debootstrap --variant=minbase $DEBIAN_SUITE (a few minutes; log: $BASE_DIR/debootstrap.log)"
-  if ! debootstrap --variant=minbase --components=main "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" \
-    >"$BASE_DIR/debootstrap.log" 2>&1; then
-    tail -n 20 "$BASE_DIR/debootstrap.log" >&2
+  log "debootstrap --variant=minbase $suite (a few minutes; log: $BASE_DIR/debootstrap-$suite.log)"
+  # A release newer than this host's debootstrap (forky on bookworm) bootstraps like sid.
+  local script=()
+  [[ -e "/usr/share/debootstrap/scripts/$suite" ]] || script=(/usr/share/debootstrap/scripts/sid)
+  if ! debootstrap --variant=minbase --components=main "$suite" "$rootfs" "$DEBIAN_MIRROR" "${script[@]}" \
+    >"$BASE_DIR/debootstrap-$suite.log" 2>&1; then
+    tail -n 20 "$BASE_DIR/debootstrap-$suite.log" >&2
     rm -rf "$rootfs"
     die "debootstrap failed"
   fi
-  slim_rootfs "$rootfs"
+  slim_rootfs "$rootfs" "$suite"
   # /dev, /proc, /sys stay empty in an image: the container runtime provides them.
   tar --numeric-owner --xattrs -C "$rootfs" --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* \
     -cf "$tarball.tmp" .
   mv -f "$tarball.tmp" "$tarball"
   rm -rf "$rootfs"
   # Keep only the newest two tarballs.
-  find "$BASE_DIR" -maxdepth 1 -name "debian-$DEBIAN_SUITE-minbase-*.tar" | sort | head -n -2 | xargs -r rm -f
+  find "$BASE_DIR" -maxdepth 1 -name "debian-$suite-minbase-*.tar" | sort | head -n -2 | xargs -r rm -f
   echo "$tarball"
 }
 
 # What the official debian:<suite>-slim images do on top of minbase: apt sources in
 # deb822 form, no docs/man pages/translations from later installs, no caches or logs.
+# Testing (forky) has no -updates suite: only stable releases list it.
 slim_rootfs() {
-  local r="$1"
+  local r="$1" suite="$2" suites="$2"
+  [[ "$suite" == forky ]] || suites="$suite $suite-updates"
   rm -f "$r/etc/apt/sources.list"
   cat >"$r/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: http://deb.debian.org/debian
-Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+Suites: $suites
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: http://deb.debian.org/debian-security
-Suites: $DEBIAN_SUITE-security
+Suites: $suite-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
@@ -159,25 +192,26 @@ EOF
 }
 
 ensure_base() {
-  local tarball have_label
-  tarball="$(cached_base_tarball)"
+  local suite="${1:-$DEBIAN_SUITE}" tarball have_label base
+  base="$(base_image "$suite")"
+  tarball="$(cached_base_tarball "$suite")"
   if [[ "$REFRESH_BASE" == 1 || -z "$tarball" ]]; then
-    tarball="$(debootstrap_base)"
+    tarball="$(debootstrap_base "$suite")"
   else
     log "base: reusing $(basename "$tarball")"
   fi
-  have_label="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.base"}}' "$BASE_IMAGE" 2>/dev/null || true)"
+  have_label="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.base"}}' "$base" 2>/dev/null || true)"
   if [[ "$have_label" == "$(basename "$tarball")" ]]; then
     return 0
   fi
-  log "base: committing $BASE_IMAGE from $(basename "$tarball")"
+  log "base: committing $base from $(basename "$tarball")"
   local ctr
   ctr="$(bah from --pull=never scratch)"
   bah add --quiet "$ctr" "$tarball" / >/dev/null
   bah config --os linux --arch amd64 \
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --cmd bash --annotation "dev.lamina.base=$(basename "$tarball")" "$ctr"
-  bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$BASE_IMAGE" >/dev/null
+  bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$base" >/dev/null
 }
 
 # --------------------------------------------------------------- export/import
@@ -230,6 +264,28 @@ build_pause() {
   export_and_import "$PAUSE_IMAGE" pause
 }
 
+# nats-server is a static Go binary (CGO off): the image holds that one file, nothing else to
+# patch or to exploit. It runs as a non-root user; the chart's pod securityContext sets its own.
+build_nats() {
+  local bin="$NATS_SERVER_BIN_DIR/nats-server"
+  bash "$BUILD_DIR/../../scripts/cluster/build-tools.sh" nats-server 2>&1 | sed 's/^\[cluster\]/[images]/' >&2
+  [[ "${PIPESTATUS[0]}" == 0 ]] || die "nats-server build failed"
+  local want have
+  want="$(sha256sum "$bin" | cut -d' ' -f1)"
+  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.nats"}}' "$NATS_IMAGE" 2>/dev/null || true)"
+  if [[ "$want" != "$have" ]]; then
+    log "nats: committing $NATS_IMAGE (nats-server $NATS_SERVER_VERSION)"
+    local ctr
+    ctr="$(bah from --pull=never scratch)"
+    bah copy --quiet --chmod 0755 "$ctr" "$bin" /nats-server >/dev/null
+    bah config --os linux --arch amd64 --entrypoint '["/nats-server"]' --cmd '' --user 65532:65532 \
+      --port 4222 --port 8222 --annotation "dev.lamina.nats=$want" \
+      --label "org.opencontainers.image.version=$NATS_SERVER_VERSION" "$ctr"
+    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$NATS_IMAGE" >/dev/null
+  fi
+  export_and_import "$NATS_IMAGE" nats
+}
+
 # The bundles come from another part of the repo (`npm run build:agent` /
 # `build:operator`, esbuild, about a second): rebuilt every time so the image never
 # carries a stale bundle; an unchanged bundle hashes the same and rebuilds nothing.
@@ -253,25 +309,30 @@ ensure_agent_bundle() {
 # download from npm or PyPI get this machine's CA bundle as the build secret `ca-bundle`
 # (a TLS-inspecting proxy's CA is in it); a secret is mounted for one step, never stored.
 CA_BUNDLE="${LAMINA_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+# BUILD_ARGS: --build-arg options of the next bud (set by the caller, one build at a time).
+BUILD_ARGS=()
 bud() {
   local dockerfile="$1" name="$2" secrets=()
   [[ -s "$CA_BUNDLE" ]] && secrets=(--secret "id=ca-bundle,src=$CA_BUNDLE")
-  log "$name: buildah bud -f ${dockerfile#"$REPO_ROOT"/} (layers cached)"
-  (cd "$REPO_ROOT" && bah bud --pull=never --layers --isolation chroot "${secrets[@]}" \
+  log "$name: buildah bud -f ${dockerfile#"$REPO_ROOT"/} ${BUILD_ARGS[*]} (layers cached)"
+  (cd "$REPO_ROOT" && bah bud --pull=never --layers --isolation chroot "${secrets[@]}" "${BUILD_ARGS[@]}" \
     --signature-policy "$POLICY" -f "$dockerfile" -t "$name" .) >"$BUILDAH_DIR/bud-${name##*/}.log" 2>&1 || {
     tail -n 30 "$BUILDAH_DIR/bud-${name##*/}.log" >&2
     die "build of $name failed (log: $BUILDAH_DIR/bud-${name##*/}.log)"
   }
 }
 
-# A hash of everything a Dockerfile build reads: the Dockerfile, the base image and the
-# files it copies. Equal to the last build's -> the build is skipped (fast `cluster:up`).
+# A hash of everything a Dockerfile build reads: the Dockerfile, its build arguments, the
+# images it starts FROM (FROM_IMAGES) and the files it copies. Equal to the last build's ->
+# the build is skipped (fast `cluster:up`).
+FROM_IMAGES=()
 inputs_hash() {
-  local dockerfile="$1"
+  local dockerfile="$1" from
   shift
   {
     sha256sum "$dockerfile"
-    image_id "$BASE_IMAGE"
+    echo "${BUILD_ARGS[*]}"
+    for from in "${FROM_IMAGES[@]}"; do image_id "$from"; done
     (cd "$REPO_ROOT" && find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum)
     (cd "$REPO_ROOT" && find "$@" -printf '%p %m %y\n' 2>/dev/null | sort)
   } | sha256sum | cut -d' ' -f1
@@ -291,12 +352,30 @@ bud_if_changed() {
   echo "$hash" >"$stamp"
 }
 
-build_runtime() {
-  ensure_base
+# build_runtime_image <target> <suite> <nodejs major> <python minor> [standby runtimes]: the
+# runtime Dockerfile on a Debian release. Each image serves the Node.js and Python lines its
+# release ships; only the default image starts standby runtimes in the warm pool.
+build_runtime_image() {
+  local target="$1" suite="$2" name
+  name="docker.io/lamina/$target:dev"
+  ensure_base "$suite"
   ensure_agent_bundle
-  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$RUNTIME_IMAGE" runtime-image/sdks runtime-image/runtimes \
+  BUILD_ARGS=(--build-arg "DEBIAN_SUITE=$suite" --build-arg "NODEJS_MAJOR=$3" --build-arg "PYTHON_MINOR=$4")
+  [[ $# -ge 5 ]] && BUILD_ARGS+=(--build-arg "STANDBY_RUNTIMES=$5")
+  FROM_IMAGES=("$(base_image "$suite")")
+  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$name" runtime-image/sdks runtime-image/runtimes \
     dist/agent/agent.mjs
-  export_and_import "$RUNTIME_IMAGE" runtime
+  export_and_import "$name" "$target"
+}
+
+# build_java_image <target> <suite> <runtime image it extends> <java major>: a JRE and the
+# Java runtime interface client on top of a runtime image (the agent runs on its Node.js).
+build_java_image() {
+  local target="$1" suite="$2" parent="docker.io/lamina/$3:dev" name="docker.io/lamina/$1:dev"
+  BUILD_ARGS=(--build-arg "DEBIAN_SUITE=$suite" --build-arg "RUNTIME_IMAGE=$parent" --build-arg "JAVA_MAJOR=$4")
+  FROM_IMAGES=("$(base_image "$suite")" "$parent")
+  bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile.java" "$name" runtime-image/runtimes/java
+  export_and_import "$name" "$target"
 }
 
 # Hook for the operator/gateway image: built the same way as the runtime image, from
@@ -308,11 +387,26 @@ build_operator() {
     log "operator: skipped, operator/Dockerfile does not exist yet"
     return 0
   fi
-  ensure_base
+  ensure_base "$DEBIAN_SUITE"
+  BUILD_ARGS=()
+  FROM_IMAGES=("$(base_image "$DEBIAN_SUITE")")
   run_bundle build:operator dist/operator
   # The operator Dockerfile's inputs are not known here: hash the whole operator/ and dist/.
   bud_if_changed "$dockerfile" "$OPERATOR_IMAGE" operator dist
   export_and_import "$OPERATOR_IMAGE" operator
+}
+
+# The event servers (Kafka, an SQS-compatible queue) that the event-source tests and
+# `npm run up -- --with kafka,sqs` run: JREs with jars from Maven Central, one Dockerfile each
+# under scripts/event-servers/.
+build_event_server() {
+  local name="$1" image="docker.io/lamina/$1:dev"
+  ensure_base "$DEBIAN_SUITE"
+  BUILD_ARGS=()
+  FROM_IMAGES=("docker.io/library/debian:$DEBIAN_SUITE-slim")
+  bud_if_changed "$REPO_ROOT/scripts/event-servers/$name/Dockerfile" "$image" \
+    scripts/event-servers/fetch-jars.sh "scripts/event-servers/$name"
+  export_and_import "$image" "$name"
 }
 
 # Leftovers of an interrupted build: working containers (and their overlay mounts).
@@ -352,14 +446,28 @@ main() {
   # shellcheck disable=SC2154 # rc is assigned inside the trap string
   trap 'rc=$?; unmount_storage; exit $rc' EXIT
   clean_working_containers
-  local start=$SECONDS t
+  local start=$SECONDS t t0
   for t in "${TARGETS[@]}"; do
+    t0=$SECONDS
     case "$t" in
-      base) ensure_base ;;
+      base) ensure_base "$DEBIAN_SUITE" ;;
       pause) build_pause ;;
-      runtime) build_runtime ;;
+      runtime) build_runtime_image runtime trixie 20 3.13 ;;
+      runtime-bookworm) build_runtime_image runtime-bookworm bookworm 18 3.11 "" ;;
+      runtime-forky) build_runtime_image runtime-forky forky 24 3.14 "" ;;
+      runtime-java21)
+        build_runtime_image runtime trixie 20 3.13
+        build_java_image runtime-java21 trixie runtime 21
+        ;;
+      runtime-java17)
+        build_runtime_image runtime-bookworm bookworm 18 3.11 ""
+        build_java_image runtime-java17 bookworm runtime-bookworm 17
+        ;;
       operator) build_operator ;;
+      kafka | sqs) build_event_server "$t" ;;
+      nats) build_nats ;;
     esac
+    log "$t: $((SECONDS - t0))s"
   done
   prune_images
   log "done in $((SECONDS - start))s"

@@ -25,7 +25,7 @@ export const limits = {
 
 export const Runtime = z.enum(RUNTIMES).meta({
   description:
-    'Lambda runtime identifier: nodejs20.x, python3.13, or provided / provided.al2023 (custom runtime).',
+    'Lambda runtime identifier: nodejs18.x, nodejs20.x, nodejs24.x, python3.11, python3.13, python3.14, java17, java21, or provided / provided.al2023 (custom runtime).',
 });
 export type Runtime = z.infer<typeof Runtime>;
 

@@ -78,6 +78,8 @@ export type FunctionUrlConfig = z.infer<typeof FunctionUrlConfig>;
 
 /** Node.js and Python load `<module>.<function>`: a module path, a dot, then the export. */
 const MODULE_HANDLER = /^[^\s.][^\s]*\.[^\s.]+$/;
+/** Java: `package.Class::method`, or `package.Class` (a RequestHandler / RequestStreamHandler). */
+const JAVA_HANDLER = /^[A-Za-z_$][A-Za-z0-9_$.]*(::[A-Za-z_$][A-Za-z0-9_$]*)?$/;
 
 export const FunctionSpec = withRules(
   z.object({
@@ -135,17 +137,24 @@ export const FunctionSpec = withRules(
   [
     {
       rule: 'self.runtime.startsWith("provided") || has(self.handler)',
-      message: 'handler is required for runtime nodejs20.x and python3.13',
+      message: 'handler is required for the Node.js, Python and Java runtimes',
       check: (spec) => spec.runtime.startsWith('provided') || spec.handler !== undefined,
     },
     {
-      rule: `self.runtime.startsWith("provided") || !has(self.handler) || self.handler.matches(r'${MODULE_HANDLER.source}')`,
-      message:
-        'handler must be <module>.<function> (e.g. index.handler) for runtime nodejs20.x and python3.13',
+      rule: `self.runtime.startsWith("provided") || self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${MODULE_HANDLER.source}')`,
+      message: 'handler must be <module>.<function> (e.g. index.handler) for the Node.js and Python runtimes',
       check: (spec) =>
         spec.runtime.startsWith('provided') ||
+        spec.runtime.startsWith('java') ||
         spec.handler === undefined ||
         MODULE_HANDLER.test(spec.handler),
+      field: 'handler',
+    },
+    {
+      rule: `!self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${JAVA_HANDLER.source}')`,
+      message: 'handler must be <package.Class>::<method> or <package.Class> for the Java runtimes',
+      check: (spec) =>
+        !spec.runtime.startsWith('java') || spec.handler === undefined || JAVA_HANDLER.test(spec.handler),
       field: 'handler',
     },
     {

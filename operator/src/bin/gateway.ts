@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import {
   ConfigError,
   createGateway,
+  ForwardClient,
   GatewayAsyncQueue,
   HttpAgentClient,
   InlineArtifacts,
@@ -15,9 +16,11 @@ import {
   LambdaAuthorizer,
   loadAsyncConfig,
   loadConfig,
+  loadShardingConfig,
   openEventQueue,
   PooledProvider,
   SecretAccessKeys,
+  ShardCoordinator,
   startAsyncProcessor,
   WarmPool,
 } from '../gateway/index.js';
@@ -36,9 +39,11 @@ async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
   let config;
   let asyncConfig;
+  let shardingConfig;
   try {
     config = loadConfig();
     asyncConfig = loadAsyncConfig();
+    shardingConfig = loadShardingConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(err.message);
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
   await catalog.start();
   const pods = new KubernetesProvider(
     kc,
-    { image: config.runtimeImage },
+    { image: config.runtimeImage, images: config.runtimeImages },
     log.child({ part: 'environments' }),
   );
   const warmPool = new WarmPool(
@@ -85,10 +90,15 @@ async function main(): Promise<void> {
     {
       image: config.runtimeImage,
       imageRevision: config.runtimeImageRevision,
+      images: config.runtimeImages,
+      imageRevisions: config.runtimeImageRevisions,
       ...config.pool,
       reconcileIntervalMs: 1000,
     },
-    () => catalog.functions().map((fn) => fn.metadata.namespace ?? 'default'),
+    () =>
+      catalog
+        .functions()
+        .map((fn) => ({ namespace: fn.metadata.namespace ?? 'default', runtime: fn.spec.runtime })),
     log.child({ part: 'warm-pool' }),
   );
   const provider = new PooledProvider(
@@ -146,6 +156,26 @@ async function main(): Promise<void> {
       : {}),
     log,
     processMetrics: true,
+    ...(shardingConfig
+      ? {
+          // Several replicas: functions sharded over them by Leases, the others forward.
+          sharding: {
+            coordinator: (hooks) =>
+              new ShardCoordinator(
+                kc,
+                { ...shardingConfig, clock: systemClock, log: log.child({ part: 'sharding' }) },
+                hooks,
+              ),
+            forward: new ForwardClient(shardingConfig.token),
+            token: shardingConfig.token,
+            settings: {
+              ownerWaitMs: shardingConfig.ownerWaitMs,
+              forwardSlackMs: config.coldStartTimeoutMs + 10_000,
+            },
+            leaveTimeoutMs: shardingConfig.leaveTimeoutMs,
+          },
+        }
+      : {}),
   });
   await gateway.start();
   const events = new KubeEventRecorder(kc, 'lamina-gateway', systemClock, log.child({ part: 'events' }));

@@ -4,6 +4,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError, configProblems, envBool } from '../shared/index.js';
+import type { RuntimeImageKey } from '../protocol/index.js';
+import { type ImageMap, parseImageMap } from './environments/runtime-images.js';
 import { parseShapes, type PoolShape } from './pool/shapes.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -42,6 +44,10 @@ const ConfigEnv = z.object({
   LAMINA_RUNTIME_IMAGE: z.string().min(1).default('lamina/runtime:dev'),
   /** The runtime image's content revision, for tags that stay the same across builds (`:dev`). */
   LAMINA_RUNTIME_IMAGE_REVISION: z.string().default(''),
+  /** The other runtime images, `<key>=<image>` comma-separated (keys: runtime-images.ts). */
+  LAMINA_RUNTIME_IMAGES: z.string().default(''),
+  /** Their content revisions, `<key>=<revision>` comma-separated. */
+  LAMINA_RUNTIME_IMAGE_REVISIONS: z.string().default(''),
   LAMINA_STORE_URL: z.string().url('must be a URL').default('http://lamina-store.lamina-system.svc:8090'),
   /** Host suffix for host-based function URLs: <function>.<namespace>.<domain>. */
   LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
@@ -59,6 +65,8 @@ const ConfigEnv = z.object({
   LAMINA_POOL_SIZE: int(0).max(100).default(1),
   /** A namespace without a cold start this long keeps no pool pods until its next one (0: always keeps them). */
   LAMINA_POOL_IDLE_NAMESPACE_SECONDS: int(0).default(600),
+  /** Pool size per runtime image, `<key>=<size>` comma-separated; unlisted images: LAMINA_POOL_SIZE. */
+  LAMINA_POOL_RUNTIME_SIZES: z.string().default(''),
   /** Pool shapes, `<memoryMB>[:<ephemeralStorageMB>]`, comma-separated. */
   LAMINA_POOL_SHAPES: z.string().default('128'),
   /** Namespaces that get a pool (comma-separated); empty: every namespace with a Function. */
@@ -98,6 +106,8 @@ export interface GatewayConfig {
   asyncPayloadLimitBytes: number;
   runtimeImage: string;
   runtimeImageRevision: string;
+  runtimeImages: ImageMap;
+  runtimeImageRevisions: ImageMap;
   storeUrl: string;
   urlDomain: string;
   /** Invoke API authentication; function URLs follow their own authType either way. */
@@ -110,6 +120,8 @@ export interface GatewayConfig {
   };
   pool: {
     size: number;
+    /** Per runtime image, instead of `size`. */
+    sizes: Partial<Record<RuntimeImageKey, number>>;
     idleNamespaceSeconds: number;
     shapes: PoolShape[];
     namespaces: string[];
@@ -153,6 +165,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     throw new ConfigError(`invalid gateway configuration: LAMINA_POOL_SHAPES: ${(err as Error).message}`);
   }
+  const imageMap = (name: string): ImageMap => {
+    try {
+      return parseImageMap(c[name as keyof typeof c] as string);
+    } catch (err) {
+      throw new ConfigError(`invalid gateway configuration: ${name}: ${(err as Error).message}`);
+    }
+  };
+  const runtimeImages = imageMap('LAMINA_RUNTIME_IMAGES');
+  const runtimeImageRevisions = imageMap('LAMINA_RUNTIME_IMAGE_REVISIONS');
+  const poolSizes: Partial<Record<RuntimeImageKey, number>> = {};
+  for (const [key, value] of Object.entries(imageMap('LAMINA_POOL_RUNTIME_SIZES'))) {
+    if (!/^\d{1,3}$/.test(value ?? '') || Number(value) > 100)
+      throw new ConfigError(
+        `invalid gateway configuration: LAMINA_POOL_RUNTIME_SIZES: "${key}=${value}": size must be 0-100`,
+      );
+    poolSizes[key as RuntimeImageKey] = Number(value);
+  }
   return {
     port: c.LAMINA_GATEWAY_PORT,
     host: c.LAMINA_GATEWAY_HOST,
@@ -173,6 +202,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     asyncPayloadLimitBytes: c.LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES,
     runtimeImage: c.LAMINA_RUNTIME_IMAGE,
     runtimeImageRevision: c.LAMINA_RUNTIME_IMAGE_REVISION,
+    runtimeImages,
+    runtimeImageRevisions,
     storeUrl: c.LAMINA_STORE_URL,
     urlDomain: c.LAMINA_URL_DOMAIN,
     auth: {
@@ -185,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     pool: {
       size: c.LAMINA_POOL_SIZE,
+      sizes: poolSizes,
       idleNamespaceSeconds: c.LAMINA_POOL_IDLE_NAMESPACE_SECONDS,
       shapes,
       namespaces: c.LAMINA_POOL_NAMESPACES.split(',')

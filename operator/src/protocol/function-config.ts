@@ -2,8 +2,23 @@
 // POST /lamina/v1/specialize): one zod schema, parsed by the agent, built by the gateway.
 import { z } from 'zod';
 
-/** The runtimes the Lamina runtime image carries. `provided*` run a `bootstrap`. */
-export const RUNTIMES = ['nodejs20.x', 'python3.13', 'provided', 'provided.al2023'] as const;
+/**
+ * The runtimes Lamina serves, each from an image whose interpreter is exactly that line
+ * (runtime-images.ts). `provided*` run a `bootstrap`. Lambda identifiers not listed (e.g.
+ * nodejs22.x: no Debian release ships Node.js 22) are refused with this list.
+ */
+export const RUNTIMES = [
+  'nodejs18.x',
+  'nodejs20.x',
+  'nodejs24.x',
+  'python3.11',
+  'python3.13',
+  'python3.14',
+  'java17',
+  'java21',
+  'provided',
+  'provided.al2023',
+] as const;
 export type RuntimeId = (typeof RUNTIMES)[number];
 
 /** Lambda's limit for a function plus its layers, unzipped [LAMBDA-SPEC §4]. */
@@ -101,7 +116,7 @@ export const functionConfigSchema = z
   })
   .refine((config) => config.runtime.startsWith('provided') || config.handler !== undefined, {
     path: ['handler'],
-    message: 'is required for runtime nodejs20.x and python3.13',
+    message: 'is required for the Node.js, Python and Java runtimes',
   });
 
 /** A validated configuration, as the agent runs it and as the gateway sends it (all defaults filled). */

@@ -3,4 +3,5 @@
 export * from './agent-error.js';
 export * from './agent-http.js';
 export * from './function-config.js';
+export * from './runtime-images.js';
 export * from './trace-id.js';

@@ -29,16 +29,21 @@ export function logStreamName(version: string, now: Date, randomHex: string): st
   return `${day}/[${version}]${randomHex}`;
 }
 
+/** The Node.js major of a `nodejs<major>.x` identifier (layers' `nodejs/node<major>` path). */
+function nodeMajor(runtime: string | undefined): string {
+  return /^nodejs(\d+)\.x$/.exec(runtime ?? '')?.[1] ?? '20';
+}
+
 /** Unreserved platform variables: the user may replace these wholesale, as on Lambda. */
-function platformDefaults({
-  taskRoot: task,
-  optRoot: opt,
-  runtimeDir: rt,
-}: RuntimeLayout): Record<string, string> {
+function platformDefaults(
+  { taskRoot: task, optRoot: opt, runtimeDir: rt }: RuntimeLayout,
+  runtime?: FunctionConfig['runtime'],
+): Record<string, string> {
+  const node = nodeMajor(runtime);
   return {
     PATH: `/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:${opt}/bin`,
     LD_LIBRARY_PATH: `/var/lang/lib:/lib64:/usr/lib64:${rt}:${rt}/lib:${task}:${task}/lib:${opt}/lib`,
-    NODE_PATH: `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules:${rt}/node_modules:${rt}:${task}`,
+    NODE_PATH: `${opt}/nodejs/node${node}/node_modules:${opt}/nodejs/node_modules:${rt}/node_modules:${rt}:${task}`,
     PYTHONPATH: rt,
     LANG: 'en_US.UTF-8',
   };
@@ -52,7 +57,7 @@ export function runtimeEnvironment(
   secrets: Record<string, string> = {},
 ): Record<string, string> {
   const { taskRoot: task, optRoot: opt, runtimeDir: rt } = layout;
-  const defaults = platformDefaults(layout);
+  const defaults = platformDefaults(layout, config.runtime);
   const reserved: Record<string, string> = {
     _HANDLER: config.handler ?? '',
     AWS_LAMBDA_FUNCTION_NAME: config.functionName,
@@ -73,7 +78,7 @@ export function runtimeEnvironment(
   // are the platform's whatever a Secret holds.
   const env = { ...defaults, ...secrets, ...config.environment, ...reserved };
   // The Python client finds layer paths under /opt; tell it only when that moved (tests).
-  if (config.runtime === 'python3.13' && opt !== '/opt') env.LAMINA_OPT_ROOT = opt;
+  if (config.runtime.startsWith('python') && opt !== '/opt') env.LAMINA_OPT_ROOT = opt;
   return env;
 }
 
@@ -138,23 +143,60 @@ function nodeArgs(memorySize: number): string[] {
   ];
 }
 
+/**
+ * Lambda's JVM options for java17/java21: the heap from the memory size (85%, the rest for
+ * metaspace, code cache and thread stacks), serial GC and C1 only (start-up over peak
+ * throughput), the default class-data-sharing archive when the JRE has one.
+ */
+export function javaArgs(memorySize: number, runtimeDir: string, handler: string): string[] {
+  return [
+    `-XX:MaxHeapSize=${Math.floor(memorySize * 1024 * 0.85)}k`,
+    '-XX:+UseSerialGC',
+    '-Xshare:auto',
+    '-XX:+TieredCompilation',
+    '-XX:TieredStopAtLevel=1',
+    '--add-opens=java.base/java.io=ALL-UNNAMED',
+    '-Djava.net.preferIPv4Stack=true',
+    '-XX:+ErrorFileToStderr',
+    '-classpath',
+    `${runtimeDir}/lib/*`,
+    'com.amazonaws.services.lambda.runtime.api.client.AWSLambda',
+    handler,
+  ];
+}
+
 export function runtimeLaunch(
-  config: Pick<FunctionConfig, 'runtime' | 'memorySize'>,
+  config: Pick<FunctionConfig, 'runtime' | 'memorySize'> & { handler?: string },
   layout: RuntimeLayout,
   env: Record<string, string>,
   isFile: (path: string) => boolean,
 ): RuntimeLaunch | LaunchFailure {
   const cwd = layout.taskRoot;
+  // Each image carries one Node.js and one Python line: `node` and `python3` are the ones
+  // its runtime identifiers name (the gateway picks the image by identifier).
   switch (config.runtime) {
+    case 'nodejs18.x':
     case 'nodejs20.x':
+    case 'nodejs24.x':
       return {
         command: layout.nodeBin,
         args: [...nodeArgs(config.memorySize), `${layout.runtimeDir}/node/index.mjs`],
         env,
         cwd,
       };
+    case 'python3.11':
     case 'python3.13':
+    case 'python3.14':
       return { command: layout.pythonBin, args: [`${layout.runtimeDir}/python/bootstrap.py`], env, cwd };
+    case 'java17':
+    case 'java21':
+      // The JVM from PATH (/usr/bin/java in the Java images).
+      return {
+        command: 'java',
+        args: javaArgs(config.memorySize, layout.runtimeDir, config.handler ?? ''),
+        env,
+        cwd,
+      };
     case 'provided':
     case 'provided.al2023': {
       const candidates = [`${layout.taskRoot}/bootstrap`, `${layout.optRoot}/bootstrap`];

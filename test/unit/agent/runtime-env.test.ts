@@ -119,6 +119,45 @@ describe('runtime launch', () => {
     assert.deepEqual([launch.command, ...launch.args], ['python3', '/var/runtime/python/bootstrap.py']);
   });
 
+  test("starts each Node.js and Python line with its image's interpreter; layers under /opt/nodejs/node<major>", () => {
+    for (const runtime of ['nodejs18.x', 'nodejs24.x']) {
+      const launch = runtimeLaunch(config({ runtime }), layout, {}, always);
+      assert.ok('command' in launch && launch.command === '/usr/bin/node', runtime);
+    }
+    for (const runtime of ['python3.11', 'python3.14']) {
+      const launch = runtimeLaunch(config({ runtime }), layout, {}, always);
+      assert.ok('command' in launch && launch.command === 'python3', runtime);
+    }
+    const env = runtimeEnvironment(config({ runtime: 'nodejs24.x' }), layout, '127.0.0.1:9001', 's');
+    assert.match(env.NODE_PATH ?? '', /^\/opt\/nodejs\/node24\/node_modules:/);
+  });
+
+  test("starts Java with Lambda's JVM flags, the heap from the memory size and the handler", () => {
+    const launch = runtimeLaunch(
+      config({ runtime: 'java21', handler: 'example.Hello::handleRequest' }),
+      layout,
+      {},
+      always,
+    );
+    assert.ok('command' in launch);
+    assert.equal(launch.command, 'java');
+    assert.deepEqual(launch.args, [
+      '-XX:MaxHeapSize=445644k',
+      '-XX:+UseSerialGC',
+      '-Xshare:auto',
+      '-XX:+TieredCompilation',
+      '-XX:TieredStopAtLevel=1',
+      '--add-opens=java.base/java.io=ALL-UNNAMED',
+      '-Djava.net.preferIPv4Stack=true',
+      '-XX:+ErrorFileToStderr',
+      '-classpath',
+      '/var/runtime/lib/*',
+      'com.amazonaws.services.lambda.runtime.api.client.AWSLambda',
+      'example.Hello::handleRequest',
+    ]);
+    assert.equal(launch.cwd, '/var/task');
+  });
+
   test('looks for the bootstrap in the task root, then in /opt', () => {
     const onlyOpt = (path: string) => path === '/opt/bootstrap';
     const fromOpt = runtimeLaunch(config({ runtime: 'provided' }), layout, {}, onlyOpt);

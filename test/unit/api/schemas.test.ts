@@ -46,6 +46,25 @@ describe('API schemas', () => {
     assert.equal(spec.publish, false);
   });
 
+  it('takes Java handlers as Class::method or Class, and only for the Java runtimes', () => {
+    const code = { sha256: 'a'.repeat(64) };
+    for (const handler of ['example.Hello::handleRequest', 'example.Stream', 'Hello::handle'])
+      assert.ok(FunctionSpec.safeParse({ runtime: 'java21', handler, code }).success, handler);
+    assert.equal(FunctionSpec.safeParse({ runtime: 'java17', handler: 'a b', code }).success, false);
+    assert.equal(
+      FunctionSpec.safeParse({ runtime: 'java21', handler: 'index.js::x-y', code }).success,
+      false,
+    );
+    assert.equal(
+      FunctionSpec.safeParse({ runtime: 'python3.11', handler: 'Hello::handle', code }).success,
+      false,
+    );
+    assert.equal(
+      FunctionSpec.safeParse({ runtime: 'nodejs22.x', handler: 'index.handler', code }).success,
+      false,
+    );
+  });
+
   it('lets provided runtimes omit the handler', () => {
     assert.ok(FunctionSpec.safeParse({ runtime: 'provided', code: { sha256: 'a'.repeat(64) } }).success);
   });

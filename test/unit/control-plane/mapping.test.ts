@@ -105,10 +105,16 @@ describe('CreateFunction → Function spec', () => {
   });
 
   it('refuses runtimes Lamina does not carry with InvalidParameterValueException, nonsense with ValidationException', () => {
-    assert.throws(() => functionSpecOf(create({ Runtime: 'java21' }), 'ns', SHA), {
+    // Lambda's nodejs22.x: no Debian release ships Node.js 22, so no image has it exactly.
+    assert.throws(() => functionSpecOf(create({ Runtime: 'nodejs22.x' }), 'ns', SHA), {
       code: 'InvalidParameterValueException',
-      message: /java21 is not supported by Lamina/,
+      message: /nodejs22\.x is not supported by Lamina\. Supported runtimes: .*nodejs24\.x.*java21/,
     });
+    assert.equal(
+      functionSpecOf(create({ Runtime: 'java21', Handler: 'example.Hello::handleRequest' }), 'ns', SHA)
+        .runtime,
+      'java21',
+    );
     assert.throws(() => functionSpecOf(create({ Runtime: 'cobol' }), 'ns', SHA), {
       code: 'ValidationException',
     });

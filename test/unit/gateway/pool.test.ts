@@ -21,7 +21,18 @@ import {
   type ClaimEvent,
   type WarmPoolPort,
 } from '../../../operator/src/gateway/pool/pooled-provider.js';
-import { parseShapes, poolShapeFor, type PoolShape } from '../../../operator/src/gateway/pool/shapes.js';
+import {
+  parseShapes,
+  poolShapeFor,
+  shapeName,
+  shapesOfImage,
+  type PoolShape,
+} from '../../../operator/src/gateway/pool/shapes.js';
+import {
+  imageKeyOf,
+  imageOf,
+  parseImageMap,
+} from '../../../operator/src/gateway/environments/runtime-images.js';
 import type { Specializer } from '../../../operator/src/gateway/environments/agent-client.js';
 import type { GenericEnvironment } from '../../../operator/src/gateway/pool/warm-pool.js';
 import { labelValue } from '../../../operator/src/gateway/pool/warm-pool.js';
@@ -45,6 +56,28 @@ describe('pool shapes', () => {
       { memorySize: 512, ephemeralStorageSize: 1024 },
     ]);
     assert.deepEqual(parseShapes(''), []);
+  });
+
+  it("has one shape per runtime image; a function takes only a pool pod of its runtime's image", () => {
+    const shapes = ['default', 'java21', 'forky'].flatMap((image) =>
+      shapesOfImage([SHAPE_128], image as 'default' | 'java21' | 'forky'),
+    );
+    assert.deepEqual(shapes.map(shapeName), ['128-512', 'java21-128-512', 'forky-128-512']);
+    assert.equal(shapeName(poolShapeFor(spec(), shapes)!), '128-512');
+    assert.equal(shapeName(poolShapeFor(spec('f', { runtime: 'java21' }), shapes)!), 'java21-128-512');
+    assert.equal(shapeName(poolShapeFor(spec('f', { runtime: 'python3.14' }), shapes)!), 'forky-128-512');
+    assert.equal(poolShapeFor(spec('f', { runtime: 'java17' }), shapes), undefined);
+  });
+
+  it('maps runtimes to images: configured, or named after the image key', () => {
+    assert.equal(imageKeyOf('python3.11'), 'bookworm');
+    assert.equal(imageKeyOf('provided.al2023'), 'default');
+    const images = parseImageMap('java21=registry.example/lamina/java21:1.0, forky=f:1');
+    assert.deepEqual(images, { java21: 'registry.example/lamina/java21:1.0', forky: 'f:1' });
+    assert.equal(imageOf('java21', 'lamina/runtime:dev', images), 'registry.example/lamina/java21:1.0');
+    assert.equal(imageOf('java17', 'lamina/runtime:dev', images), 'lamina/runtime-java17:dev');
+    assert.equal(imageOf('default', 'lamina/runtime:1.0', images), 'lamina/runtime:1.0');
+    assert.throws(() => parseImageMap('java8=x'), /"java8=x"/);
   });
 
   it('refuses a shape outside Lambda limits, naming it', () => {

@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/index.js';
 import type { InitializationType } from '../scaling/environment-plan.js';
 import { AGENT_PORT } from '../../protocol/index.js';
 import { AGENT_MEMORY_MIB, environmentPod, LABELS, versionFromLabel } from '../environments/pod-spec.js';
+import { type ImageMap, imageKeyOf, imageOf } from '../environments/runtime-images.js';
 import {
   type EnvironmentEvent,
   environmentKey,
@@ -90,7 +91,10 @@ export function describeApiError(err: unknown): string {
 }
 
 export interface KubernetesProviderSettings {
+  /** The default runtime image (Debian trixie's lines, provided*). */
   image: string;
+  /** The images of the other runtime lines (runtime-images.ts). */
+  images?: ImageMap;
 }
 
 export class KubernetesProvider implements EnvironmentProvider {
@@ -138,7 +142,8 @@ export class KubernetesProvider implements EnvironmentProvider {
 
   async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
     const [, podName = id] = id.split('/');
-    const body = environmentPod(spec, { image: this.settings.image, podName });
+    const image = imageOf(imageKeyOf(spec.config.runtime), this.settings.image, this.settings.images);
+    const body = environmentPod(spec, { image, podName });
     let created: V1Pod;
     try {
       created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });

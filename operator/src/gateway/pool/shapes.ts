@@ -2,19 +2,29 @@
 // take a pool pod only when everything fixed at pod creation matches — memory (and with it
 // the CPU request), the /tmp size — and nothing needs a pod-level identity or mount: no
 // service account (its token is mounted at creation) and no Secret refs (envFrom is too).
+import type { RuntimeImageKey } from '../../protocol/index.js';
+import { imageKeyOf } from '../environments/runtime-images.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 
 export interface PoolShape {
   memorySize: number;
   ephemeralStorageSize: number;
+  /** The runtime image (runtime-images.ts); undefined: the default image. */
+  image?: RuntimeImageKey;
 }
 
 /** Lambda's default /tmp (512 MB) when a shape names memory only. */
 export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
 
-/** "128-512": usable as a label value. */
+/** "128-512", "java21-512-512": usable as a label value. */
 export function shapeName(shape: PoolShape): string {
-  return `${shape.memorySize}-${shape.ephemeralStorageSize}`;
+  const image = shape.image === undefined || shape.image === 'default' ? '' : `${shape.image}-`;
+  return `${image}${shape.memorySize}-${shape.ephemeralStorageSize}`;
+}
+
+/** The memory shapes of `shapes` for one runtime image. */
+export function shapesOfImage(shapes: readonly PoolShape[], image: RuntimeImageKey): PoolShape[] {
+  return shapes.map((s) => (image === 'default' ? { ...s, image: undefined } : { ...s, image }));
 }
 
 /**
@@ -42,7 +52,11 @@ export function parseShapes(value: string): PoolShape[] {
 /** The pool shape that can serve this environment, or undefined when it needs its own pod. */
 export function poolShapeFor(spec: EnvironmentSpec, shapes: readonly PoolShape[]): PoolShape | undefined {
   if (spec.serviceAccountName !== undefined || spec.secretRefs.length > 0) return undefined;
+  const image = imageKeyOf(spec.config.runtime);
   return shapes.find(
-    (s) => s.memorySize === spec.config.memorySize && s.ephemeralStorageSize === spec.ephemeralStorageSize,
+    (s) =>
+      s.memorySize === spec.config.memorySize &&
+      s.ephemeralStorageSize === spec.ephemeralStorageSize &&
+      (s.image ?? 'default') === image,
   );
 }

@@ -19,21 +19,34 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { type Clock, type Logger, systemClock } from '../../shared/index.js';
-import { AGENT_PORT } from '../../protocol/index.js';
+import { AGENT_PORT, RUNTIME_IMAGE_KEYS, type RuntimeImageKey } from '../../protocol/index.js';
+import { type ImageMap, imageKeyOf, imageOf } from '../environments/runtime-images.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import { FastReadiness } from '../kubernetes/fast-readiness.js';
 import { podInformer, type ResilientInformer } from '../kubernetes/informers.js';
 import { describeApiError, podFailure } from '../kubernetes/kubernetes-provider.js';
-import { claimPatch, POOL_LABELS, POOL_TEMPLATE_ANNOTATION, poolPod } from './pool-pod.js';
+import {
+  claimPatch,
+  POOL_LABELS,
+  POOL_TEMPLATE_ANNOTATION,
+  poolPod,
+  type PoolPodSettings,
+} from './pool-pod.js';
 import { groupKey, planPool, PoolDemand, type PoolPodView } from './pool-plan.js';
-import { type PoolShape, shapeName } from './shapes.js';
+import { type PoolShape, shapeName, shapesOfImage } from './shapes.js';
 
 export interface WarmPoolSettings {
+  /** The default runtime image. */
   image: string;
   /** The runtime image's content revision (pool pods of another are replaced). */
   imageRevision?: string;
+  /** The other runtime images and their revisions, by image key (runtime-images.ts). */
+  images?: ImageMap;
+  imageRevisions?: ImageMap;
   /** Generic environments kept per namespace and shape (0 turns the pool off). */
   size: number;
+  /** Per runtime image, instead of `size` (0: no pool for that image). */
+  sizes?: Partial<Record<RuntimeImageKey, number>>;
   /** A namespace without a cold start this long keeps no pool pods (0: always keeps them). */
   idleNamespaceSeconds: number;
   shapes: PoolShape[];
@@ -42,6 +55,12 @@ export interface WarmPoolSettings {
   /** This gateway's identity on its pool pods (a label value). */
   owner: string;
   reconcileIntervalMs: number;
+}
+
+/** A Function as the pool sees it: where it lives and which runtime image it needs. */
+export interface PoolFunction {
+  namespace: string;
+  runtime?: string;
 }
 
 /** A generic environment taken out of the pool (no longer offered to anyone else). */
@@ -94,20 +113,22 @@ export class WarmPool {
   private readonly idlePodSeconds = new Map<string, number>();
   private idleCountedAt: number;
   private timer?: NodeJS.Timeout;
+  private cachedShapes?: PoolShape[];
   private queued = false;
   private stopped = false;
 
   constructor(
     kc: KubeConfig,
     private readonly settings: WarmPoolSettings,
-    /** The namespace of each Function, one entry per Function. */
-    private readonly functionNamespaces: () => Iterable<string>,
+    /** Each Function's namespace and runtime, one entry per Function. */
+    private readonly functions: () => Iterable<PoolFunction>,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.demand = new PoolDemand(
-      { size: settings.size, idleNamespaceMs: settings.idleNamespaceSeconds * 1000 },
+      // Only whether a namespace is in demand is read from it; sizes are per image.
+      { size: 1, idleNamespaceMs: settings.idleNamespaceSeconds * 1000 },
       clock,
     );
     this.idleCountedAt = clock.now();
@@ -130,11 +151,34 @@ export class WarmPool {
   }
 
   get enabled(): boolean {
-    return this.settings.size > 0 && this.settings.shapes.length > 0;
+    const sizes = [this.settings.size, ...Object.values(this.settings.sizes ?? {})];
+    return sizes.some((n) => n > 0) && this.settings.shapes.length > 0;
   }
 
+  /** Every pool shape: the memory shapes for each runtime image. */
   get shapes(): readonly PoolShape[] {
-    return this.settings.shapes;
+    return this.allShapes;
+  }
+
+  private get allShapes(): PoolShape[] {
+    return (this.cachedShapes ??= RUNTIME_IMAGE_KEYS.flatMap((image) =>
+      shapesOfImage(this.settings.shapes, image),
+    ));
+  }
+
+  private sizeOf(image: RuntimeImageKey): number {
+    return this.settings.sizes?.[image] ?? this.settings.size;
+  }
+
+  /** The pod settings of a shape's image: reference and content revision. */
+  private podSettings(shape: PoolShape): PoolPodSettings {
+    const key = shape.image ?? 'default';
+    const revisions = { default: this.settings.imageRevision, ...this.settings.imageRevisions };
+    return {
+      owner: this.settings.owner,
+      image: imageOf(key, this.settings.image, this.settings.images),
+      imageRevision: revisions[key] ?? '',
+    };
   }
 
   async start(): Promise<void> {
@@ -250,21 +294,33 @@ export class WarmPool {
     for (const { namespace, shape, count } of plan.create) {
       const key = groupKey(namespace, shape);
       if ((this.backoffUntil.get(key) ?? 0) > now) continue;
-      const poolShape = this.settings.shapes.find((s) => shapeName(s) === shape);
+      const poolShape = this.allShapes.find((s) => shapeName(s) === shape);
       if (!poolShape) continue;
       for (let i = 0; i < count; i++) this.createPod(namespace, poolShape, key);
     }
   }
 
+  /**
+   * namespace/shape → size. A namespace in demand keeps pool pods of the runtime images its
+   * Functions use, and only those (a namespace of Python functions starts no JVM image).
+   */
   private desired(): Map<string, number> {
     const desired = new Map<string, number>();
     if (!this.enabled) return desired;
     const only = new Set(this.settings.namespaces);
-    this.demand.observeFunctions(this.functionNamespaces());
+    const functions = [...this.functions()];
+    this.demand.observeFunctions(functions.map((f) => f.namespace));
+    const imagesInUse = new Map<string, Set<RuntimeImageKey>>();
+    for (const { namespace, runtime } of functions)
+      imagesInUse.set(namespace, (imagesInUse.get(namespace) ?? new Set()).add(imageKeyOf(runtime)));
     for (const namespace of this.demand.namespaces()) {
       if (only.size > 0 && !only.has(namespace)) continue;
-      const size = this.demand.targetSize(namespace);
-      for (const shape of this.settings.shapes) desired.set(groupKey(namespace, shapeName(shape)), size);
+      const inDemand = this.demand.targetSize(namespace) > 0;
+      for (const image of imagesInUse.get(namespace) ?? []) {
+        const size = inDemand ? this.sizeOf(image) : 0;
+        for (const shape of shapesOfImage(this.settings.shapes, image))
+          desired.set(groupKey(namespace, shapeName(shape)), size);
+      }
     }
     return desired;
   }
@@ -284,9 +340,10 @@ export class WarmPool {
   private podMemoryBytes(shape: string): number {
     let bytes = this.podMemory.get(shape);
     if (bytes === undefined) {
-      const known = this.settings.shapes.find((s) => shapeName(s) === shape);
+      const known = this.allShapes.find((s) => shapeName(s) === shape);
       const request =
-        known && poolPod(known, '', '', this.settings).spec?.containers[0]?.resources?.requests?.memory;
+        known &&
+        poolPod(known, '', '', this.podSettings(known)).spec?.containers[0]?.resources?.requests?.memory;
       const match = /^(\d+)Mi$/.exec(String(request ?? ''));
       bytes = match ? Number(match[1]) * 1024 * 1024 : 0;
       this.podMemory.set(shape, bytes);
@@ -315,18 +372,19 @@ export class WarmPool {
   /** The template annotation this gateway's pool pods of `shape` carry (undefined: no such shape). */
   private templateOf(shape: string): string | undefined {
     if (!this.templates.has(shape)) {
-      const known = this.settings.shapes.find((s) => shapeName(s) === shape);
-      const pod = known && poolPod(known, '', '', this.settings);
+      const known = this.allShapes.find((s) => shapeName(s) === shape);
+      const pod = known && poolPod(known, '', '', this.podSettings(known));
       this.templates.set(shape, pod?.metadata?.annotations?.[POOL_TEMPLATE_ANNOTATION]);
     }
     return this.templates.get(shape);
   }
 
   private createPod(namespace: string, shape: PoolShape, group: string): void {
-    const name = `lamina-pool-${shape.memorySize}m-${randomBytes(4).toString('hex')}`;
+    const image = shape.image && shape.image !== 'default' ? `${shape.image}-` : '';
+    const name = `lamina-pool-${image}${shape.memorySize}m-${randomBytes(4).toString('hex')}`;
     const id = `${namespace}/${name}`;
     this.pending.set(id, group);
-    const body = poolPod(shape, namespace, name, this.settings);
+    const body = poolPod(shape, namespace, name, this.podSettings(shape));
     this.core.createNamespacedPod({ namespace, body }).then(
       () => this.log.debug('pool pod created', { id }),
       (err: unknown) => {

@@ -46,7 +46,7 @@ describe('warm pool sized by demand', () => {
         // passes are run by hand (or by a cold start), on the manual clock
         reconcileIntervalMs: 3_600_000,
       },
-      () => [ns.name],
+      () => [{ namespace: ns.name }],
       createLogger({}, process.env.DEBUG_POOL ? 'debug' : 'error'),
       clock,
     );
