@@ -259,3 +259,48 @@ export function asLambdaError(err: unknown, context: Omit<WireContext, 'requestI
 export function toWireError(err: unknown, context: WireContext): WireError {
   return asLambdaError(err, context).toWire(context.requestId);
 }
+
+/**
+ * A Lambda error answered by another gateway replica (the owner of a function's shard), kept
+ * exactly as that replica put it on the wire, only under this request's id.
+ */
+export class RelayedLambdaError extends LambdaError {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(private readonly wire: WireError) {
+    const body = parseBody(wire.body);
+    super(String(body.Message ?? body.message ?? ''));
+    this.code = wire.headers['x-amzn-errortype'] ?? String(body.__type ?? 'ServiceException');
+    this.statusCode = wire.statusCode;
+  }
+
+  override toWire(requestId: string): WireError {
+    return { ...this.wire, headers: { ...this.wire.headers, 'x-amzn-RequestId': requestId } };
+  }
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The error another replica answered, as the class callers branch on (throttles and missing
+ * functions are retried or dead-lettered differently by asynchronous invocation), else relayed.
+ */
+export function lambdaErrorFromWire(wire: WireError): LambdaError {
+  const body = parseBody(wire.body);
+  const message = String(body.Message ?? body.message ?? '');
+  const code = wire.headers['x-amzn-errortype'];
+  if (code === 'TooManyRequestsException') {
+    const retryAfter = Number(wire.headers['retry-after'] ?? 1);
+    return new TooManyRequestsException(body.Reason as ThrottleReason, retryAfter, message);
+  }
+  if (code === 'ResourceNotFoundException') return new ResourceNotFoundException(message);
+  return new RelayedLambdaError(wire);
+}

@@ -12,7 +12,7 @@ import type { SigV4Verification } from './server.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
 import type { GatewayConfig } from './config.js';
 import { CatalogSync, type ProvisionedStatusWriter } from './dispatch/catalog-sync.js';
-import { Invoker } from './dispatch/invoker.js';
+import { Invoker, type InvokePort } from './dispatch/invoker.js';
 import { type AgentClient, HttpAgentClient } from './environments/agent-client.js';
 import { EnvironmentPool } from './environments/environment-pool.js';
 import type { EnvironmentProvider } from './environments/types.js';
@@ -23,6 +23,20 @@ import type { RandomSource } from './routing/weighted-routing.js';
 import { BurstScaler } from './scaling/burst-scaler.js';
 import { ConcurrencyLedger } from './scaling/concurrency.js';
 import { buildServer } from './server.js';
+import type { CoordinatorHooks, ShardCoordinator } from './sharding/coordinator.js';
+import type { ForwardClient } from './sharding/forward.js';
+import { ShardedInvoker, type ShardedInvokerSettings } from './sharding/sharded-invoker.js';
+
+/** Several gateway replicas: functions sharded over them (docs/high-availability.md). */
+export interface ShardingParts {
+  coordinator(hooks: CoordinatorHooks): ShardCoordinator;
+  forward: ForwardClient;
+  /** The secret replicas present to each other on forwarded invocations. */
+  token: string;
+  settings: ShardedInvokerSettings;
+  /** How long a stopping replica waits for its shards' invocations before it lets go anyway. */
+  leaveTimeoutMs: number;
+}
 
 export type GatewaySettings = Pick<
   GatewayConfig,
@@ -63,6 +77,7 @@ export interface GatewayParts {
   controlPlane?: ControlPlaneOptions;
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
   processMetrics?: boolean;
+  sharding?: ShardingParts;
 }
 
 export interface Gateway {
@@ -70,9 +85,11 @@ export interface Gateway {
   pool: EnvironmentPool;
   ledger: ConcurrencyLedger;
   scaler: BurstScaler;
-  invoker: Invoker;
+  /** Runs invocations here, or on the replica that owns the function. */
+  invoker: InvokePort;
   metrics: GatewayMetrics;
   sync: CatalogSync;
+  coordinator?: ShardCoordinator;
   /** Adopts existing environments and starts maintenance; call before listening. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -107,22 +124,34 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     parts.processMetrics ?? false,
   );
   parts.warmPool?.onClaim((e) => metrics.warmPoolClaims.inc(e));
-  const pool = new EnvironmentPool(parts.provider, ledger, scaler, clock, parts.log, poolSettings(settings), {
-    environmentFailed: (record, reason) => {
-      parts.log.warn('environment failed', { id: record.id, reason });
-      metrics.environmentFailures.inc({
-        namespace: record.namespace,
-        function: record.functionName,
-        version: record.version,
-      });
+  // Set below, before anything runs: the pool and the sync ask it which functions are ours.
+  let coordinator: ShardCoordinator | undefined;
+  const serves = (_namespace: string, functionName: string) => coordinator?.serves(functionName) ?? true;
+  const pool = new EnvironmentPool(
+    parts.provider,
+    ledger,
+    scaler,
+    clock,
+    parts.log,
+    poolSettings(settings),
+    {
+      environmentFailed: (record, reason) => {
+        parts.log.warn('environment failed', { id: record.id, reason });
+        metrics.environmentFailures.inc({
+          namespace: record.namespace,
+          function: record.functionName,
+          version: record.version,
+        });
+      },
     },
-  });
+    parts.sharding ? { serves, busy: async (address) => (await agent.busy?.(address)) ?? false } : undefined,
+  );
   const environmentSettings = {
     storeUrl: settings.storeUrl,
     region: settings.region,
     defaultNamespace: settings.defaultNamespace,
   };
-  const invoker = new Invoker({
+  const local = new Invoker({
     catalog: parts.catalog,
     pool,
     agent,
@@ -139,7 +168,27 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     environmentSettings,
     parts.log,
     parts.statusWriter,
+    serves,
   );
+  let invoker: InvokePort = local;
+  let sharded: ShardedInvoker | undefined;
+  if (parts.sharding) {
+    const sharding = parts.sharding;
+    coordinator = sharding.coordinator({
+      acquired: () => {
+        pool.adopt();
+        sync.sync();
+      },
+      released: () => {
+        pool.forget();
+        sync.sync();
+      },
+      shareChanged: (share) => ledger.setUnreservedShare(share),
+      inFlight: (shard) => sharded?.inFlight(shard) ?? 0,
+    });
+    sharded = new ShardedInvoker(local, coordinator, sharding.forward, clock, sharding.settings);
+    invoker = sharded;
+  }
   let ready = false;
   const app = await buildServer({
     invoker,
@@ -152,7 +201,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     asyncPayloadLimitBytes: settings.asyncPayloadLimitBytes,
     random,
     now: () => clock.now(),
-    ready: () => ready,
+    ready: () => ready && (coordinator?.status().serving ?? true),
     ...(parts.asyncQueue ? { asyncQueue: parts.asyncQueue } : {}),
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
     ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
@@ -160,6 +209,18 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     ...(parts.sigv4 ? { sigv4: parts.sigv4 } : {}),
     ...(parts.controlPlane ? { controlPlane: parts.controlPlane } : {}),
     defaultNamespace: settings.defaultNamespace,
+    ...(parts.sharding && sharded && coordinator
+      ? {
+          forward: {
+            token: parts.sharding.token,
+            serves: (fn: string) => coordinator?.serves(fn) ?? false,
+            resolve: (fn: string, version: string, namespace: string) =>
+              local.resolve(fn, version, namespace),
+            invoke: sharded.runHere.bind(sharded),
+          },
+          sharding: () => coordinator?.status(),
+        }
+      : {}),
   });
 
   let unsubscribe: (() => void) | undefined;
@@ -190,7 +251,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     invoker,
     metrics,
     sync,
+    ...(coordinator ? { coordinator } : {}),
     async start() {
+      await coordinator?.start(); // first: the pool adopts only the environments of our shards
       await pool.start();
       sync.sync();
       unsubscribe = parts.catalog.onChange(scheduleSync);
@@ -199,6 +262,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     },
     async stop() {
       ready = false;
+      // Hand every shard over (its invocations in flight finish here) before closing.
+      await coordinator?.leave(parts.sharding?.leaveTimeoutMs ?? 0);
+      await parts.sharding?.forward.close();
       unsubscribe?.();
       statusTimer?.cancel();
       pool.stop();

@@ -15,3 +15,6 @@ export * from './kubernetes/provisioned-status-writer.js';
 export * from './pool/inline-artifacts.js';
 export * from './pool/pooled-provider.js';
 export * from './pool/warm-pool.js';
+export * from './sharding/config.js';
+export * from './sharding/coordinator.js';
+export * from './sharding/forward.js';

@@ -11,12 +11,14 @@ import type { AccessKeyLookup } from './auth/access-keys.js';
 import type { InvokeAuthorizer } from './auth/lambda-auth.js';
 import { verifySignatures } from './auth/sigv4-hook.js';
 import type { FunctionCatalog } from './catalog/catalog.js';
-import type { Invoker } from './dispatch/invoker.js';
+import type { InvokePort } from './dispatch/invoker.js';
 import type { GatewayMetrics } from './metrics.js';
 import { functionUrlRoutes, type UrlAuthorizer } from './routes/function-url.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { hostToUrlPrefix } from './routing/function-url.js';
+import type { CoordinatorStatus } from './sharding/coordinator.js';
+import { type ForwardRouteOptions, forwardRoutes } from './sharding/forward.js';
 import type { RandomSource } from './routing/weighted-routing.js';
 
 /** SigV4 on the Lambda APIs: the access keys, and where verified callers are recorded for the authorizer. */
@@ -28,7 +30,7 @@ export interface SigV4Verification {
 }
 
 export interface ServerOptions {
-  invoker: Invoker;
+  invoker: InvokePort;
   catalog: FunctionCatalog;
   metrics: GatewayMetrics;
   log: Logger;
@@ -51,6 +53,10 @@ export interface ServerOptions {
   sigv4?: SigV4Verification;
   /** Lambda's control-plane API (CreateFunction …), when served by this gateway. */
   controlPlane?: ControlPlaneOptions;
+  /** Several replicas: invocations forwarded here by the others (without bodyLimit: the server's). */
+  forward?: Omit<ForwardRouteOptions, 'bodyLimit'>;
+  /** Several replicas: this one's shard ownership, on /healthz. */
+  sharding?: () => CoordinatorStatus | undefined;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -126,6 +132,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.controlPlane) {
     await app.register(controlPlaneRoutes, { ...options.controlPlane, log: options.log });
   }
-  await app.register(observabilityRoutes, { metrics: options.metrics, ready: options.ready ?? (() => true) });
+  if (options.forward) {
+    await app.register(forwardRoutes, { ...options.forward, bodyLimit: options.syncPayloadLimitBytes });
+  }
+  await app.register(observabilityRoutes, {
+    metrics: options.metrics,
+    ready: options.ready ?? (() => true),
+    ...(options.sharding ? { sharding: options.sharding } : {}),
+  });
   return app;
 }

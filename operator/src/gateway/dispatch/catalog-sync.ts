@@ -50,6 +50,8 @@ export class CatalogSync {
     private readonly settings: EnvironmentSettings,
     private readonly log: Logger,
     private readonly statusWriter?: ProvisionedStatusWriter,
+    /** With several gateway replicas: the functions this one serves (their provisioned environments). */
+    private readonly serves: (namespace: string, functionName: string) => boolean = () => true,
   ) {}
 
   sync(): void {
@@ -71,7 +73,9 @@ export class CatalogSync {
     };
     const targets = new Map<string, ProvisionedTarget>();
     const addTarget = (kind: Claim['kind'], object: Version | Alias, number: string, requested: number) => {
-      const spec = versionKey(object.metadata.namespace ?? '', object.spec.functionName, number);
+      const namespace = object.metadata.namespace ?? '';
+      if (!this.serves(namespace, object.spec.functionName)) return; // another replica's
+      const spec = versionKey(namespace, object.spec.functionName, number);
       if (!spec) return;
       currentKeys.add(spec.key);
       if (requested <= 0) return;

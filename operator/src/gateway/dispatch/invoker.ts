@@ -49,6 +49,9 @@ export interface InvokerDeps {
   settings: EnvironmentSettings & { defaultNamespace: string };
 }
 
+/** What the routes and the async processor invoke through: one replica's Invoker, or the sharded one. */
+export type InvokePort = Pick<Invoker, 'resolve' | 'invoke'>;
+
 /** Slack on top of the function timeout for the agent to report a timeout itself. */
 const AGENT_SLACK_MS = 5000;
 

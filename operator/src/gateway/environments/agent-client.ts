@@ -67,6 +67,8 @@ export class SpecializeError extends Error {
 
 export interface AgentClient {
   invoke(address: string, req: AgentInvokeRequest): Promise<AgentInvokeResult>;
+  /** Whether the agent is running an invocation now. */
+  busy?(address: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -159,6 +161,17 @@ export class HttpAgentClient implements AgentClient, Specializer {
     const trailers = res.trailers as Record<string, string | undefined>;
     const errorBody = trailers[AGENT_HEADERS.functionErrorBody];
     return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
+  }
+
+  /** Whether the agent is running an invocation now (its /healthz says `busy`). */
+  async busy(address: string): Promise<boolean> {
+    const res = await request(`${address}${AGENT_PATHS.health}`, {
+      dispatcher: this.specializeDispatcher,
+      headersTimeout: 2000,
+      bodyTimeout: 2000,
+    });
+    const body = (await res.body.json().catch(() => ({}))) as { busy?: unknown };
+    return body.busy === true;
   }
 
   async specialize(address: string, config: FunctionConfig, timeoutMs: number): Promise<SpecializeResult> {

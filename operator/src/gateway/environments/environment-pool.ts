@@ -86,6 +86,20 @@ export interface PoolEvents {
   environmentFailed?(record: EnvironmentRecord, reason: string): void;
 }
 
+/** With several gateway replicas: which environments are this replica's to use. */
+export interface PoolScope {
+  /** Whether this replica serves the function now (its shard). */
+  serves(namespace: string, functionName: string): boolean;
+  /**
+   * Whether the agent at `address` is running an invocation (one another replica started
+   * before it died or handed the function over): such an environment counts as busy.
+   */
+  busy(address: string): Promise<boolean>;
+}
+
+/** How often an adopted busy environment is asked whether it finished. */
+const ADOPTED_BUSY_POLL_MS = 250;
+
 export class EnvironmentPool {
   private readonly envs = new Map<string, PoolEnvironment>();
   private provisionedTargets = new Map<string, ProvisionedTarget>();
@@ -102,6 +116,7 @@ export class EnvironmentPool {
     private readonly log: Logger,
     private settings: PoolSettings,
     private readonly events: PoolEvents = {},
+    private readonly scope?: PoolScope,
   ) {}
 
   /** Starts watching the provider and adopts the environments that already exist. */
@@ -111,6 +126,33 @@ export class EnvironmentPool {
     for (const record of this.provider.list()) this.onProviderEvent({ type: 'upsert', env: record });
     this.log.info('environments adopted', { count: this.envs.size });
     this.scheduleMaintenance();
+  }
+
+  /** Takes in the existing environments of functions this replica now serves. */
+  adopt(): void {
+    let count = 0;
+    for (const record of this.provider.list()) {
+      if (this.envs.has(record.id) || !this.inScope(record)) continue;
+      this.onProviderEvent({ type: 'upsert', env: record });
+      count += 1;
+    }
+    if (count > 0) this.log.info('environments adopted', { count });
+  }
+
+  /**
+   * Lets go of the environments of functions this replica no longer serves, without touching
+   * them: the replica that serves them now adopts them.
+   */
+  forget(): void {
+    let count = 0;
+    for (const env of [...this.envs.values()]) {
+      if (this.inScope(env.record)) continue;
+      this.envs.delete(env.record.id);
+      env.capacity?.recheck?.cancel();
+      env.claimedBy?.reject(new ServiceException('The function moved to another gateway replica.'));
+      count += 1;
+    }
+    if (count > 0) this.log.info('environments handed over', { count });
   }
 
   stop(): void {
@@ -390,7 +432,9 @@ export class EnvironmentPool {
       this.update(known, event.env);
       return;
     }
-    // Found, not made by this process: an environment from before a restart. Adopt it.
+    if (!this.inScope(event.env)) return; // another replica's
+    // Found, not made by this process: an environment from before a restart, or of a function
+    // handed over by another replica. Adopt it.
     const env: PoolEnvironment = {
       record: event.env,
       state: event.env.ready ? 'idle' : 'starting',
@@ -399,6 +443,43 @@ export class EnvironmentPool {
     };
     this.envs.set(event.env.id, env);
     if (event.env.failure) this.fail(env, event.env.failure);
+    else if (env.state === 'idle' && this.scope) this.checkAdoptedBusy(env);
+  }
+
+  private inScope(record: EnvironmentRecord): boolean {
+    return !this.scope || this.scope.serves(record.namespace, record.functionName);
+  }
+
+  /**
+   * An adopted environment may still be running an invocation its previous replica started:
+   * until its agent says it is free it is busy and counts against the function's concurrency,
+   * so a failover never lets more executions run than the function may have.
+   */
+  private checkAdoptedBusy(env: PoolEnvironment): void {
+    const scope = this.scope;
+    const address = env.record.address;
+    if (!scope || !address) return;
+    const { namespace, functionName } = env.record;
+    const kind: ExecutionKind =
+      env.record.initializationType === 'provisioned-concurrency' ? 'provisioned' : 'on-demand';
+    env.state = 'busy';
+    env.idleSince = undefined;
+    this.ledger.hold(namespace, functionName, kind);
+    const check = async () => {
+      const busy = await scope.busy(address).catch(() => false);
+      if (busy && this.envs.get(env.record.id) === env) {
+        this.clock.setTimeout(() => void check(), ADOPTED_BUSY_POLL_MS);
+        return;
+      }
+      this.ledger.release(namespace, functionName, kind);
+      if (this.envs.get(env.record.id) !== env || env.state !== 'busy') return;
+      if (env.retire) this.destroy(env, 'retired');
+      else {
+        env.state = 'idle';
+        env.idleSince = this.clock.now();
+      }
+    };
+    void check();
   }
 
   private update(env: PoolEnvironment, record: EnvironmentRecord): void {

@@ -8,7 +8,7 @@ import { traceIdFromHeaders } from '../../protocol/index.js';
 import { withoutCredentials } from '../../kube/index.js';
 import type { UrlAuthorizer } from '../auth/lambda-auth.js';
 import type { FunctionCatalog } from '../catalog/catalog.js';
-import type { InvokeOutcome, Invoker } from '../dispatch/invoker.js';
+import type { InvokeOutcome, InvokePort } from '../dispatch/invoker.js';
 import type { AgentStreamSink } from '../environments/agent-client.js';
 import {
   HTTP_INTEGRATION_CONTENT_TYPE,
@@ -31,7 +31,7 @@ import { writeWithBackpressure } from './backpressure.js';
 export type { UrlAuthorizer };
 
 export interface FunctionUrlRouteOptions {
-  invoker: Invoker;
+  invoker: InvokePort;
   catalog: FunctionCatalog;
   metrics: GatewayMetrics;
   region: string;

@@ -16,14 +16,14 @@ import {
 import type { AsyncQueue } from '../async/async-queue.js';
 import type { CallerNamespace } from '../../kube/index.js';
 import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
-import type { InvocationType, Invoker } from '../dispatch/invoker.js';
+import type { InvocationType, InvokePort } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
 import { writeWithBackpressure } from './backpressure.js';
 import { invokeComplete, payloadChunk } from '../events/event-stream.js';
 
 export interface InvokeRouteOptions {
-  invoker: Invoker;
+  invoker: InvokePort;
   syncPayloadLimitBytes: number;
   asyncPayloadLimitBytes: number;
   asyncQueue?: AsyncQueue;

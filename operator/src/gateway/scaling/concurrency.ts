@@ -48,12 +48,22 @@ interface NamespaceState {
 
 export class ConcurrencyLedger {
   private readonly namespaces = new Map<string, NamespaceState>();
+  /** This gateway replica's part of every namespace's unreserved pool (1 when alone). */
+  private unreservedShare = 1;
 
   constructor(private limits: ConcurrencyLimits) {}
 
   setLimits(limits: ConcurrencyLimits): void {
     this.limits = limits;
     for (const ns of this.namespaces.values()) this.regrant(ns);
+  }
+
+  /**
+   * With several gateway replicas each admits at most `share` of a namespace's unreserved
+   * concurrency (reserved concurrency is exact already: a function has one owner).
+   */
+  setUnreservedShare(share: number): void {
+    this.unreservedShare = Math.min(1, Math.max(0, share));
   }
 
   getLimits(): ConcurrencyLimits {
@@ -89,11 +99,7 @@ export class ConcurrencyLedger {
   /** Admits one execution or says why not. */
   tryAcquire(namespace: string, name: string, kind: ExecutionKind): Admission {
     const ns = this.namespace(namespace);
-    let fn = ns.functions.get(name);
-    if (!fn) {
-      fn = { provisioned: 0, order: '~', granted: false, onDemand: 0, provisionedBusy: 0 };
-      ns.functions.set(name, fn);
-    }
+    const fn = this.entry(ns, name);
     if (kind === 'provisioned') {
       fn.provisionedBusy += 1;
       return { admitted: true };
@@ -108,6 +114,21 @@ export class ConcurrencyLedger {
     fn.onDemand += 1;
     if (!fn.granted) ns.unreservedUsed += 1;
     return { admitted: true };
+  }
+
+  /**
+   * Counts an execution that is already running and cannot be refused: one found busy in an
+   * environment adopted from another replica. Released like any other.
+   */
+  hold(namespace: string, name: string, kind: ExecutionKind): void {
+    const ns = this.namespace(namespace);
+    const fn = this.entry(ns, name);
+    if (kind === 'provisioned') {
+      fn.provisionedBusy += 1;
+      return;
+    }
+    fn.onDemand += 1;
+    if (!fn.granted) ns.unreservedUsed += 1;
   }
 
   release(namespace: string, name: string, kind: ExecutionKind): void {
@@ -136,7 +157,7 @@ export class ConcurrencyLedger {
   /** Capacity left to functions without a reservation. */
   unreservedPool(ns: NamespaceState | string): number {
     const state = typeof ns === 'string' ? this.namespaces.get(ns) : ns;
-    return this.limits.namespaceLimit - (state?.reservedTotal ?? 0);
+    return Math.floor((this.limits.namespaceLimit - (state?.reservedTotal ?? 0)) * this.unreservedShare);
   }
 
   /** The reservation in force for a function (undefined when none is granted). */
@@ -147,6 +168,15 @@ export class ConcurrencyLedger {
 
   namespaceNames(): string[] {
     return [...this.namespaces.keys()];
+  }
+
+  private entry(ns: NamespaceState, name: string): FunctionState {
+    let fn = ns.functions.get(name);
+    if (!fn) {
+      fn = { provisioned: 0, order: '~', granted: false, onDemand: 0, provisionedBusy: 0 };
+      ns.functions.set(name, fn);
+    }
+    return fn;
   }
 
   private namespace(name: string): NamespaceState {

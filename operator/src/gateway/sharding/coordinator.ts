@@ -1,0 +1,404 @@
+// Shard ownership among gateway replicas, on coordination.k8s.io/v1 Leases in the release's
+// namespace (docs/high-availability.md):
+//
+//   lamina-gateway-member-<identity>  one per replica, renewed every `renewIntervalMs`;
+//                                     its annotation carries the replica's address
+//   lamina-gateway-shard-<n>          one per shard; holderIdentity = the replica serving it
+//
+// Every round a replica renews its member Lease, lists all of them (one LIST), and applies
+// ring.ts's plan: it takes shards that are its own by the ring and free (released, or held by a
+// member nobody has seen renew for a lease duration), and hands over shards that now belong to
+// another live member — it holds new work for them, lets what is in flight finish, then
+// releases the Lease; the new owner takes it on its next round. Every write carries the
+// resourceVersion it read, so two replicas racing for a shard cannot both win.
+//
+// Fencing: a replica that has not renewed its member Lease for `fenceAfterMs` (< the lease
+// duration) stops serving every shard at once and says so in /healthz; the others take its
+// shards only after they have seen no renewal for the whole lease duration on their own clocks.
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { isConflict, isNotFound } from '../../kube/index.js';
+import type { Clock, Logger } from '../../shared/index.js';
+import { liveMembers, type MemberObservation, planShards, shardOf, unreservedShare } from './ring.js';
+
+export const LEASE_LABEL = 'lamina.dev/gateway-lease';
+export const ADDRESS_ANNOTATION = 'lamina.dev/address';
+
+export interface CoordinatorOptions {
+  namespace: string;
+  /** This replica (its pod name): unique among live replicas. */
+  identity: string;
+  /** Where other replicas reach this one (http://<pod IP>:<port>). */
+  address: string;
+  shardCount: number;
+  leaseDurationMs: number;
+  renewIntervalMs: number;
+  /** Stop serving when the member Lease has not been renewed for this long (< leaseDurationMs). */
+  fenceAfterMs: number;
+  /** New work for a shard being handed over waits at most this long before it is served here. */
+  handOverHoldMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface CoordinatorHooks {
+  /** Shards this replica now serves: adopt their environments. */
+  acquired(shards: number[]): void;
+  /** Shards this replica no longer serves: forget (never destroy) their environments. */
+  released(shards: number[]): void;
+  /** This replica's part of each namespace's unreserved concurrency changed. */
+  shareChanged(share: number): void;
+  /** Invocations of a shard's functions running through this replica now. */
+  inFlight(shard: number): number;
+}
+
+export type ShardRoute =
+  { kind: 'local' } | { kind: 'remote'; owner: string; address: string } | { kind: 'wait' };
+
+export interface CoordinatorStatus {
+  identity: string;
+  /** The member Lease was renewed recently enough to serve. */
+  serving: boolean;
+  liveMembers: string[];
+  ownedShards: number;
+  drainingShards: number;
+  lastRenewalAgeMs: number | undefined;
+}
+
+interface Held {
+  holder: string;
+  lease?: V1Lease;
+}
+
+const memberLease = (identity: string) => `lamina-gateway-member-${identity}`;
+const shardLease = (shard: number) => `lamina-gateway-shard-${shard}`;
+const SHARD_PREFIX = 'lamina-gateway-shard-';
+
+export class ShardCoordinator {
+  private readonly api: CoordinationV1Api;
+  private readonly owned = new Set<number>();
+  /** Shards being handed over, with when the hand-over began. */
+  private readonly draining = new Map<number, number>();
+  private shards = new Map<number, Held>();
+  private readonly observations = new Map<string, MemberObservation>();
+  private readonly addresses = new Map<string, string>();
+  private live: string[] = [];
+  private lastRenewal: number | undefined;
+  private share = 1;
+  private leaving = false;
+  private stopped = false;
+  private timer: { cancel(): void } | undefined;
+  private round: Promise<void> | undefined;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: CoordinatorOptions,
+    private readonly hooks: CoordinatorHooks,
+  ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  /** Runs the first round (so a replica that can take shards has them) and keeps going. */
+  async start(): Promise<void> {
+    await this.runRound();
+    this.schedule();
+  }
+
+  shardOf(functionName: string): number {
+    return shardOf(functionName, this.options.shardCount);
+  }
+
+  /** Where an invocation of `functionName` runs now. */
+  route(functionName: string): ShardRoute {
+    const shard = this.shardOf(functionName);
+    if (this.owned.has(shard)) {
+      const since = this.draining.get(shard);
+      // New work waits while the work in flight finishes (always when leaving; else briefly,
+      // so a shard whose invocations never pause is still served).
+      if (
+        since !== undefined &&
+        (this.leaving || this.options.clock.now() - since < this.options.handOverHoldMs)
+      ) {
+        return { kind: 'wait' };
+      }
+      return { kind: 'local' };
+    }
+    const holder = this.shards.get(shard)?.holder ?? '';
+    const address = this.addresses.get(holder);
+    if (holder && holder !== this.options.identity && address && this.live.includes(holder)) {
+      return { kind: 'remote', owner: holder, address };
+    }
+    return { kind: 'wait' };
+  }
+
+  /** Whether this replica serves `functionName`'s shard now (the forward route's check). */
+  serves(functionName: string): boolean {
+    return this.owned.has(this.shardOf(functionName));
+  }
+
+  ownsShard(shard: number): boolean {
+    return this.owned.has(shard);
+  }
+
+  /** A local invocation of a shard being handed over ended: release it once nothing is left. */
+  settled(shard: number): void {
+    if (this.draining.has(shard) && this.hooks.inFlight(shard) === 0) void this.releaseShard(shard);
+  }
+
+  /** Something changed that the next round should see now (a forward found no owner). */
+  nudge(): void {
+    if (this.stopped || this.round) return;
+    this.timer?.cancel();
+    void this.runRound().finally(() => this.schedule());
+  }
+
+  status(): CoordinatorStatus {
+    const now = this.options.clock.now();
+    return {
+      identity: this.options.identity,
+      serving: this.fresh(now),
+      liveMembers: this.live,
+      ownedShards: this.owned.size,
+      drainingShards: this.draining.size,
+      lastRenewalAgeMs: this.lastRenewal === undefined ? undefined : now - this.lastRenewal,
+    };
+  }
+
+  /**
+   * Leaves the ring for a clean shutdown: stops counting itself live, hands every shard over
+   * (waiting for their work in flight, at most `timeoutMs`), then deletes its member Lease.
+   */
+  async leave(timeoutMs: number): Promise<void> {
+    this.leaving = true;
+    const deadline = this.options.clock.now() + timeoutMs;
+    while (this.owned.size > 0 && this.options.clock.now() < deadline) {
+      await this.runRound();
+      if (this.owned.size > 0) await sleep(this.options.clock, 100);
+    }
+    this.stop();
+    await this.api
+      .deleteNamespacedLease({ name: memberLease(this.options.identity), namespace: this.options.namespace })
+      .catch(() => undefined);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.options.clock.setTimeout(() => {
+      void this.runRound().finally(() => this.schedule());
+    }, this.options.renewIntervalMs);
+  }
+
+  private runRound(): Promise<void> {
+    this.round ??= this.roundOnce()
+      .catch((err: unknown) => this.options.log.warn('shard round failed', { error: String(err) }))
+      .finally(() => {
+        this.round = undefined;
+      });
+    return this.round;
+  }
+
+  private fresh(now: number): boolean {
+    return this.lastRenewal !== undefined && now - this.lastRenewal < this.options.fenceAfterMs;
+  }
+
+  private async roundOnce(): Promise<void> {
+    const { clock, log, identity, leaseDurationMs, shardCount } = this.options;
+    const started = clock.now();
+    if (!this.leaving) {
+      try {
+        await this.renewMember();
+        this.lastRenewal = started;
+      } catch (err) {
+        log.warn('member lease renewal failed', { error: String(err) });
+      }
+    }
+    if (!this.leaving && !this.fresh(clock.now())) {
+      this.fence();
+      return;
+    }
+    await this.observe();
+    const now = clock.now();
+    const live = liveMembers(this.observations, now, leaseDurationMs).filter(
+      (m) => m !== identity || !this.leaving,
+    );
+    if (!this.leaving && !live.includes(identity)) live.push(identity);
+    live.sort();
+    this.live = live;
+
+    // What the Leases say this replica holds (after a restart under the same identity, too).
+    const lost: number[] = [];
+    for (const shard of this.owned) {
+      if (this.shards.get(shard)?.holder !== identity) lost.push(shard);
+    }
+    if (lost.length > 0) {
+      for (const shard of lost) {
+        this.owned.delete(shard);
+        this.draining.delete(shard);
+      }
+      log.warn('shards taken over by another replica', { shards: lost });
+      this.hooks.released(lost);
+    }
+    const adopted: number[] = [];
+    for (const [shard, held] of this.shards) {
+      if (held.holder === identity && !this.owned.has(shard) && !this.leaving) {
+        this.owned.add(shard);
+        adopted.push(shard);
+      }
+    }
+
+    const plan = planShards(identity, live, this.shards, shardCount);
+    for (const shard of plan.acquire) {
+      if (this.leaving) break;
+      if (await this.writeHolder(shard, identity)) {
+        this.owned.add(shard);
+        adopted.push(shard);
+      }
+    }
+    if (adopted.length > 0) {
+      log.info('shards acquired', { shards: adopted, members: live });
+      this.hooks.acquired(adopted);
+    }
+    for (const shard of plan.handOver) {
+      if (!this.draining.has(shard)) this.draining.set(shard, now);
+      if (this.hooks.inFlight(shard) === 0) await this.releaseShard(shard);
+    }
+    // A hand-over the ring no longer asks for (the other member left again): keep the shard.
+    for (const shard of this.draining.keys()) {
+      if (!plan.handOver.includes(shard) && this.owned.has(shard)) this.draining.delete(shard);
+    }
+    const share = unreservedShare(live.length);
+    if (share !== this.share) {
+      this.share = share;
+      this.hooks.shareChanged(share);
+    }
+  }
+
+  /** Lost contact with the API server for too long: serve nothing until a renewal succeeds. */
+  private fence(): void {
+    if (this.owned.size === 0) return;
+    const shards = [...this.owned];
+    this.owned.clear();
+    this.draining.clear();
+    this.options.log.error('member lease not renewed: serving no shards until it is', {
+      lastRenewalAgeMs:
+        this.lastRenewal === undefined ? undefined : this.options.clock.now() - this.lastRenewal,
+    });
+    this.hooks.released(shards);
+  }
+
+  private async releaseShard(shard: number): Promise<void> {
+    if (!this.owned.has(shard)) return;
+    // Stop serving first: nothing new starts here once the Lease may go to another replica.
+    this.owned.delete(shard);
+    this.draining.delete(shard);
+    this.hooks.released([shard]);
+    if (await this.writeHolder(shard, '')) {
+      this.options.log.info('shard handed over', { shard });
+    }
+  }
+
+  private async renewMember(): Promise<void> {
+    const { namespace, identity, address, leaseDurationMs } = this.options;
+    const name = memberLease(identity);
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+      renewTime: new V1MicroTime(this.options.clock.now()),
+    };
+    const metadata = {
+      name,
+      namespace,
+      labels: { [LEASE_LABEL]: 'member' },
+      annotations: { [ADDRESS_ANNOTATION]: address },
+    };
+    try {
+      const current = await this.api.readNamespacedLease({ name, namespace });
+      await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...current,
+          metadata: { ...current.metadata, ...metadata },
+          spec: { ...current.spec, ...spec },
+        },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.api.createNamespacedLease({ namespace, body: { metadata, spec } });
+    }
+  }
+
+  /** One LIST of every gateway Lease: members seen renewing, and who holds each shard. */
+  private async observe(): Promise<void> {
+    const { namespace, clock } = this.options;
+    const list = await this.api.listNamespacedLease({ namespace, labelSelector: LEASE_LABEL });
+    const now = clock.now();
+    const shards = new Map<number, Held>();
+    const seen = new Set<string>();
+    for (const lease of list.items) {
+      const name = lease.metadata?.name ?? '';
+      const kind = lease.metadata?.labels?.[LEASE_LABEL];
+      if (kind === 'member') {
+        const member = lease.spec?.holderIdentity;
+        if (!member) continue;
+        seen.add(member);
+        const renewTime = String(lease.spec?.renewTime ?? '');
+        const previous = this.observations.get(member);
+        if (previous?.renewTime !== renewTime) this.observations.set(member, { renewTime, observedAt: now });
+        const address = lease.metadata?.annotations?.[ADDRESS_ANNOTATION];
+        if (address) this.addresses.set(member, address);
+      } else if (kind === 'shard' && name.startsWith(SHARD_PREFIX)) {
+        const shard = Number(name.slice(SHARD_PREFIX.length));
+        if (Number.isInteger(shard)) shards.set(shard, { holder: lease.spec?.holderIdentity ?? '', lease });
+      }
+    }
+    // A member whose Lease was deleted left cleanly: it is gone at once.
+    for (const member of [...this.observations.keys()]) {
+      if (!seen.has(member)) {
+        this.observations.delete(member);
+        this.addresses.delete(member);
+      }
+    }
+    this.shards = shards;
+  }
+
+  /** Conditional write of a shard's holder ('' releases it); false when another write won. */
+  private async writeHolder(shard: number, holder: string): Promise<boolean> {
+    const { namespace, leaseDurationMs, clock } = this.options;
+    const name = shardLease(shard);
+    const current = this.shards.get(shard)?.lease;
+    const spec = {
+      ...current?.spec,
+      holderIdentity: holder || undefined,
+      leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+      renewTime: new V1MicroTime(clock.now()),
+      ...(holder
+        ? {
+            acquireTime: new V1MicroTime(clock.now()),
+            leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + 1,
+          }
+        : {}),
+    };
+    try {
+      const written = current
+        ? await this.api.replaceNamespacedLease({ name, namespace, body: { ...current, spec } })
+        : await this.api.createNamespacedLease({
+            namespace,
+            body: { metadata: { name, namespace, labels: { [LEASE_LABEL]: 'shard' } }, spec },
+          });
+      this.shards.set(shard, { holder, lease: written });
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false; // another write won (409 Conflict or AlreadyExists)
+      throw err;
+    }
+  }
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}

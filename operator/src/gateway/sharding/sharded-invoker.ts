@@ -1,0 +1,82 @@
+// The Invoker every route and the async processor call when the gateway runs as several
+// replicas: an invocation runs here when this replica serves the function's shard, is
+// forwarded to the replica that does otherwise, and waits (briefly) while a shard has no
+// owner — during a hand-over or after an owner died, until its Lease moves.
+import { ServiceException } from '../../errors.js';
+import type { Clock } from '../../shared/index.js';
+import type { InvokeOptions, InvokeOutcome, Invoker } from '../dispatch/invoker.js';
+import type { InvokeTarget } from '../routing/resolve-target.js';
+import type { ShardCoordinator } from './coordinator.js';
+import { type ForwardClient, NotOwnerError, OwnerUnreachableError } from './forward.js';
+
+export interface ShardedInvokerSettings {
+  /** How long an invocation waits for its shard to have a serving owner. */
+  ownerWaitMs: number;
+  /** Added to the function timeout for a forwarded invocation (cold start, queueing). */
+  forwardSlackMs: number;
+}
+
+const RETRY_MS = 20;
+
+export class ShardedInvoker {
+  private readonly running = new Map<number, number>();
+
+  constructor(
+    private readonly local: Invoker,
+    private readonly coordinator: Pick<
+      ShardCoordinator,
+      'route' | 'shardOf' | 'settled' | 'nudge' | 'serves'
+    >,
+    private readonly forward: ForwardClient,
+    private readonly clock: Clock,
+    private readonly settings: ShardedInvokerSettings,
+  ) {}
+
+  resolve(functionName: string, qualifier: string | undefined, bareNamespace?: string): InvokeTarget {
+    return this.local.resolve(functionName, qualifier, bareNamespace);
+  }
+
+  async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
+    const deadline = this.clock.now() + this.settings.ownerWaitMs;
+    for (;;) {
+      const route = this.coordinator.route(target.functionName);
+      if (route.kind === 'local') return this.runHere(target, payload, opts);
+      if (route.kind === 'remote') {
+        try {
+          const timeoutMs = target.snapshot.timeout * 1000 + this.settings.forwardSlackMs;
+          return await this.forward.invoke(route.address, target, payload, opts, timeoutMs);
+        } catch (err) {
+          if (!(err instanceof NotOwnerError || err instanceof OwnerUnreachableError)) throw err;
+          this.coordinator.nudge(); // the owner moved or died: look again now
+        }
+      }
+      if (this.clock.now() >= deadline) {
+        throw new ServiceException(
+          `No gateway replica serves function ${target.functionName} at the moment; retry the request.`,
+        );
+      }
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_MS));
+    }
+  }
+
+  /**
+   * Runs an invocation under this replica's ledger and environments, counting it against its
+   * shard so a hand-over waits for it. The forward route calls this once it checked ownership.
+   */
+  async runHere(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
+    const shard = this.coordinator.shardOf(target.functionName);
+    this.running.set(shard, (this.running.get(shard) ?? 0) + 1);
+    try {
+      return await this.local.invoke(target, payload, opts);
+    } finally {
+      const left = (this.running.get(shard) ?? 1) - 1;
+      if (left > 0) this.running.set(shard, left);
+      else this.running.delete(shard);
+      this.coordinator.settled(shard);
+    }
+  }
+
+  inFlight(shard: number): number {
+    return this.running.get(shard) ?? 0;
+  }
+}

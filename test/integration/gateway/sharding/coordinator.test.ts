@@ -1,0 +1,145 @@
+// Shard ownership among gateway replicas on a real kube-apiserver: three coordinators share
+// the shards with no shard held twice, a replica that stops cleanly hands its shards over at
+// once, one that dies (stops renewing, keeps its Leases) loses them to the others after the
+// lease duration, and a shard is released only once its work in flight is done.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  type CoordinatorHooks,
+  LEASE_LABEL,
+  ShardCoordinator,
+} from '../../../../operator/src/gateway/sharding/coordinator.js';
+import { systemClock } from '../../../../operator/src/shared/clock.js';
+import { createLogger } from '../../../../operator/src/shared/log.js';
+import { adminKubeConfig, createTestNamespace, waitFor } from '../../../harness/gateway-kube.js';
+
+const SHARDS = 16;
+const log = createLogger({}, 'error');
+
+interface Replica {
+  name: string;
+  coordinator: ShardCoordinator;
+  inFlight: Map<number, number>;
+  acquired: number[];
+  released: number[];
+}
+
+describe('shard coordinator', () => {
+  let kc: KubeConfig;
+  let ns: Awaited<ReturnType<typeof createTestNamespace>>;
+  const replicas: Replica[] = [];
+
+  const replica = (name: string): Replica => {
+    const r: Replica = { name, inFlight: new Map(), acquired: [], released: [] } as unknown as Replica;
+    const hooks: CoordinatorHooks = {
+      acquired: (s) => r.acquired.push(...s),
+      released: (s) => r.released.push(...s),
+      shareChanged: () => undefined,
+      inFlight: (s) => r.inFlight.get(s) ?? 0,
+    };
+    r.coordinator = new ShardCoordinator(
+      kc,
+      {
+        namespace: ns.name,
+        identity: name,
+        address: `http://${name}.test:8080`,
+        shardCount: SHARDS,
+        leaseDurationMs: 2000,
+        renewIntervalMs: 300,
+        fenceAfterMs: 1700,
+        handOverHoldMs: 2000,
+        clock: systemClock,
+        log,
+      },
+      hooks,
+    );
+    replicas.push(r);
+    return r;
+  };
+
+  /** Who serves each shard, as the replicas themselves say; a shard served twice fails. */
+  const servers = (rs: Replica[]) => {
+    const by = new Map<number, string>();
+    for (let s = 0; s < SHARDS; s++) {
+      for (const r of rs) {
+        if (!r.coordinator.ownsShard(s)) continue;
+        assert.equal(by.get(s), undefined, `shard ${s} served by ${by.get(s)} and ${r.name}`);
+        by.set(s, r.name);
+      }
+    }
+    return by;
+  };
+
+  before(async () => {
+    kc = await adminKubeConfig();
+    ns = await createTestNamespace(kc, 'sharding');
+  });
+
+  after(async () => {
+    for (const r of replicas) r.coordinator.stop();
+    await ns.dispose();
+  });
+
+  it('gives every shard to exactly one of three replicas', async () => {
+    const rs = [replica('gw-a'), replica('gw-b'), replica('gw-c')];
+    await Promise.all(rs.map((r) => r.coordinator.start()));
+    await waitFor(
+      'all shards served',
+      () => servers(rs).size === SHARDS && rs.every((r) => r.coordinator.status().ownedShards > 0),
+      15_000,
+    );
+    const leases = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({
+      namespace: ns.name,
+      labelSelector: LEASE_LABEL,
+    });
+    const holders = new Set(
+      leases.items
+        .filter((l) => l.metadata?.labels?.[LEASE_LABEL] === 'shard')
+        .map((l) => l.spec?.holderIdentity),
+    );
+    assert.deepEqual([...holders].sort(), ['gw-a', 'gw-b', 'gw-c']);
+    // Routing agrees with ownership (once each has seen the others' Leases): a function is
+    // local on its owner and forwarded to the owner's address elsewhere.
+    const owner = servers(rs).get(rs[0]!.coordinator.shardOf('hello'))!;
+    await waitFor('every replica routes to the owner', () =>
+      rs.every((r) => {
+        const route = r.coordinator.route('hello');
+        return r.name === owner
+          ? route.kind === 'local'
+          : route.kind === 'remote' && route.owner === owner && route.address === `http://${owner}.test:8080`;
+      }),
+    );
+  });
+
+  it('hands shards over only after their work in flight is done', async () => {
+    const [a, b, c] = replicas;
+    const shardOfC = [...servers([a!, b!, c!])].find(([, n]) => n === 'gw-c')![0];
+    c!.inFlight.set(shardOfC, 1);
+    const leaving = c!.coordinator.leave(20_000);
+    await waitFor(
+      'all but the busy shard handed over',
+      () => c!.coordinator.status().ownedShards === 1,
+      10_000,
+    );
+    assert.ok(c!.coordinator.ownsShard(shardOfC), 'the busy shard stays until its work is done');
+    c!.inFlight.delete(shardOfC);
+    await leaving;
+    await waitFor('the others serve every shard', () => servers([a!, b!]).size === SHARDS, 10_000);
+  });
+
+  it('takes over the shards of a replica that stops renewing, after the lease duration', async () => {
+    const [a, b] = replicas;
+    const owned = [...servers([a!, b!])].filter(([, n]) => n === 'gw-b').map(([s]) => s);
+    b!.coordinator.stop(); // as if killed: its Leases stay, nobody renews them
+    const stoppedAt = Date.now();
+    await waitFor(
+      "the dead replica's shards taken over",
+      () => owned.every((s) => a!.coordinator.ownsShard(s)),
+      10_000,
+    );
+    const tookMs = Date.now() - stoppedAt;
+    assert.ok(tookMs >= 1500, `took over after ${tookMs} ms, before the lease could have expired`);
+    assert.equal(servers([a!]).size, SHARDS);
+  });
+});
