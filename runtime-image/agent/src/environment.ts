@@ -33,6 +33,7 @@ import { logStreamName } from './runtime-env.js';
 import type { AgentSettings } from './settings.js';
 import type { ResponseSink } from './runtime-api.js';
 import { RuntimeSupervisor, type InitFailure, type InvocationEnd } from './supervisor.js';
+import { platformRecords, type InvokeStatus } from './telemetry.js';
 
 export type EnvironmentState = 'generic' | 'initializing' | 'ready' | 'failed';
 
@@ -68,6 +69,16 @@ export interface SpecializeResult {
   initDurationMs: number;
   artifactsDurationMs: number;
   initError?: { errorType: string; errorMessage: string };
+}
+
+/** The errorType of a function's error document, if it names one. */
+function functionErrorType(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errorType?: unknown };
+    return typeof parsed.errorType === 'string' ? parsed.errorType : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What an Init failure says, for the specialise answer (no request id there yet). */
@@ -140,6 +151,8 @@ export class ExecutionEnvironment {
   private specializing: Promise<unknown> | undefined;
   private pendingInitFailure: InitFailure | undefined;
   private unreportedInitMs: number | undefined;
+  /** The end of the previous Invoke phase: extensions still working after the runtime answered. */
+  private invokePhase: Promise<void> = Promise.resolve();
   private readonly log = new FunctionLog();
   private readonly runtime: RuntimeSupervisor;
 
@@ -238,6 +251,8 @@ export class ExecutionEnvironment {
     if (!config) throw new NotSpecializedError();
     let initDurationMs = this.unreportedInitMs;
     this.unreportedInitMs = undefined;
+    await this.invokePhase;
+    await this.runtime.resetAfterExtensionFailure();
     await this.runtime.awaitFree(config.timeout * 1000);
     const resetBefore = this.runtime.takeIdleDeath();
 
@@ -256,16 +271,20 @@ export class ExecutionEnvironment {
     }
 
     const { requestId } = request;
+    // Lambda always sets one: a new root when the caller sent none.
+    const traceId = request.traceId ?? newTraceId(this.clock.now(), (n) => randomBytes(n).toString('hex'));
+    const telemetry = this.runtime.telemetry;
+    const started = this.clock.monotonic();
     this.log.beginCapture();
     this.log.platformLine(startLine(requestId, config.version));
+    telemetry.emit('platform.start', platformRecords.start(requestId, config.version, traceId));
     const report = await this.runtime.invoke(
       {
         requestId,
         body: normalizePayload(request.body),
         contentType: request.contentType,
         invokedFunctionArn: request.invokedFunctionArn ?? config.functionArn,
-        // Lambda always sets one: a new root when the caller sent none.
-        traceId: request.traceId ?? newTraceId(this.clock.now(), (n) => randomBytes(n).toString('hex')),
+        traceId,
         clientContext: request.clientContext,
         ...(request.sink ? { sink: request.sink } : {}),
       },
@@ -278,19 +297,76 @@ export class ExecutionEnvironment {
       this.log.platformLine(`RequestId: ${requestId} Error: ${report.end.reason}\n${report.end.errorType}`);
     }
     if (report.reset) agentLog('warn', 'environment reset', { requestId, errorType: answer.errorType });
-    this.log.platformLine(
-      endLine(requestId),
-      reportLine({
+    const status: InvokeStatus =
+      answer.status === 'timeout'
+        ? 'timeout'
+        : answer.status === 'error'
+          ? 'failure'
+          : answer.functionError
+            ? 'error'
+            : 'success';
+    const errorType = answer.errorType ?? (answer.functionError ? functionErrorType(answer.body) : undefined);
+    telemetry.emit(
+      'platform.runtimeDone',
+      platformRecords.runtimeDone({
         requestId,
+        status,
+        errorType,
         durationMs: report.durationMs,
+        producedBytes: answer.body.length,
+        traceId,
+      }),
+    );
+
+    // The Invoke phase ends when every extension subscribed to INVOKE is done too; REPORT
+    // then counts their time, as Lambda's does. The answer does not wait for them.
+    const finish = async () => {
+      let final = { status: answer.status, errorType: answer.errorType, telemetryStatus: status };
+      if (!report.reset && this.runtime.extensionsHoldInvokes) {
+        const ext = await this.runtime.awaitExtensions(started + config.timeout * 1000);
+        if (!ext.ok)
+          final = {
+            status: ext.status,
+            errorType: ext.errorType,
+            telemetryStatus: ext.status === 'timeout' ? 'timeout' : 'failure',
+          };
+      }
+      const durationMs = this.clock.monotonic() - started;
+      const invokeReport = {
+        requestId,
+        durationMs,
         memorySizeMb: config.memorySize,
         maxMemoryUsedBytes: report.maxMemoryUsedBytes,
         initDurationMs,
-        status: answer.status,
-        errorType: answer.errorType,
-      }),
-    );
-    const tail = this.log.endCapture();
+        status: final.status,
+        errorType: final.errorType,
+      };
+      this.log.platformLine(endLine(requestId), reportLine(invokeReport));
+      telemetry.emit(
+        'platform.report',
+        platformRecords.report({
+          requestId,
+          status: final.telemetryStatus,
+          errorType: final.errorType ?? errorType,
+          durationMs,
+          memorySizeMB: config.memorySize,
+          maxMemoryUsedMB: Math.max(1, Math.round(report.maxMemoryUsedBytes / (1024 * 1024))),
+          initDurationMs,
+          traceId,
+        }),
+      );
+    };
+    let tail: Buffer;
+    if (!report.reset && this.runtime.extensionsHoldInvokes) {
+      // The log tail goes out with the answer: it ends before END / REPORT.
+      tail = this.log.endCapture();
+      this.invokePhase = finish().catch((err: unknown) =>
+        agentLog('error', 'invoke phase failed', { error: String(err) }),
+      );
+    } else {
+      await finish();
+      tail = this.log.endCapture();
+    }
     return {
       body: answer.body,
       streamed: report.end.kind === 'streamed',
@@ -343,7 +419,9 @@ export class ExecutionEnvironment {
     };
   }
 
-  shutdown(): Promise<void> {
-    return this.runtime.shutdown();
+  async shutdown(): Promise<void> {
+    // The last invoke's REPORT reaches the log and the subscribers before SHUTDOWN.
+    await this.invokePhase;
+    await this.runtime.shutdown();
   }
 }

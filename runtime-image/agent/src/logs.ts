@@ -3,6 +3,8 @@
 //    output, framed by the platform's START / END / REPORT lines, in plain text;
 //  - stderr carries the agent's diagnostics as JSON lines, for machines.
 
+import { LineSplitter } from './telemetry.js';
+
 export const TAIL_BYTES = 4096;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -60,11 +62,35 @@ export interface LogSink {
 export class FunctionLog implements LogSink {
   private capture: TailBuffer | undefined;
   private atLineStart = true;
+  private lineListener: ((source: 'function' | 'extension', line: string) => void) | undefined;
+  private readonly functionLines = new LineSplitter((line) => this.lineListener?.('function', line));
 
   constructor(private readonly out: LogOutput = process.stdout) {}
 
+  /** Receives each line the runtime (`function`) and the extensions (`extension`) write. */
+  onLine(listener: (source: 'function' | 'extension', line: string) => void): void {
+    this.lineListener = listener;
+  }
+
   /** Output of the runtime process, passed through untouched. */
   runtimeOutput(chunk: Buffer): boolean {
+    if (this.lineListener) this.functionLines.push(chunk);
+    return this.write(chunk);
+  }
+
+  /** A sink for one extension process: same log, its lines reported as `extension`. */
+  extensionSink(): LogSink {
+    const lines = new LineSplitter((line) => this.lineListener?.('extension', line));
+    return {
+      runtimeOutput: (chunk) => {
+        if (this.lineListener) lines.push(chunk);
+        return this.write(chunk);
+      },
+      onceDrained: (resume) => this.onceDrained(resume),
+    };
+  }
+
+  private write(chunk: Buffer): boolean {
     if (chunk.length === 0) return true;
     this.capture?.append(chunk);
     this.atLineStart = chunk[chunk.length - 1] === 0x0a;
@@ -81,7 +107,7 @@ export class FunctionLog implements LogSink {
    */
   platformLine(...lines: string[]): void {
     const text = (this.atLineStart ? '' : '\n') + lines.join('\n') + '\n';
-    this.runtimeOutput(Buffer.from(text));
+    this.write(Buffer.from(text));
   }
 
   beginCapture(): void {

@@ -73,7 +73,13 @@ export class RuntimeApi {
   private pollListeners: (() => void)[] = [];
   private current: { invocation: Invocation; state: InvocationState; sent: boolean } | undefined;
 
-  constructor(private readonly events: RuntimeApiEvents) {
+  constructor(
+    private readonly events: RuntimeApiEvents,
+    /** The Extensions / Telemetry APIs, served on the same address. */
+    private readonly extensions?: {
+      handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | false;
+    },
+  ) {
     this.server = createServer({ keepAlive: true, requestTimeout: 0, noDelay: true }, (req, res) => {
       this.route(req, res).catch((err) => {
         agentLog('error', 'runtime API request failed', { error: String(err), url: req.url });
@@ -173,6 +179,8 @@ export class RuntimeApi {
         );
       if (path === `${PREFIX}init/error`) return this.initError(req, res);
     }
+    const extension = this.extensions?.handle(req, res, path);
+    if (extension) return extension;
     sendJson(res, 404, { errorMessage: `No route for ${req.method} ${path}`, errorType: 'NotFound' });
   }
 

@@ -7,6 +7,8 @@ import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from './clock.js';
 import type { FunctionConfig } from './config.js';
+import { externalExtensions, startExtensions, type ExtensionProcess } from './extension-processes.js';
+import { ExtensionsApi, type ExtensionsApiEvents, type ShutdownReason } from './extensions-api.js';
 import { agentLog, initReportLine, initStartLine, type FunctionLog } from './logs.js';
 import { CgroupMemoryWatch, ProcMemoryWatch, type MemoryWatch } from './memory.js';
 import { RuntimeApi, type Invocation, type RuntimeApiEvents, type RuntimeOutcome } from './runtime-api.js';
@@ -19,6 +21,8 @@ import {
 } from './runtime-env.js';
 import { classifyDeath, describeExit, RuntimeProcess, type ExitInfo } from './runtime-process.js';
 import type { AgentSettings } from './settings.js';
+import { platformRecords } from './telemetry.js';
+import { TelemetryHub } from './telemetry-hub.js';
 
 /** An Init failure: the runtime's own report, or one the platform diagnosed. */
 export type InitFailure =
@@ -30,6 +34,8 @@ export type InitResult =
 
 type InitEvent =
   | { kind: 'ready' }
+  /** An extension failed Init: it exited, or called /init/error or /exit/error. */
+  | { kind: 'extension'; errorType: string; reason: string }
   | { kind: 'initError'; body: Buffer; errorType?: string }
   | { kind: 'exit'; exit: ExitInfo }
   | { kind: 'timeout' };
@@ -70,8 +76,22 @@ interface Standby {
   parked: boolean;
 }
 
-export class RuntimeSupervisor implements RuntimeApiEvents {
-  private readonly api = new RuntimeApi(this);
+/** Lambda's Shutdown allowance: 2 s with external extensions, 500 ms with internal ones only. */
+const SHUTDOWN_GRACE_MS = { external: 2000, internal: 500 };
+
+/** The account id in a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`). */
+const accountIdOf = (arn: string) => arn.split(':')[4] ?? '';
+
+export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents {
+  /** Telemetry / Logs API subscribers and what they are sent. */
+  readonly telemetry: TelemetryHub;
+  private readonly extensions: ExtensionsApi;
+  private readonly api: RuntimeApi;
+  private extensionProcs: ExtensionProcess[] = [];
+  /** An extension failed after Init: the environment is reset at the end of the invoke. */
+  private extensionFailure: { errorType: string; reason: string } | undefined;
+  /** Extensions of a reset environment still receiving their SHUTDOWN. */
+  private stoppingExtensions: Promise<void> = Promise.resolve();
   private proc: RuntimeProcess | undefined;
   private address = '';
   private initWaiter: ((event: InitEvent) => void) | undefined;
@@ -89,7 +109,12 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     private readonly settings: AgentSettings,
     private readonly clock: Clock,
     private readonly log: FunctionLog,
-  ) {}
+  ) {
+    this.telemetry = new TelemetryHub(clock);
+    this.extensions = new ExtensionsApi(this.telemetry, this);
+    this.api = new RuntimeApi(this, this.extensions);
+    log.onLine((source, line) => this.telemetry.emit(source, line));
+  }
 
   async listen(): Promise<number> {
     const port = await this.api.listen(this.settings.runtimeApiPort);
@@ -186,11 +211,28 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     this.standbys.clear();
   }
 
-  /** Starts the runtime and waits until it polls /next, reports an init error, dies or runs out of time. */
+  /**
+   * Init, as Lambda orders it: the external extensions start and each registers; then the
+   * runtime starts; Init is over once the runtime polls /next and every extension waits on
+   * /event/next. It fails on the runtime's /init/error, its exit, an extension's exit or
+   * error report, or the Init limit.
+   */
   async init(config: FunctionConfig, streamName: string): Promise<InitResult> {
+    await this.stoppingExtensions;
     const started = this.clock.monotonic();
     this.api.newGeneration();
+    this.telemetry.beginInit();
+    this.extensionFailure = undefined;
     this.log.platformLine(initStartLine(config.runtime));
+    this.telemetry.emit(
+      'platform.initStart',
+      platformRecords.initStart({
+        initializationType: config.initializationType,
+        runtimeVersion: config.runtime,
+        functionName: config.functionName,
+        functionVersion: config.version,
+      }),
+    );
     const env = runtimeEnvironment(
       config,
       this.settings,
@@ -199,33 +241,74 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
       this.settings.secretEnvironment,
     );
     const launch = runtimeLaunch(config, this.settings, env, isFile);
+    const names = externalExtensions(this.settings.optRoot);
+    this.extensions.begin(names, {
+      functionName: config.functionName,
+      functionVersion: config.version,
+      handler: config.handler ?? '',
+      accountId: accountIdOf(config.functionArn),
+    });
     if ('errorType' in launch) {
       const reason = launch.errorMessage;
       return this.initFailed(
         { source: 'platform', errorType: launch.errorType, reason, status: 'error' },
         started,
+        config,
       );
     }
-    const event = await new Promise<InitEvent>((resolve) => {
-      const timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.initTimeoutMs);
-      this.initWaiter = (e) => {
-        clearTimeout(timer);
-        resolve(e);
-      };
+
+    let fail!: (event: InitEvent) => void;
+    const failed = new Promise<InitEvent>((resolve) => (fail = resolve));
+    let ready!: () => void;
+    const runtimeReady = new Promise<void>((resolve) => (ready = resolve));
+    this.initWaiter = (e) => (e.kind === 'ready' ? ready() : fail(e));
+    const timer = setTimeout(() => fail({ kind: 'timeout' }), this.settings.initTimeoutMs);
+    const stage = (done: Promise<unknown>) =>
+      Promise.race([done.then(() => undefined), failed]) as Promise<InitEvent | undefined>;
+
+    this.extensionProcs = startExtensions(
+      this.settings.optRoot,
+      names,
+      env,
+      launch.cwd,
+      this.log.extensionSink(),
+      config.memorySize,
+    );
+    for (const ext of this.extensionProcs)
+      void ext.proc.exited.then((exit) => this.onExtensionExit(ext, exit));
+    let event = await stage(
+      this.extensions.until(() => names.every((n) => this.extensions.registeredExternal().has(n))),
+    );
+    if (!event) {
       const proc =
         this.takeStandby(config, env)?.handOver(env, launch.cwd) ??
         new RuntimeProcess(launch, this.memoryWatch(config.memorySize), this.log);
       this.proc = proc;
       void proc.exited.then((exit) => this.onRuntimeExit(proc, exit));
-    });
+      event = await stage(runtimeReady);
+    }
+    if (!event) {
+      this.extensions.closeRegistration();
+      event = await stage(this.extensions.until(() => this.extensions.allReady()));
+    }
+    clearTimeout(timer);
     this.initWaiter = undefined;
-    if (event.kind === 'ready') return { ok: true, durationMs: this.clock.monotonic() - started };
+    if (!event) {
+      const durationMs = this.clock.monotonic() - started;
+      const type = config.initializationType;
+      this.telemetry.emit('platform.initRuntimeDone', platformRecords.initRuntimeDone(type, 'success'));
+      this.telemetry.emit('platform.initReport', platformRecords.initReport(type, 'success', durationMs));
+      this.telemetry.endInit();
+      return { ok: true, durationMs };
+    }
 
-    const proc = this.proc as RuntimeProcess;
-    const memory = proc.memory;
+    const proc = this.proc;
     this.proc = undefined; // detach first: the kill below is not a crash to report
-    const exit = event.kind === 'exit' ? event.exit : await proc.kill();
-    await proc.closed;
+    let exit: ExitInfo | undefined;
+    if (proc) {
+      exit = event.kind === 'exit' ? event.exit : await proc.kill();
+      await proc.closed;
+    }
     let failure: InitFailure;
     if (event.kind === 'initError') {
       failure = {
@@ -236,20 +319,139 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     } else if (event.kind === 'timeout') {
       const reason = `Init timed out after ${(this.settings.initTimeoutMs / 1000).toFixed(2)} seconds`;
       failure = { source: 'platform', errorType: 'Runtime.Unknown', reason, status: 'timeout' };
+    } else if (event.kind === 'extension') {
+      failure = { source: 'platform', errorType: event.errorType, reason: event.reason, status: 'error' };
     } else {
-      const errorType = classifyDeath(exit, memory, config.memorySize, '');
-      failure = { source: 'platform', errorType, reason: describeExit(exit), status: 'error' };
+      const died = exit ?? { code: null, signal: null };
+      const errorType = proc ? classifyDeath(died, proc.memory, config.memorySize, '') : 'Runtime.ExitError';
+      failure = { source: 'platform', errorType, reason: describeExit(died), status: 'error' };
     }
-    await memory.dispose();
-    return this.initFailed(failure, started);
+    await proc?.memory.dispose();
+    return this.initFailed(failure, started, config);
   }
 
-  private initFailed(failure: InitFailure, started: number): InitResult {
+  private async initFailed(
+    failure: InitFailure,
+    started: number,
+    config: FunctionConfig,
+  ): Promise<InitResult> {
+    this.initWaiter = undefined;
+    await this.killExtensions();
     const durationMs = this.clock.monotonic() - started;
     const status = failure.source === 'platform' ? failure.status : 'error';
     this.log.platformLine(initReportLine(durationMs, status, failure.errorType));
+    const type = config.initializationType;
+    const telemetryStatus = status === 'timeout' ? 'timeout' : 'error';
+    this.telemetry.emit(
+      'platform.initRuntimeDone',
+      platformRecords.initRuntimeDone(type, telemetryStatus, failure.errorType),
+    );
+    this.telemetry.emit(
+      'platform.initReport',
+      platformRecords.initReport(type, telemetryStatus, durationMs, failure.errorType),
+    );
+    this.telemetry.endInit();
     agentLog('warn', 'init failed', { errorType: failure.errorType });
     return { ok: false, durationMs, failure };
+  }
+
+  // ---- extensions -------------------------------------------------------------------------
+
+  /** Names the extensions that hold the end of an invoke (subscribed to INVOKE). */
+  get extensionsHoldInvokes(): boolean {
+    return this.extensions.subscribed('INVOKE');
+  }
+
+  /**
+   * The Invoke phase ends once every extension subscribed to INVOKE called /event/next again.
+   * An extension still busy at `deadlineMonotonic`, or one that failed, resets the environment.
+   */
+  async awaitExtensions(
+    deadlineMonotonic: number,
+  ): Promise<{ ok: true } | { ok: false; errorType: string; status: 'timeout' | 'error' }> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.extensions
+        .until(() => this.extensions.allReady('INVOKE') || this.extensionFailure !== undefined)
+        .then(() => true),
+      new Promise<boolean>(
+        (resolve) =>
+          (timer = setTimeout(() => resolve(false), Math.max(0, deadlineMonotonic - this.clock.monotonic()))),
+      ),
+    ]);
+    clearTimeout(timer);
+    const failure = this.extensionFailure;
+    if (done && !failure) return { ok: true };
+    agentLog('warn', 'extension did not finish the invoke; environment reset', {
+      ...(failure ?? { timeout: true }),
+    });
+    await this.reset(failure ? 'failure' : 'timeout');
+    return failure
+      ? { ok: false, errorType: failure.errorType, status: 'error' }
+      : { ok: false, errorType: 'Sandbox.Timedout', status: 'timeout' };
+  }
+
+  /** Kills the runtime and sends the extensions SHUTDOWN: the next invoke runs Init. */
+  private async reset(reason: ShutdownReason): Promise<void> {
+    const proc = this.proc;
+    this.proc = undefined;
+    this.diedWhileIdle = true;
+    this.api.abandon();
+    this.stoppingExtensions = this.stopExtensions(reason);
+    if (proc) {
+      await proc.kill();
+      await proc.memory.dispose();
+    }
+  }
+
+  /** Delivers the SHUTDOWN event and waits (up to Lambda's allowance) before killing what is left. */
+  private async stopExtensions(reason: ShutdownReason): Promise<void> {
+    const procs = this.extensionProcs;
+    this.extensionProcs = [];
+    if (this.extensions.count === 0 && procs.length === 0) return;
+    await this.telemetry.flush();
+    if (this.extensions.subscribed('SHUTDOWN')) {
+      const graceMs = procs.length > 0 ? SHUTDOWN_GRACE_MS.external : SHUTDOWN_GRACE_MS.internal;
+      this.extensions.dispatchShutdown(reason, this.clock.now() + graceMs);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.extensions.until(() => this.extensions.allReady('SHUTDOWN')),
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.extensions.close();
+    await Promise.all(procs.map(({ proc }) => proc.kill()));
+  }
+
+  private async killExtensions(): Promise<void> {
+    const procs = this.extensionProcs;
+    this.extensionProcs = [];
+    this.extensions.close();
+    await Promise.all(procs.map(({ proc }) => proc.kill()));
+  }
+
+  private onExtensionExit(ext: ExtensionProcess, exit: ExitInfo): void {
+    this.extensions.markExited(ext.name);
+    if (!this.extensionProcs.includes(ext)) return; // stopped on purpose
+    const reason = `Extension ${ext.name} exited: ${describeExit(exit).replace(/^Runtime exited /, '')}`;
+    agentLog('warn', 'extension exited', { extension: ext.name, reason });
+    this.onExtensionFailure('Extension.Crash', reason);
+  }
+
+  onExtensionError(name: string, errorType: string): void {
+    this.onExtensionFailure(errorType, `Extension ${name} reported ${errorType}`);
+  }
+
+  private onExtensionFailure(errorType: string, reason: string): void {
+    if (this.initWaiter) return this.initWaiter({ kind: 'extension', errorType, reason });
+    this.extensionFailure ??= { errorType, reason };
+    this.extensions.recheck();
+  }
+
+  /** An extension failed between invokes: reset now, so the next invoke runs Init. */
+  async resetAfterExtensionFailure(): Promise<void> {
+    if (this.extensionFailure && this.proc) await this.reset('failure');
   }
 
   /**
@@ -295,7 +497,9 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
             resolve(e);
           },
         };
-        this.api.deliver({ ...invocation, deadlineMs: this.clock.now() + timeoutMs });
+        const deadlineMs = this.clock.now() + timeoutMs;
+        this.api.deliver({ ...invocation, deadlineMs });
+        this.extensions.dispatchInvoke({ ...invocation, deadlineMs });
       },
     );
     this.active = undefined;
@@ -307,6 +511,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
       // The platform ends the invocation: late posts for it are refused, the runtime goes.
       this.api.abandon();
       this.proc = undefined;
+      this.stoppingExtensions = this.stopExtensions(raw.kind === 'timeout' ? 'timeout' : 'failure');
       const exit = raw.kind === 'exit' ? raw.exit : await proc.kill();
       await Promise.race([proc.closed, new Promise((r) => setTimeout(r, 200))]);
       end =
@@ -354,15 +559,18 @@ export class RuntimeSupervisor implements RuntimeApiEvents {
     agentLog('warn', 'runtime exited while idle', { reason: describeExit(exit) });
   }
 
-  /** SIGTERM, then SIGKILL after Lambda's 2 s Shutdown allowance. */
+  /**
+   * Shutdown: the runtime gets SIGTERM (SIGKILL after 2 s); the extensions get the last
+   * telemetry, then SHUTDOWN (`spindown`) with Lambda's deadline, then SIGKILL.
+   */
   async shutdown(): Promise<void> {
     this.dismissStandbys();
     const proc = this.proc;
     this.proc = undefined;
-    if (proc) {
-      await proc.shutdown(2000);
-      await proc.memory.dispose();
-    }
+    const runtime = proc
+      ? proc.shutdown(SHUTDOWN_GRACE_MS.external).then(() => proc.memory.dispose())
+      : undefined;
+    await Promise.all([runtime, this.stopExtensions('spindown'), this.stoppingExtensions]);
     this.api.close();
   }
 }

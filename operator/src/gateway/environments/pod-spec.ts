@@ -80,7 +80,11 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
     spec: {
       restartPolicy: 'Never',
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: 2,
+      // Lambda's Shutdown phase gives extensions 2 s; the agent needs a moment beyond it to
+      // flush their telemetry and reap them.
+      terminationGracePeriodSeconds: 3,
+      // Extensions listen for the Telemetry API on sandbox.localdomain, as on Lambda.
+      hostAliases: [{ ip: '127.0.0.1', hostnames: ['sandbox.localdomain', 'sandbox'] }],
       automountServiceAccountToken: spec.serviceAccountName !== undefined,
       ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
       securityContext: {
