@@ -31,3 +31,11 @@ securityContext:
   readOnlyRootFilesystem: true
   capabilities: { drop: [ALL] }
 {{- end -}}
+
+{{/* Whether gateway replicas shard the functions over Leases: several replicas (or an HPA) need it. */}}
+{{- define "lamina.sharding" -}}
+{{- $s := (.Values.gateway.sharding | default dict) -}}
+{{- if eq (toString $s.enabled) "true" -}}true
+{{- else if and (ne (toString $s.enabled) "false") (or (gt (int .Values.gateway.replicas) 1) ((.Values.gateway.autoscaling | default dict).enabled)) -}}true
+{{- end -}}
+{{- end -}}
