@@ -15,7 +15,7 @@ import type { AuthDecision, HeaderBag } from '../kube/index.js';
 
 /** `invoke` is asked of AddPermission's caller: nobody grants invoke they do not hold. */
 export type Verb = 'create' | 'get' | 'list' | 'update' | 'delete' | 'invoke';
-export type Resource = 'functions' | 'versions' | 'aliases' | 'layers';
+export type Resource = 'functions' | 'versions' | 'aliases' | 'layers' | 'eventsourcemappings';
 
 export interface ControlPlaneAccess {
   /** Resolves when allowed; throws Lambda's error otherwise. */

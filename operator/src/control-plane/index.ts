@@ -10,6 +10,7 @@ import { downloadRoutes } from './downloads.js';
 import { codeSigningRoutes } from './routes-code-signing.js';
 import { concurrencyRoutes } from './routes-concurrency.js';
 import { configRoutes } from './routes-config.js';
+import { eventSourceMappingRoutes } from './routes-esm.js';
 import { layerPolicyRoutes } from './routes-layer-policy.js';
 import { layerRoutes } from './routes-layers.js';
 import { functionPolicyRoutes } from './routes-function-policy.js';
@@ -80,5 +81,6 @@ export async function controlPlaneRoutes(
   configRoutes(app, ctx);
   functionPolicyRoutes(app, ctx);
   codeSigningRoutes(app, ctx);
+  eventSourceMappingRoutes(app, ctx);
   downloadRoutes(app, ctx);
 }

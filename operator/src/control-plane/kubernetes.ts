@@ -3,8 +3,14 @@
 // caller's token, else the gateway's own service-account token).
 import { readFileSync } from 'node:fs';
 import { RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { AliasResource, FunctionResource, LayerResource, VersionResource } from '../api/index.js';
-import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
+import {
+  AliasResource,
+  EventSourceMappingResource,
+  FunctionResource,
+  LayerResource,
+  VersionResource,
+} from '../api/index.js';
+import type { Alias, EventSourceMapping, LaminaFunction, Layer, Version } from '../api/index.js';
 import { isNotFound, ResourceClient } from '../kube/index.js';
 import { StoreClient } from '../store/index.js';
 import type { LaminaObjects, PolicyObjects } from './objects.js';
@@ -26,6 +32,12 @@ export function kubernetesObjects(kc: KubeConfig): LaminaObjects {
     versions: new ResourceClient<Version>(kc, VersionResource.plural, VersionResource.kind, manager),
     aliases: new ResourceClient<Alias>(kc, AliasResource.plural, AliasResource.kind, manager),
     layers: new ResourceClient<Layer>(kc, LayerResource.plural, LayerResource.kind, manager),
+    eventSourceMappings: new ResourceClient<EventSourceMapping>(
+      kc,
+      EventSourceMappingResource.plural,
+      EventSourceMappingResource.kind,
+      manager,
+    ),
     policies: rbacPolicies(kc, manager),
   };
 }

@@ -3,7 +3,7 @@
 // (kube/custom-objects.ts) acting as the gateway's identity; the operator stays the only
 // reconciler — this code writes specs and reads statuses, never status.
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
-import type { Alias, LaminaFunction, Layer, Version } from '../api/index.js';
+import type { Alias, EventSourceMapping, LaminaFunction, Layer, Version } from '../api/index.js';
 import {
   InvalidParameterValueException,
   LambdaError,
@@ -16,7 +16,7 @@ import { apiMessage, apiReason, apiStatus, isConflict } from '../kube/index.js';
 import type { MergePatch, ResourceClient } from '../kube/index.js';
 import { revisionIdOf } from './configuration.js';
 
-export type Objects<T extends LaminaFunction | Version | Alias | Layer> = Pick<
+export type Objects<T extends LaminaFunction | Version | Alias | Layer | EventSourceMapping> = Pick<
   ResourceClient<T>,
   'get' | 'list' | 'create' | 'patch' | 'delete'
 >;
@@ -36,6 +36,7 @@ export interface LaminaObjects {
   versions: Objects<Version>;
   aliases: Objects<Alias>;
   layers: Objects<Layer>;
+  eventSourceMappings: Objects<EventSourceMapping>;
   policies: PolicyObjects;
 }
 
