@@ -36,6 +36,10 @@ HELM_BIN_DIR="$LAMINA_CACHE/helm/$HELM_VERSION/bin"
 # CoreDNS: cluster DNS, built from its Go module and run as a host process by up.sh.
 COREDNS_VERSION=v1.12.4
 COREDNS_BIN_DIR="$LAMINA_CACHE/coredns/$COREDNS_VERSION/bin"
+# NATS server with JetStream: the async event queue of a gateway with several replicas
+# (chart: nats.enabled), image lamina/nats:dev built offline from this binary.
+NATS_SERVER_VERSION=v2.15.3
+NATS_SERVER_BIN_DIR="$LAMINA_CACHE/nats-server/$NATS_SERVER_VERSION/bin"
 # kind: only used where a Docker engine exists (LAMINA_CLUSTER=kind); node image for
 # Kubernetes 1.32 published with that kind release.
 KIND_VERSION=v0.30.0

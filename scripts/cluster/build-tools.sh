@@ -3,7 +3,8 @@
 #   coredns  cluster DNS (a host process started by up.sh), a trimmed CoreDNS with only
 #            the plugins the cluster uses: nothing in it can forward to outside DNS
 #   kind     only for LAMINA_CLUSTER=kind on machines with a Docker engine
-# Usage: scripts/cluster/build-tools.sh coredns|kind ...   (idempotent)
+#   nats-server  the JetStream server of the chart's nats.enabled (image lamina/nats:dev)
+# Usage: scripts/cluster/build-tools.sh coredns|kind|nats-server ...   (idempotent)
 # Shares scripts/k8s/build.sh's lock: the machine has 2 cores, builds run one at a time.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -88,11 +89,21 @@ kind_cmd() {
   cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" sigs.k8s.io/kind
 }
 
-[[ $# -gt 0 ]] || die "usage: $0 coredns|kind ..."
+nats_server_cmd() {
+  local dir="$SRC_DIR/nats-server-$NATS_SERVER_VERSION"
+  mkdir -p "$dir"
+  [[ -f "$dir/go.mod" ]] ||
+    printf 'module lamina.local/nats-server-build\n\ngo 1.26.0\n\nrequire github.com/nats-io/nats-server/v2 %s\n' \
+      "$NATS_SERVER_VERSION" >"$dir/go.mod"
+  cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/nats-io/nats-server/v2
+}
+
+[[ $# -gt 0 ]] || die "usage: $0 coredns|kind|nats-server ..."
 for tool in "$@"; do
   case "$tool" in
     coredns) build_go coredns "$COREDNS_BIN" coredns_cmd ;;
     kind) build_go kind "$KIND_BIN_DIR/kind" kind_cmd ;;
+    nats-server) build_go nats-server "$NATS_SERVER_BIN_DIR/nats-server" nats_server_cmd ;;
     *) die "unknown tool: $tool" ;;
   esac
 done

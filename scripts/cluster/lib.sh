@@ -58,6 +58,7 @@ PROTECTED_TCP_PORTS="$APISERVER_PORT,10250"
 PAUSE_IMAGE="localhost/lamina/pause:3.10"
 RUNTIME_IMAGE="docker.io/lamina/runtime:dev"
 OPERATOR_IMAGE="docker.io/lamina/operator:dev"
+NATS_IMAGE="docker.io/lamina/nats:dev"
 
 # Where the offline image build keeps its state (debootstrap tarballs, buildah storage,
 # exported archives).
