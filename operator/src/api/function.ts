@@ -10,6 +10,7 @@ import {
   limits,
   withRules,
 } from './common.js';
+import { FunctionNetwork } from './network.js';
 
 /** A layer by name and version; `namespace/name` names a layer shared from another namespace. */
 export const LayerReference = z.object({
@@ -121,6 +122,7 @@ export const FunctionSpec = withRules(
       .max(253)
       .optional()
       .meta({ description: "The execution role: the pod's service account. None means no API token." }),
+    network: FunctionNetwork.optional(),
     reservedConcurrentExecutions: z.int().min(0).optional().meta({
       description: 'Reserved concurrency: floor and ceiling for all versions. 0 throttles every invoke.',
     }),

@@ -9,3 +9,4 @@ export * from './snapshot.js';
 export * from './function-name.js';
 export * from './function-url.js';
 export * from './event-source-mapping.js';
+export * from './network.js';

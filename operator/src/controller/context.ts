@@ -35,6 +35,8 @@ export interface ControllerContext {
   /** Where clients reach the gateway; a Function's status.url derives from it. */
   gatewayUrl?: string;
   publishLock: KeyedMutex;
+  /** Writes or removes a Function's own NetworkPolicy (spec.network); absent in unit tests. */
+  syncNetworkPolicy?: (fn: LaminaFunction) => Promise<void>;
 }
 
 export { isoTime } from './framework/reconciler.js';

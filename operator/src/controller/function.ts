@@ -183,9 +183,10 @@ async function evaluate(
         current.revisionId === result.revisionId && current.lastModified ? current.lastModified : now,
       latestVersion,
     },
-    ...(fn.spec.publish
-      ? { afterwards: (next: FunctionStatus) => publishIfChanged(ctx, { ...fn, status: next }) }
-      : {}),
+    afterwards: async (next: FunctionStatus) => {
+      await ctx.syncNetworkPolicy?.(fn);
+      if (fn.spec.publish) await publishIfChanged(ctx, { ...fn, status: next });
+    },
   };
 }
 

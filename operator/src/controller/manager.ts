@@ -24,6 +24,7 @@ import { reconcileFunction } from './function.js';
 import { KeyedMutex } from './framework/keyed-mutex.js';
 import { reconcileLayer } from './layer.js';
 import { parseLayerName } from './layer-pins.js';
+import { kubeNetworkPolicies, networkPolicySync } from './network-policy.js';
 import type { OperatorMetrics } from './metrics.js';
 import { reconcileVersion } from './version.js';
 import { type ReconcileResult, WorkQueue } from './framework/workqueue.js';
@@ -90,6 +91,7 @@ export class Manager {
       maxUnzippedBytes: options.maxUnzippedBytes,
       gatewayUrl: options.gatewayUrl,
       publishLock: new KeyedMutex(),
+      syncNetworkPolicy: networkPolicySync(kubeNetworkPolicies(kc)),
     };
     this.queues = byKind((kind) => this.queue(kind));
     this.wire();
