@@ -182,6 +182,9 @@ Dir::Cache::srcpkgcache "";
 EOF
   echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
   echo 'APT::Install-Recommends "false";' >"$r/etc/apt/apt.conf.d/docker-no-recommends"
+  # Testing's Release files are valid for a week only; a mirror snapshot older than that
+  # would refuse them. Its packages are still verified by their signed hashes.
+  [[ "$suite" != forky ]] || echo 'Acquire::Check-Valid-Until "false";' >"$r/etc/apt/apt.conf.d/lamina-testing-valid-until"
   find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
   find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
   rm -rf "$r"/usr/share/{man,info,groff,lintian,linda}/* "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/*
