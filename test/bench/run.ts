@@ -9,11 +9,13 @@
 //      gateway — the differences are the agent's and the gateway's overheads;
 //   4. invokes/s through the gateway with N warm environments;
 //   5. 0 → N concurrently running environments under the burst rule, N as many as the node
-//      can hold (50 wanted).
+//      can hold (50 wanted);
+//   6. time to first byte, streamed (InvokeWithResponseStream) beside buffered (Invoke).
 //
 // Sizes: BENCH_COLD_CREATE (5 per runtime), BENCH_COLD_POOL (15 per runtime), BENCH_SEQUENTIAL
-// (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_WRITE=0 to
-// leave BENCHMARKS.md alone.
+// (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_TTFB (50),
+// BENCH_WRITE=0 to leave BENCHMARKS.md alone. BENCH_ONLY=ttfb measures section 6 alone
+// (no helm upgrade, BENCHMARKS.md untouched).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +39,7 @@ import {
   type BenchFunction,
 } from './functions.js';
 import { closedLoop, dispatcher, fmt, machine, percentile, post, sequential, sleep, timed } from './lib.js';
+import { HOLD_MS, NODE_STREAMING, timeToFirstByte } from './ttfb.js';
 
 const COLD_CREATE = Number(process.env.BENCH_COLD_CREATE ?? 5);
 const COLD_POOL = Number(process.env.BENCH_COLD_POOL ?? 15);
@@ -44,6 +47,7 @@ const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ENVIRONMENTS = (process.env.BENCH_ENVIRONMENTS ?? '1,4,8').split(',').map(Number);
 const BURST = Number(process.env.BENCH_BURST ?? 50);
+const TTFB = Number(process.env.BENCH_TTFB ?? 50);
 const POOL_SIZE = 2;
 const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,6 +58,26 @@ const table = (head: string[], rows: Row[]) =>
   [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`]
     .concat(rows.map((r) => `| ${r.join(' | ')} |`))
     .join('\n');
+const ttfbSection = (rows: Row[]) =>
+  `### Time to first byte, streaming vs buffered (handler writes a chunk, waits ${HOLD_MS} ms, writes the rest; warm, sequential)\n\n` +
+  table(['API', 'first byte p50 ms', 'first byte p99 ms', 'whole response p50 ms', 'samples'], rows);
+
+/** BENCH_ONLY=ttfb: section 6 alone, against the release as installed. */
+async function ttfbOnly() {
+  const release = await installedRelease();
+  const ns = await testNamespace(release, 'bench-ttfb');
+  try {
+    await createFunctions(release, ns.name, { stream: NODE_STREAMING });
+    progress('time to first byte');
+    console.log(
+      `\n${machine()}\n\n${ttfbSection(await timeToFirstByte(release, ns.name, 'stream', TTFB))}\n`,
+    );
+  } finally {
+    await ns.dispose();
+    await dispatcher.close();
+  }
+}
+
 const stats = (s: number[]) => [
   fmt(percentile(s, 50)),
   fmt(percentile(s, 99)),
@@ -72,7 +96,11 @@ async function main() {
   );
 
   const runtimes = { node: NODE_HELLO, python: PYTHON_HELLO } as const;
-  const functions: Record<string, BenchFunction> = { echo: NODE_ECHO, hold: NODE_HOLD };
+  const functions: Record<string, BenchFunction> = {
+    echo: NODE_ECHO,
+    hold: NODE_HOLD,
+    stream: NODE_STREAMING,
+  };
   for (const [rt, fn] of Object.entries(runtimes)) {
     for (let i = 0; i < COLD_CREATE; i++) functions[`create-${rt}-${i}`] = fn;
     for (let i = 0; i < COLD_POOL; i++) functions[`pool-${rt}-${i}`] = fn;
@@ -282,6 +310,10 @@ async function main() {
         table(['warm environments', 'invokes/s', 'p50 ms', 'p99 ms', 'errors'], rows),
     );
     await core.deleteNamespacedPod({ namespace: ns.name, name: echoPodName, gracePeriodSeconds: 0 });
+
+    // 6. Time to first byte, streamed and buffered.
+    progress('time to first byte');
+    sections.push(ttfbSection(await timeToFirstByte(release, ns.name, 'stream', TTFB)));
     await deleteFunctionPods();
 
     // 5. Burst: 0 → N concurrently running environments.
@@ -374,7 +406,7 @@ function writeBenchmarks(report: string): void {
   writeFileSync(path, `${text.slice(0, start + marker.length)}\n\n${report}\n\n${text.slice(stop)}`);
 }
 
-main().catch((err: unknown) => {
+(process.env.BENCH_ONLY === 'ttfb' ? ttfbOnly() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
