@@ -49,14 +49,17 @@ if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/clu
   else
     read -ra extra_images <<<"${LAMINA_RUNTIME_IMAGES:-}"
   fi
-  bash runtime-image/build/build-offline.sh runtime "${extra_images[@]}" operator >&2
+  # lamina/nats:dev (nats.enabled, values-ha.yaml) is always built: about 70 s once (nats-server
+  # from the Go module proxy), about 1 s after, and the HA shape then works on any install.
+  bash runtime-image/build/build-offline.sh runtime "${extra_images[@]}" operator nats >&2
   built_offline=1
 fi
 
 # --- volumes: the local cluster has no dynamic provisioner, so hostPath PersistentVolumes
-# under the cache are pre-bound to the chart's claims (artifact store, async event queue).
+# under the cache are pre-bound to the chart's claims (artifact store, async event queue,
+# NATS JetStream when nats.enabled; a PV whose claim does not exist yet waits for it).
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]]; then
-  for claim in lamina-store lamina-async; do
+  for claim in lamina-store lamina-async lamina-nats; do
     dir="$LAMINA_CACHE/cluster/${claim#lamina-}"
     mkdir -p "$dir" && chown 993:993 "$dir"
     kubectl apply -f - >&2 <<YAML
@@ -84,6 +87,7 @@ LAMINA_GATEWAY="http://$node_ip:30080"
 image_id() { [[ "$built_offline" == 1 ]] && cat "$LAMINA_CACHE/images/archives/$1.tar.id" 2>/dev/null || true; }
 operator_revision="$(image_id operator)"
 runtime_revision="$(image_id runtime)"
+nats_revision="$(image_id nats)"
 # The other runtime images that were ever built here (a revision per image key).
 RUNTIME_REVISION_ARGS=()
 for key in bookworm forky java21 java17; do
@@ -108,7 +112,8 @@ helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-na
   "${LOCAL_AUTH_ARGS[@]}" "${LOCAL_NET_ARGS[@]}" \
   --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
   --set-string images.operatorRevision="$operator_revision" \
-  --set-string images.runtimeRevision="$runtime_revision" "${RUNTIME_REVISION_ARGS[@]}" --wait --timeout 5m >&2
+  --set-string images.runtimeRevision="$runtime_revision" "${RUNTIME_REVISION_ARGS[@]}" \
+  --set-string images.natsRevision="$nats_revision" --wait --timeout 5m >&2
 if [[ -z "$operator_revision" ]]; then
   # Images built elsewhere (kind, a current context): no ID to compare, so restart to be sure.
   kubectl -n "$NAMESPACE" rollout restart deployment/lamina-operator deployment/lamina-gateway >&2

@@ -39,3 +39,20 @@ securityContext:
 {{- else if and (ne (toString $s.enabled) "false") (or (gt (int .Values.gateway.replicas) 1) ((.Values.gateway.autoscaling | default dict).enabled)) -}}true
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when the gateway may run more than one replica (several, or an autoscaler). */}}
+{{- define "lamina.gatewayScaled" -}}
+{{- $g := .Values.gateway -}}
+{{- if or (gt (int $g.replicas) 1) ($g.autoscaling | default dict).enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The NATS server URL(s) of async.backend=nats: async.natsUrl, else the chart's own server. */}}
+{{- define "lamina.natsUrl" -}}
+{{- if .Values.async.natsUrl -}}
+{{ .Values.async.natsUrl }}
+{{- else if (.Values.nats).enabled -}}
+nats://lamina-nats.{{ .Release.Namespace }}.svc:4222
+{{- else -}}
+{{ fail "async.backend=nats needs a NATS JetStream server: set nats.enabled=true (the chart runs one) or async.natsUrl (an existing one)" }}
+{{- end -}}
+{{- end -}}
