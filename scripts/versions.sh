@@ -45,6 +45,11 @@ NATS_SERVER_BIN_DIR="$LAMINA_CACHE/nats-server/$NATS_SERVER_VERSION/bin"
 KIND_VERSION=v0.30.0
 KIND_NODE_IMAGE=kindest/node:v1.32.8
 KIND_BIN_DIR="$LAMINA_CACHE/kind/$KIND_VERSION/bin"
+# kube-router's network-policy controller: enforces NetworkPolicy on the local cluster's
+# bridge CNI (iptables + ipset), built from its Go module, run as a host process by up.sh.
+# The only v2 release the module proxy serves here.
+KUBE_ROUTER_VERSION=v2.1.0
+KUBE_ROUTER_BIN_DIR="$LAMINA_CACHE/kube-router/$KUBE_ROUTER_VERSION/bin"
 # Base of the runtime image: `debootstrap --variant=minbase` of this suite stands in for
 # debian:<suite>-slim. A tarball is reused for LAMINA_BASE_MAX_AGE_DAYS (default 30).
 DEBIAN_SUITE=trixie

@@ -2,9 +2,11 @@
 # Builds the cluster's extra tools from the Go module proxy into the cache:
 #   coredns  cluster DNS (a host process started by up.sh), a trimmed CoreDNS with only
 #            the plugins the cluster uses: nothing in it can forward to outside DNS
+#   kube-router  NetworkPolicy enforcement (only its network-policy controller runs: iptables
+#            and ipset), a host process started by up.sh
 #   kind     only for LAMINA_CLUSTER=kind on machines with a Docker engine
 #   nats-server  the JetStream server of the chart's nats.enabled (image lamina/nats:dev)
-# Usage: scripts/cluster/build-tools.sh coredns|kind|nats-server ...   (idempotent)
+# Usage: scripts/cluster/build-tools.sh coredns|kube-router|kind|nats-server ...   (idempotent)
 # Shares scripts/k8s/build.sh's lock: the machine has 2 cores, builds run one at a time.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -42,6 +44,14 @@ import (
 func main() { coremain.Run() }
 EOF
   echo "$dir"
+}
+
+kube_router_cmd() {
+  local dir="$SRC_DIR/kube-router-$KUBE_ROUTER_VERSION"
+  mkdir -p "$dir"
+  [[ -f "$dir/go.mod" ]] ||
+    printf 'module lamina.local/kube-router-build\n\ngo 1.22.0\n\nrequire github.com/cloudnativelabs/kube-router/v2 %s\n' "$KUBE_ROUTER_VERSION" >"$dir/go.mod"
+  cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 }
 
 build_go() {
@@ -98,10 +108,11 @@ nats_server_cmd() {
   cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/nats-io/nats-server/v2
 }
 
-[[ $# -gt 0 ]] || die "usage: $0 coredns|kind|nats-server ..."
+[[ $# -gt 0 ]] || die "usage: $0 coredns|kube-router|kind|nats-server ..."
 for tool in "$@"; do
   case "$tool" in
     coredns) build_go coredns "$COREDNS_BIN" coredns_cmd ;;
+    kube-router) build_go kube-router "$KUBE_ROUTER_BIN" kube_router_cmd ;;
     kind) build_go kind "$KIND_BIN_DIR/kind" kind_cmd ;;
     nats-server) build_go nats-server "$NATS_SERVER_BIN_DIR/nats-server" nats_server_cmd ;;
     *) die "unknown tool: $tool" ;;

@@ -42,6 +42,7 @@ start=$SECONDS
 stop_component kubelet 20
 stop_component kube-proxy
 stop_component coredns
+stop_component kube-router
 remove_all_containers
 stop_component containerd 20
 stop_component kube-scheduler

@@ -51,7 +51,7 @@ APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
 ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
 # Ports that must not be reachable from outside the machine (filtered in INPUT).
-PROTECTED_TCP_PORTS="$APISERVER_PORT,10250"
+PROTECTED_TCP_PORTS="$APISERVER_PORT,10250,20244"
 
 # No registry is reachable: the sandbox ("pause") image is built locally and named under
 # localhost/, so even a mistaken pull could only ever go to the loopback address.
@@ -69,6 +69,9 @@ IMAGE_ARCHIVE_DIR="$IMAGES_DIR/archives"
 ETCD_BIN="$ETCD_BIN_DIR/etcd"
 KUBECTL_BIN="$K8S_BIN_DIR/kubectl"
 COREDNS_BIN="$COREDNS_BIN_DIR/coredns"
+KUBE_ROUTER_BIN="$KUBE_ROUTER_BIN_DIR/kube-router"
+# kube-router's /healthz (it listens on every address: filtered in INPUT like the others).
+KUBE_ROUTER_HEALTH_PORT=20244
 
 log() { echo "[cluster] $*" >&2; }
 die() {

@@ -26,12 +26,18 @@ probe() {
     kubelet) curl -fsS -m 2 http://127.0.0.1:10248/healthz >/dev/null 2>&1 ;;
     kube-proxy) curl -fsS -m 2 http://127.0.0.1:10256/healthz >/dev/null 2>&1 ;;
     coredns) curl -fsS -m 2 http://127.0.0.1:18182/ready >/dev/null 2>&1 ;;
+    # NetworkPolicy enforcement: its /healthz, and its chains hooked into FORWARD and INPUT
+    kube-router)
+      curl -fsS -m 2 "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz" >/dev/null 2>&1 &&
+        iptables -w -S FORWARD 2>/dev/null | grep -q -- '-j KUBE-ROUTER-FORWARD' &&
+        iptables -w -S INPUT 2>/dev/null | grep -q -- '-j KUBE-ROUTER-INPUT'
+      ;;
   esac
 }
 
 rc=0
 printf '%-24s %-9s %-8s %8s  %s\n' COMPONENT STATE HEALTH RSS_MiB LOG
-for c in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns; do
+for c in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns kube-router; do
   if pid="$(running_pid "$c")"; then
     rss="$(awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status" 2>/dev/null)"
     if probe "$c"; then health=ok; else health=FAILING; rc=1; fi

@@ -117,6 +117,10 @@ cleanup_host_state() {
   rm -rf "$CONTAINERD_STATE/io.containerd.grpc.v1.cri/netns" "$CONTAINERD_STATE/netns" 2>/dev/null || true
   remove_links
   clean_iptables
+  # kube-router's ipsets (its KUBE-* chains went with clean_iptables, which referenced them)
+  if command -v ipset >/dev/null 2>&1; then
+    ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | xargs -r -n1 ipset destroy 2>/dev/null || true
+  fi
   remove_cgroups
   # host-local IPAM allocations and the CNI result cache of our network
   # (containerd also runs the loopback plugin as network "cni-loopback"; no one else here uses CNI)

@@ -7,6 +7,8 @@
 #     iptables, conntrack: Debian packages, apt-get installed when missing
 #   CoreDNS: built from its Go module (build-tools.sh), run as a host process on the
 #     bridge gateway (10.88.0.1:53) with the kubernetes plugin and no forwarding
+#   kube-router, its network-policy controller only: NetworkPolicy enforcement for the
+#     bridge CNI (iptables + ipset), built from its Go module (build-tools.sh), a host process
 #   images: the pause image and lamina/runtime:dev built offline
 #     (runtime-image/build/build-offline.sh) and imported into containerd; no registry
 #
@@ -96,6 +98,13 @@ scheduler_healthy() { https_healthz 10259; }
 kubelet_healthy() { curl -fsS -m 2 http://127.0.0.1:10248/healthz >/dev/null 2>&1; }
 kube_proxy_healthy() { curl -fsS -m 2 http://127.0.0.1:10256/healthz >/dev/null 2>&1; }
 coredns_ready() { curl -fsS -m 2 http://127.0.0.1:18182/ready >/dev/null 2>&1; }
+# kube-router: healthy by its own /healthz (every controller it runs sent a heartbeat), and
+# enforcing once its chains hang off FORWARD (pod to pod) and INPUT (pod to node).
+kube_router_healthy() {
+  curl -fsS -m 2 "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz" >/dev/null 2>&1 &&
+    iptables -w -S FORWARD 2>/dev/null | grep -q -- '-j KUBE-ROUTER-FORWARD' &&
+    iptables -w -S INPUT 2>/dev/null | grep -q -- '-j KUBE-ROUTER-INPUT'
+}
 node_ready() {
   [[ "$(KUBECTL get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
@@ -113,25 +122,26 @@ wait_for() {
   die "$what did not become ready"
 }
 
-COMPONENTS="containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns"
+COMPONENTS="containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns kube-router"
 
 all_healthy() {
   local c
   for c in $COMPONENTS; do running_pid "$c" >/dev/null || return 1; done
   containerd_ready && etcd_healthy && apiserver_ready && controller_manager_healthy &&
-    scheduler_healthy && kubelet_healthy && kube_proxy_healthy && coredns_ready && node_ready
+    scheduler_healthy && kubelet_healthy && kube_proxy_healthy && coredns_ready && node_ready &&
+    kube_router_healthy
 }
 
 # ------------------------------------------------------------------ host setup
 
 install_dependencies() {
   ensure_packages containerd:containerd runc:runc "$CNI_BIN_DIR/bridge:containernetworking-plugins" \
-    iptables:iptables conntrack:conntrack openssl:openssl curl:curl ethtool:ethtool \
+    iptables:iptables ipset:ipset conntrack:conntrack openssl:openssl curl:curl ethtool:ethtool \
     ip:iproute2 findmnt:util-linux nft:nftables
   # Binaries from the Go module proxy (cached; the first build takes minutes).
   bash "$REPO_ROOT/scripts/k8s/build.sh" \
     etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
-  bash "$SCRIPT_DIR/build-tools.sh" coredns
+  bash "$SCRIPT_DIR/build-tools.sh" coredns kube-router
 }
 
 sysctl_set() { [[ "$(cat "/proc/sys/${1//.//}" 2>/dev/null)" == "$2" ]] || sysctl -qw "$1=$2" >/dev/null; }
@@ -497,6 +507,43 @@ start_coredns() {
   start_detached coredns "$COREDNS_BIN" -conf "$CLUSTER_DIR/Corefile"
 }
 
+# NetworkPolicy enforcement: kube-router with only its network-policy controller
+# (--run-firewall; no BGP routing, no service proxy: the bridge CNI and kube-proxy do those).
+# Per pod that a policy selects it builds iptables chains and ipsets from the policies and
+# sends the pod's traffic through them in FORWARD, and in INPUT/OUTPUT for connections with
+# the node itself (the API server, kubelet and CoreDNS all listen here). Its identity: a client
+# certificate (CN system:kube-router) bound to a ClusterRole with what it reads.
+start_kube_router() {
+  running_pid kube-router >/dev/null && return 0
+  local kc="$CLUSTER_DIR/kube-router.kubeconfig"
+  if [[ ! -f "$PKI_DIR/kube-router.crt" ]]; then
+    new_cert kube-router "/CN=system:kube-router" "$(client_ext)"
+    rm -f "$kc"
+  fi
+  write_kubeconfig "$kc" kube-router "$APISERVER_URL"
+  KUBECTL apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: "lamina:kube-router" }
+rules:
+  - { apiGroups: [""], resources: [pods, namespaces, nodes, services, endpoints], verbs: [get, list, watch] }
+  - { apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [get, list, watch] }
+  - { apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [get, list, watch] }
+  - { apiGroups: ["", events.k8s.io], resources: [events], verbs: [create, patch, update] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: "lamina:kube-router" }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "lamina:kube-router" }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:kube-router" }]
+EOF
+  log "starting kube-router (network-policy controller only)"
+  start_detached kube-router "$KUBE_ROUTER_BIN" --kubeconfig "$kc" --hostname-override "$NODE_NAME" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false \
+    --enable-ipv6=false --service-cluster-ip-range "$SERVICE_CIDR" \
+    --health-port "$KUBE_ROUTER_HEALTH_PORT" --metrics-port 0 --v=1
+}
+
 # Images: the pause image is required; lamina/runtime:dev (and the operator image, once
 # it exists) is built when its inputs changed, a failure there is reported but does not
 # fail the cluster.
@@ -562,6 +609,8 @@ local_up() {
   wait_for kubelet 60 kubelet_healthy
   wait_for kube-proxy 60 kube_proxy_healthy
   wait_for coredns 60 coredns_ready
+  start_kube_router
+  wait_for kube-router 60 kube_router_healthy
   wait_for kubelet 120 node_ready
   log "node $NODE_NAME Ready; cluster up ($(elapsed))"
   echo "KUBECONFIG=$ADMIN_KUBECONFIG"
