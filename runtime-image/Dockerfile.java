@@ -15,8 +15,10 @@
 ARG DEBIAN_SUITE=trixie
 ARG RUNTIME_IMAGE=lamina/runtime:dev
 FROM debian:${DEBIAN_SUITE}-slim AS jars
+# The JRE's packages link their man pages, whose directory the slim base leaves out.
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
+    mkdir -p /usr/share/man/man1; \
     apt-get update; \
     apt-get install -y --no-install-recommends maven ca-certificates-java
 COPY runtime-image/runtimes/java/pom.xml /tmp/java/pom.xml

@@ -3,7 +3,8 @@
 # as Lambda's Java runtimes load a zip — classes at the root, dependencies in lib/ — uploads
 # it to Lamina's artifact store with `lamina push`, and applies function.yaml with its digest.
 #   Needs a JDK 17+ and Maven; KUBECONFIG must point at a cluster running Lamina
-#   (source .lamina/env). `build.sh --zip-only <out.zip>` only builds the zip.
+#   (source .lamina/env); NAMESPACE (default: the context's) is where the functions go.
+#   `build.sh --zip-only <out.zip>` only builds the zip.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -40,4 +41,5 @@ fi
 store_ip="$("$K8S_BIN_DIR/kubectl" -n lamina-system get svc lamina-store -o jsonpath='{.spec.clusterIP}')"
 digest="$(node "$ROOT/dist/operator/lamina.mjs" push "$work/java-hello.zip" --store "http://$store_ip:8090")"
 echo "java-hello: sha256 $digest" >&2
-sed "s/sha256: '0\{64\}'/sha256: '$digest'/" "$HERE/function.yaml" | "$K8S_BIN_DIR/kubectl" apply -f -
+sed "s/sha256: '0\{64\}'/sha256: '$digest'/" "$HERE/function.yaml" |
+  "$K8S_BIN_DIR/kubectl" apply ${NAMESPACE:+-n "$NAMESPACE"} -f -
