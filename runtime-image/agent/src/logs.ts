@@ -63,18 +63,23 @@ export class FunctionLog implements LogSink {
   private capture: TailBuffer | undefined;
   private atLineStart = true;
   private lineListener: ((source: 'function' | 'extension', line: string) => void) | undefined;
+  private wantsLines: () => boolean = () => false;
   private readonly functionLines = new LineSplitter((line) => this.lineListener?.('function', line));
 
   constructor(private readonly out: LogOutput = process.stdout) {}
 
-  /** Receives each line the runtime (`function`) and the extensions (`extension`) write. */
-  onLine(listener: (source: 'function' | 'extension', line: string) => void): void {
+  /**
+   * Receives each line the runtime (`function`) and the extensions (`extension`) write, while
+   * `wanted()` says someone listens (splitting lines costs nothing otherwise).
+   */
+  onLine(listener: (source: 'function' | 'extension', line: string) => void, wanted: () => boolean): void {
     this.lineListener = listener;
+    this.wantsLines = wanted;
   }
 
   /** Output of the runtime process, passed through untouched. */
   runtimeOutput(chunk: Buffer): boolean {
-    if (this.lineListener) this.functionLines.push(chunk);
+    if (this.wantsLines()) this.functionLines.push(chunk);
     return this.write(chunk);
   }
 
@@ -83,7 +88,7 @@ export class FunctionLog implements LogSink {
     const lines = new LineSplitter((line) => this.lineListener?.('extension', line));
     return {
       runtimeOutput: (chunk) => {
-        if (this.lineListener) lines.push(chunk);
+        if (this.wantsLines()) lines.push(chunk);
         return this.write(chunk);
       },
       onceDrained: (resume) => this.onceDrained(resume),

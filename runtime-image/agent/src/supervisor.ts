@@ -113,7 +113,10 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
     this.telemetry = new TelemetryHub(clock);
     this.extensions = new ExtensionsApi(this.telemetry, this);
     this.api = new RuntimeApi(this, this.extensions);
-    log.onLine((source, line) => this.telemetry.emit(source, line));
+    log.onLine(
+      (source, line) => this.telemetry.emit(source, line),
+      () => this.telemetry.active,
+    );
   }
 
   async listen(): Promise<number> {
