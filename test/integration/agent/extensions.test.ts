@@ -146,6 +146,31 @@ describe('extensions', () => {
     for (const e of all) assert.match(e.time, /^\d{4}-\d\d-\d\dT/);
   });
 
+  test('a Logs API subscriber receives platform.start, platform.end and platform.report, and the function lines', async () => {
+    const logsFile = join(records, 'logs-api.log');
+    const agent = await start(extension('telemetry-subscriber.mjs', 'logs-subscriber'), {
+      TELEMETRY_FILE: logsFile,
+      SUBSCRIBE_API: 'logs',
+    });
+    const res = await agent.invoke({ hello: 'logs' }, { 'X-Amzn-RequestId': 'req-logs-1' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(lines(logsFile)[0], 'subscribe 200 "OK"');
+    const events = () =>
+      lines(logsFile)
+        .slice(1)
+        .flatMap((line) => JSON.parse(line) as TelemetryEvent[]);
+    await until('platform.report', () => events().find((e) => e.type === 'platform.report'));
+    const all = events();
+    assert.deepEqual(all.find((e) => e.type === 'platform.start')?.record, {
+      requestId: 'req-logs-1',
+      version: '$LATEST',
+    });
+    assert.deepEqual(all.find((e) => e.type === 'platform.end')?.record, { requestId: 'req-logs-1' });
+    assert.equal(all.find((e) => e.type === 'platform.report')?.record.metrics.memorySizeMB, 128);
+    assert.ok(!all.some((e) => e.type.startsWith('platform.init')), 'no init events on the Logs API');
+    assert.ok(all.some((e) => e.type === 'function' && /handling \{"hello":"logs"\}/.test(e.record)));
+  });
+
   test('Init fails with Extension.Crash when an extension exits before it registers', async () => {
     const agent = await start(
       { 'extensions/broken': { data: '#!/bin/sh\necho broken >&2\nexit 3\n', mode: 0o755 } },
