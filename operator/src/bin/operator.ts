@@ -2,17 +2,31 @@
 // environment, then the operator until SIGTERM. Losing the leader lease exits the process
 // (exit code 1) so Kubernetes restarts it with clean state, as client-go controllers do.
 import { operatorConfigFromEnv, startOperator } from '../controller/index.js';
+import { eventSourcesConfigFromEnv, natsSource, startEventSources } from '../event-sources/index.js';
 import { loadKubeConfig } from '../kube/index.js';
-import { ConfigError, createLogger } from '../shared/index.js';
+import { ConfigError, createLogger, systemClock } from '../shared/index.js';
 
 const log = createLogger({ component: 'lamina-operator' });
 
 try {
   const config = operatorConfigFromEnv();
+  const sources = eventSourcesConfigFromEnv();
   const operator = await startOperator(config, {
     kc: loadKubeConfig(),
     log,
     defaultMetrics: true,
+    // Event source mappings are polled by the leader only (docs/event-sources.md).
+    ...(sources.enabled && {
+      whileLeading: (manager) =>
+        startEventSources(sources, {
+          mappings: manager.watched.eventsourcemappings,
+          functions: manager.watched.functions,
+          client: manager.clients.eventsourcemappings,
+          sources: { nats: natsSource },
+          clock: systemClock,
+          log: log.child({ component: 'event-sources' }),
+        }),
+    }),
     onLostLeadership: () => {
       log.error('lost the leader lease; exiting so a clean replica takes over');
       process.exit(1);

@@ -21,6 +21,11 @@ export interface OperatorDependencies {
   /** Called after the reconcilers stopped because the lease was lost (not on stop()). */
   onLostLeadership?(): void;
   defaultMetrics?: boolean;
+  /**
+   * Work that runs only while this replica leads, once the caches are synced (the event
+   * source pollers); stopped before the reconcilers when leadership ends.
+   */
+  whileLeading?(manager: Manager): Promise<{ stop(): Promise<void> }>;
 }
 
 export interface RunningOperator {
@@ -50,6 +55,7 @@ export async function startOperator(
   const metrics = new OperatorMetrics(deps.defaultMetrics);
   let manager: Manager | undefined;
   let gc: { stop(): void } | undefined;
+  let leading: { stop(): Promise<void> } | undefined;
   let stopping = false;
   const metricsServer = await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () =>
     manager ? manager.isSynced : true,
@@ -89,12 +95,21 @@ export async function startOperator(
       } else if (config.gc.enabled) {
         log.warn('artifact-store garbage collection is off: it needs the operator to watch every namespace');
       }
+      if (deps.whileLeading && next.isSynced) {
+        leading = await deps
+          .whileLeading(next)
+          .catch(
+            (err: unknown) => (log.error('leader work failed to start', { error: String(err) }), undefined),
+          );
+      }
     }));
   const standDown = (lost: boolean) =>
     (transition = transition.then(async () => {
       metrics.leader.set(0);
       gc?.stop();
       gc = undefined;
+      await leading?.stop();
+      leading = undefined;
       const current = manager;
       manager = undefined;
       await current?.stop();

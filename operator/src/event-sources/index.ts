@@ -4,3 +4,7 @@ export * from './source.js';
 export * from './decisions.js';
 export * from './filter-pattern.js';
 export * from './schedule-expression.js';
+export * from './config.js';
+export * from './invoke-client.js';
+export { natsSource } from './nats.js';
+export * from './run.js';
