@@ -79,6 +79,20 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
       assert.match(out, /"message": "Hello from test2, a module in a shared layer", "loud": "LAYERS WORK!"/),
   },
   {
+    script: 'examples/extension-layer/layer.yaml',
+    check: (out) => {
+      // The second invoke lists the first one's request id: the extension had recorded it
+      // before the first invoke ended.
+      const answers = [
+        ...out.matchAll(/^\{"requestId": "([0-9a-f-]{36})", "seenByExtension": (\[.*\])\}$/gm),
+      ];
+      assert.equal(answers.length, 2, out);
+      assert.deepEqual(JSON.parse(answers[1]![2]!), [answers[0]![1]]);
+      assert.match(out, /^\[invoke-recorder\] registered and subscribed$/m);
+      assert.match(out, new RegExp(`^\\[invoke-recorder\\] report ${answers[0]![1]} [\\d.]+ ms$`, 'm'));
+    },
+  },
+  {
     script: 'reservedConcurrentExecutions":0',
     apiError: true,
     check: (out) => {
@@ -151,6 +165,8 @@ describe('README walkthrough', () => {
       'version/hello-1',
       'function/hello',
       'function/uses-shared-code',
+      'function/with-extension',
+      'layer/invoke-recorder',
       'function/streamer',
       'function/greet',
     ]) {
