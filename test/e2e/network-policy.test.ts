@@ -92,13 +92,23 @@ describe('NetworkPolicy, enforced', { timeout: 240_000 }, () => {
     await Promise.all([a?.dispose(), b?.dispose()]);
   });
 
-  /** Invokes `namespace/name` with the targets; the gateway reaching the pod is itself allowed ingress. */
+  /**
+   * Invokes `namespace/name` with the targets; the gateway reaching the pod is itself allowed
+   * ingress. A 5xx or 429 is retried twice, as the AWS SDKs do (a gateway replica handing the
+   * function over answers ServiceException).
+   */
   async function probe(namespace: string, targets: Target[], name = 'probe'): Promise<Attempt[]> {
-    const res = await fetch(invokeUrl(release, namespace, name), {
-      method: 'POST',
-      body: JSON.stringify({ targets }),
-    });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    for (let attempt = 1; ; attempt++) {
+      res = await fetch(invokeUrl(release, namespace, name), {
+        method: 'POST',
+        body: JSON.stringify({ targets }),
+      });
+      text = await res.text();
+      if (attempt === 3 || (res.status < 500 && res.status !== 429)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     assert.equal(res.status, 200, text);
     assert.equal(res.headers.get('x-amz-function-error'), null, text);
     return JSON.parse(text) as Attempt[];
