@@ -171,6 +171,53 @@ describe('extensions', () => {
     assert.ok(all.some((e) => e.type === 'function' && /handling \{"hello":"logs"\}/.test(e.record)));
   });
 
+  test('an extension still busy at the function timeout ends the invoke as timed out and resets the environment', async () => {
+    const agent = await fixture.start({
+      fn: functionConfig({
+        runtime: 'nodejs20.x',
+        handler: 'index.handler',
+        code: fixture.store.put(zipOf(HANDLER)),
+        layers: [fixture.store.put(zipOf(extension('recorder.sh', 'recorder')))],
+        environment: { RECORD_FILE: join(records, 'slow.log'), EXTENSION_WORK_SECONDS: '3' },
+        timeout: 1,
+      }),
+    });
+    const first = await agent.invoke({}, { 'X-Amzn-RequestId': 'req-slow-1' });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.json(), { ok: true }); // the runtime's answer is not held back
+    await agent.waitForStdout(
+      /REPORT RequestId: req-slow-1\t.*\tStatus: timeout\tError Type: Sandbox.Timedout\t/,
+    );
+    // The reset environment runs Init again (extension included) on the next invoke.
+    const second = await agent.invoke({}, { 'X-Amzn-RequestId': 'req-slow-2' });
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.headers['x-lamina-environment-reset'], 'true');
+    assert.ok(second.headers['x-lamina-init-duration-ms'], 'the second invoke ran Init');
+    assert.equal(lines(join(records, 'slow.log')).filter((l) => l.startsWith('register ')).length, 2);
+  });
+
+  test('an extension that dies between invokes resets the environment before the next one', async () => {
+    const script = `#!/bin/bash
+H=$(mktemp)
+curl -sS -D "$H" -XPOST "http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/register" -H "Lambda-Extension-Name: $(basename "$0")" -d '{"events":["INVOKE"]}' >/dev/null
+ID=$(grep -Fi Lambda-Extension-Identifier "$H" | tr -d '[:space:]' | cut -d: -f2)
+curl -sS "http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/event/next" -H "Lambda-Extension-Identifier: $ID" >/dev/null
+curl -sS "http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/event/next" -H "Lambda-Extension-Identifier: $ID" >/dev/null &
+sleep 0.2
+exit 1
+`;
+    const agent = await start({ 'extensions/fragile': { data: script, mode: 0o755 } }, {});
+    const first = await agent.invoke({}, { 'X-Amzn-RequestId': 'req-fragile-1' });
+    assert.equal(first.status, 200, first.text);
+    await until('the extension to exit', () =>
+      /"msg":"extension exited"/.test(agent.stderr()) ? true : undefined,
+    );
+    const second = await agent.invoke({}, { 'X-Amzn-RequestId': 'req-fragile-2' });
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.headers['x-lamina-environment-reset'], 'true');
+    assert.ok(second.headers['x-lamina-init-duration-ms'], 'the second invoke ran Init');
+  });
+
   test('Init fails with Extension.Crash when an extension exits before it registers', async () => {
     const agent = await start(
       { 'extensions/broken': { data: '#!/bin/sh\necho broken >&2\nexit 3\n', mode: 0o755 } },
