@@ -22,6 +22,8 @@ import { liveMembers, type MemberObservation, planShards, shardOf, unreservedSha
 
 export const LEASE_LABEL = 'lamina.dev/gateway-lease';
 export const ADDRESS_ANNOTATION = 'lamina.dev/address';
+/** On a member Lease: the replica is stopping; the others plan without it at once. */
+export const LEAVING_ANNOTATION = 'lamina.dev/leaving';
 
 export interface CoordinatorOptions {
   namespace: string;
@@ -87,7 +89,9 @@ export class ShardCoordinator {
   private leaving = false;
   private stopped = false;
   private timer: { cancel(): void } | undefined;
+  private renewTimer: { cancel(): void } | undefined;
   private round: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
 
   constructor(
     kc: KubeConfig,
@@ -99,7 +103,9 @@ export class ShardCoordinator {
 
   /** Runs the first round (so a replica that can take shards has them) and keeps going. */
   async start(): Promise<void> {
+    await this.renew();
     await this.runRound();
+    this.scheduleRenewal();
     this.schedule();
   }
 
@@ -111,6 +117,7 @@ export class ShardCoordinator {
   route(functionName: string): ShardRoute {
     const shard = this.shardOf(functionName);
     if (this.owned.has(shard)) {
+      if (!this.fresh(this.options.clock.now())) return { kind: 'wait' }; // fenced
       const since = this.draining.get(shard);
       // New work waits while the work in flight finishes (always when leaving; else briefly,
       // so a shard whose invocations never pause is still served).
@@ -132,11 +139,11 @@ export class ShardCoordinator {
 
   /** Whether this replica serves `functionName`'s shard now (the forward route's check). */
   serves(functionName: string): boolean {
-    return this.owned.has(this.shardOf(functionName));
+    return this.ownsShard(this.shardOf(functionName));
   }
 
   ownsShard(shard: number): boolean {
-    return this.owned.has(shard);
+    return this.owned.has(shard) && this.fresh(this.options.clock.now());
   }
 
   /** A local invocation of a shard being handed over ended: release it once nothing is left. */
@@ -169,6 +176,7 @@ export class ShardCoordinator {
    */
   async leave(timeoutMs: number): Promise<void> {
     this.leaving = true;
+    await this.renew(); // tells the others, so they take each shard as soon as it is released
     const deadline = this.options.clock.now() + timeoutMs;
     while (this.owned.size > 0 && this.options.clock.now() < deadline) {
       await this.runRound();
@@ -183,6 +191,34 @@ export class ShardCoordinator {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+    this.renewTimer?.cancel();
+  }
+
+  /**
+   * Renewal runs on its own clock, never behind a round's shard writes: a slow API server
+   * delays hand-overs, not the proof that this replica is alive.
+   */
+  private scheduleRenewal(): void {
+    if (this.stopped) return;
+    this.renewTimer = this.options.clock.setTimeout(() => {
+      void this.renew().finally(() => this.scheduleRenewal());
+    }, this.options.renewIntervalMs);
+  }
+
+  private renew(): Promise<void> {
+    this.renewing ??= (async () => {
+      const started = this.options.clock.now();
+      try {
+        await this.renewMember();
+        this.lastRenewal = started;
+      } catch (err) {
+        this.options.log.warn('member lease renewal failed', { error: String(err) });
+      }
+      if (!this.fresh(this.options.clock.now())) this.fence();
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   private schedule(): void {
@@ -207,19 +243,7 @@ export class ShardCoordinator {
 
   private async roundOnce(): Promise<void> {
     const { clock, log, identity, leaseDurationMs, shardCount } = this.options;
-    const started = clock.now();
-    if (!this.leaving) {
-      try {
-        await this.renewMember();
-        this.lastRenewal = started;
-      } catch (err) {
-        log.warn('member lease renewal failed', { error: String(err) });
-      }
-    }
-    if (!this.leaving && !this.fresh(clock.now())) {
-      this.fence();
-      return;
-    }
+    if (!this.fresh(clock.now())) return; // fenced until a renewal succeeds
     await this.observe();
     const now = clock.now();
     const live = liveMembers(this.observations, now, leaseDurationMs).filter(
@@ -251,21 +275,25 @@ export class ShardCoordinator {
     }
 
     const plan = planShards(identity, live, this.shards, shardCount);
-    for (const shard of plan.acquire) {
-      if (this.leaving) break;
-      if (await this.writeHolder(shard, identity)) {
-        this.owned.add(shard);
-        adopted.push(shard);
-      }
+    if (!this.leaving) {
+      const won = await Promise.all(plan.acquire.map((shard) => this.writeHolder(shard, identity)));
+      plan.acquire.forEach((shard, i) => {
+        if (won[i] && this.fresh(clock.now())) {
+          this.owned.add(shard);
+          adopted.push(shard);
+        }
+      });
     }
     if (adopted.length > 0) {
       log.info('shards acquired', { shards: adopted, members: live });
       this.hooks.acquired(adopted);
     }
-    for (const shard of plan.handOver) {
-      if (!this.draining.has(shard)) this.draining.set(shard, now);
-      if (this.hooks.inFlight(shard) === 0) await this.releaseShard(shard);
-    }
+    for (const shard of plan.handOver) if (!this.draining.has(shard)) this.draining.set(shard, now);
+    await Promise.all(
+      plan.handOver
+        .filter((shard) => this.hooks.inFlight(shard) === 0)
+        .map((shard) => this.releaseShard(shard)),
+    );
     // A hand-over the ring no longer asks for (the other member left again): keep the shard.
     for (const shard of this.draining.keys()) {
       if (!plan.handOver.includes(shard) && this.owned.has(shard)) this.draining.delete(shard);
@@ -313,7 +341,7 @@ export class ShardCoordinator {
       name,
       namespace,
       labels: { [LEASE_LABEL]: 'member' },
-      annotations: { [ADDRESS_ANNOTATION]: address },
+      annotations: { [ADDRESS_ANNOTATION]: address, [LEAVING_ANNOTATION]: String(this.leaving) },
     };
     try {
       const current = await this.api.readNamespacedLease({ name, namespace });
@@ -345,6 +373,12 @@ export class ShardCoordinator {
       if (kind === 'member') {
         const member = lease.spec?.holderIdentity;
         if (!member) continue;
+        if (
+          lease.metadata?.annotations?.[LEAVING_ANNOTATION] === 'true' &&
+          member !== this.options.identity
+        ) {
+          continue; // stopping: as good as gone for planning; it still finishes its shards' work
+        }
         seen.add(member);
         const renewTime = String(lease.spec?.renewTime ?? '');
         const previous = this.observations.get(member);

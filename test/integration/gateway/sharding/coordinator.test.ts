@@ -71,7 +71,11 @@ describe('shard coordinator', () => {
     return by;
   };
 
+  // The coordinator's timers do not hold the process open (a gateway's server does).
+  let keepAlive: NodeJS.Timeout;
+
   before(async () => {
+    keepAlive = setInterval(() => undefined, 1000);
     kc = await adminKubeConfig();
     ns = await createTestNamespace(kc, 'sharding');
   });
@@ -79,6 +83,7 @@ describe('shard coordinator', () => {
   after(async () => {
     for (const r of replicas) r.coordinator.stop();
     await ns.dispose();
+    clearInterval(keepAlive);
   });
 
   it('gives every shard to exactly one of three replicas', async () => {
