@@ -32,7 +32,10 @@ describe('helm uninstall and install', () => {
     helm = (...args) => run(bin, ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot });
     // Reinstall with the values npm run up used.
     const { stdout } = await helm('get', 'values', 'lamina', '--namespace', NAMESPACE, '--output', 'json');
-    const values = JSON.parse(stdout) as { gateway?: { externalUrl?: string } };
+    const values = JSON.parse(stdout) as {
+      gateway?: { externalUrl?: string };
+      networkPolicy?: { dnsCIDRs?: string[] };
+    };
     // The local opt-out npm run up passes (the chart's default is auth on).
     installArgs = [
       '--set',
@@ -44,6 +47,9 @@ describe('helm uninstall and install', () => {
     ];
     if (values.gateway?.externalUrl)
       installArgs.push('--set', `gateway.externalUrl=${values.gateway.externalUrl}`);
+    // The local cluster's DNS runs on the node: functions may reach it (NetworkPolicy).
+    if (values.networkPolicy?.dnsCIDRs?.length)
+      installArgs.push('--set', `networkPolicy.dnsCIDRs={${values.networkPolicy.dnsCIDRs.join(',')}}`);
   });
 
   it('removes the components and keeps the functions, CRDs and stored code', async () => {
