@@ -40,6 +40,9 @@ const targets = {
     },
     outdir: 'dist/operator',
     external: ['better-sqlite3'],
+    // The Kafka client's WebAssembly helpers (CRC32C, lz4, snappy) read native.wasm beside
+    // their own file at run time; their `bundled` entry inlines it, so the bundle carries it.
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
     native: true,
   },
 };

@@ -2,7 +2,13 @@
 // environment, then the operator until SIGTERM. Losing the leader lease exits the process
 // (exit code 1) so Kubernetes restarts it with clean state, as client-go controllers do.
 import { operatorConfigFromEnv, startOperator } from '../controller/index.js';
-import { eventSourcesConfigFromEnv, natsSource, startEventSources } from '../event-sources/index.js';
+import {
+  eventSourcesConfigFromEnv,
+  kafkaAdapter,
+  natsSource,
+  sqsAdapter,
+  startEventSources,
+} from '../event-sources/index.js';
 import { loadKubeConfig } from '../kube/index.js';
 import { ConfigError, createLogger, systemClock } from '../shared/index.js';
 
@@ -22,7 +28,7 @@ try {
           mappings: manager.watched.eventsourcemappings,
           functions: manager.watched.functions,
           client: manager.clients.eventsourcemappings,
-          sources: { nats: natsSource },
+          sources: { nats: natsSource, sqs: sqsAdapter, kafka: kafkaAdapter },
           clock: systemClock,
           log: log.child({ component: 'event-sources' }),
         }),

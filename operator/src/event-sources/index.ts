@@ -7,4 +7,6 @@ export * from './schedule-expression.js';
 export * from './config.js';
 export * from './invoke-client.js';
 export { natsSource } from './nats.js';
+export { sqsAdapter, type SqsRecord } from './sqs.js';
+export { kafkaAdapter, type KafkaRecord } from './kafka.js';
 export * from './run.js';
