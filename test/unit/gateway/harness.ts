@@ -1,6 +1,10 @@
 // A whole gateway in-process: memory catalog, fake provider, fake agents.
 import { MemoryCatalog } from '../../../operator/src/gateway/catalog/catalog.js';
-import { createGateway, type GatewaySettings } from '../../../operator/src/gateway/gateway.js';
+import {
+  createGateway,
+  type GatewaySettings,
+  type ShardingParts,
+} from '../../../operator/src/gateway/gateway.js';
 import type { AsyncQueue } from '../../../operator/src/gateway/async/async-queue.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import type { CallerNamespace } from '../../../operator/src/kube/auth/caller-namespace.js';
@@ -30,6 +34,7 @@ export async function testGateway(
     asyncQueue?: AsyncQueue;
     random?: () => number;
     bareNames?: CallerNamespace;
+    sharding?: ShardingParts;
   } = {},
 ) {
   const catalog = new MemoryCatalog();
@@ -44,6 +49,7 @@ export async function testGateway(
     ...(opts.asyncQueue ? { asyncQueue: opts.asyncQueue } : {}),
     ...(opts.random ? { random: opts.random } : {}),
     ...(opts.bareNames ? { bareNames: opts.bareNames } : {}),
+    ...(opts.sharding ? { sharding: opts.sharding } : {}),
   });
   await gateway.start();
   return {

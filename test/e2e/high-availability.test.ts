@@ -1,0 +1,287 @@
+// The highly available shape on the installed release (values-ha.yaml: 3 gateway replicas
+// sharing the functions through Leases, NATS JetStream for async, a PodDisruptionBudget):
+//   - a storm of invokes against functions with reserved concurrency 3, 5 and 0 while one
+//     replica is deleted and another killed with SIGKILL: no handler overlap beyond its
+//     reservation (from the handlers' own timestamps), the only failures are invokes that were
+//     in flight when the replica was killed, and every environment pod is tracked by exactly
+//     one live replica afterwards;
+//   - a rolling upgrade of every gateway pod under a steady 100 invokes/s: no failed invoke.
+// The release's values are restored afterwards.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { Agent } from 'undici';
+import { waitFor } from '../harness/gateway-kube.js';
+import {
+  createFunction,
+  functionArn,
+  installedRelease,
+  RELEASE_NAMESPACE,
+  setReleaseValues,
+  testNamespace,
+  type Release,
+} from '../harness/release.js';
+
+const TIMED = `export const handler = async () => {
+  const start = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return { start, end: Date.now() };
+};
+`;
+const FAST = `export const handler = async (event) => ({ ok: true, n: event.n });`;
+
+const RESERVED: Record<string, number> = { r3: 3, r5: 5, r0: 0 };
+
+interface Outcome {
+  fn: string;
+  sentAt: number;
+  doneAt: number;
+  status: number; // 0: no HTTP answer (connection reset)
+  body: Record<string, unknown> | undefined;
+  reason?: string;
+}
+
+/** The highest number of intervals open at the same instant. */
+function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
+  const points = intervals.flatMap((i) => [
+    { t: i.start, d: 1 },
+    { t: i.end, d: -1 },
+  ]);
+  points.sort((a, b) => a.t - b.t || a.d - b.d);
+  let open = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (open += p.d));
+  return max;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The host process of a pod's gateway container (the local cluster's containers are processes
+ * on this machine): found by the pod name in its environment.
+ */
+function gatewayProcess(podName: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmdline.includes('main-gateway.mjs')) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (environ.includes(`HOSTNAME=${podName}`)) return Number(entry);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  throw new Error(`no gateway process of pod ${podName} on this machine`);
+}
+
+describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => {
+  let release: Release;
+  let ns: Awaited<ReturnType<typeof testNamespace>>;
+  let core: CoreV1Api;
+  let restoreValues: (() => Promise<void>) | undefined;
+  const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
+
+  const invoke = async (fn: string, payload: unknown = {}): Promise<Outcome> => {
+    const sentAt = Date.now();
+    try {
+      const res = await fetch(
+        `${release.gatewayUrl}/2015-03-31/functions/${functionArn(ns.name, fn)}/invocations`,
+        {
+          method: 'POST',
+          body: JSON.stringify(payload),
+          // @ts-expect-error undici's dispatcher option on Node's fetch
+          dispatcher,
+        },
+      );
+      const text = await res.text();
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        body = undefined;
+      }
+      return {
+        fn,
+        sentAt,
+        doneAt: Date.now(),
+        status: res.status,
+        body,
+        ...(typeof body?.Reason === 'string' ? { reason: body.Reason } : {}),
+      };
+    } catch {
+      return { fn, sentAt, doneAt: Date.now(), status: 0, body: undefined };
+    }
+  };
+
+  const gatewayPods = async (): Promise<V1Pod[]> =>
+    (
+      await core.listNamespacedPod({
+        namespace: RELEASE_NAMESPACE,
+        labelSelector: 'app.kubernetes.io/component=gateway',
+      })
+    ).items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
+
+  before(async () => {
+    release = await installedRelease();
+    core = release.kc.makeApiClient(CoreV1Api);
+    restoreValues = await setReleaseValues(release, {}, ['charts/lamina/values-ha.yaml']);
+    await waitFor(
+      'three gateway replicas, each serving shards',
+      async () => {
+        const pods = await gatewayPods();
+        if (pods.length !== 3) return undefined;
+        const health = await Promise.all(
+          pods.map(async (p) => {
+            const res = await fetch(`http://${p.status!.podIP}:8080/healthz`).catch(() => undefined);
+            return (await res?.json().catch(() => undefined)) as
+              { status: string; sharding?: { ownedShards: number; liveMembers: string[] } } | undefined;
+          }),
+        );
+        return health.every(
+          (h) =>
+            h?.status === 'ok' && (h.sharding?.ownedShards ?? 0) > 0 && h.sharding?.liveMembers.length === 3,
+        )
+          ? true
+          : undefined;
+      },
+      120_000,
+      1000,
+    );
+    ns = await testNamespace(release, 'ha');
+    for (const [fn, reserved] of Object.entries(RESERVED)) {
+      await createFunction(release, ns.name, fn, TIMED, { reservedConcurrentExecutions: reserved });
+    }
+    await createFunction(release, ns.name, 'steady', FAST);
+  });
+
+  after(async () => {
+    await dispatcher.close();
+    await ns?.dispose();
+    await restoreValues?.();
+  });
+
+  it('keeps every reservation while one replica is deleted and another is killed; only invokes in flight on it fail', async () => {
+    const [deleted, killed] = await gatewayPods();
+    assert.ok(deleted && killed);
+    const killedPid = gatewayProcess(killed.metadata!.name!);
+    const fns = Object.keys(RESERVED);
+    const pending: Array<Promise<Outcome>> = [];
+    let killedAt = 0;
+    // 200 invokes over about 10 s, 20 at a time; the replicas go at 2 s and 4 s.
+    for (let wave = 0; wave < 10; wave++) {
+      for (let i = 0; i < 20; i++) pending.push(invoke(fns[(wave * 20 + i) % fns.length]!));
+      if (wave === 2) {
+        await core.deleteNamespacedPod({ namespace: RELEASE_NAMESPACE, name: deleted.metadata!.name! });
+      }
+      if (wave === 4) {
+        killedAt = Date.now();
+        process.kill(killedPid, 'SIGKILL');
+      }
+      await sleep(1000);
+    }
+    const outcomes = await Promise.all(pending);
+    assert.equal(outcomes.length, 200);
+
+    for (const [fn, reserved] of Object.entries(RESERVED)) {
+      const ran = outcomes
+        .filter((o) => o.fn === fn && o.status === 200)
+        .map((o) => o.body as { start: number; end: number });
+      assert.ok(
+        maxOverlap(ran) <= reserved,
+        `${fn}: ${maxOverlap(ran)} handlers overlapped with reserved concurrency ${reserved}`,
+      );
+      if (reserved === 0) assert.equal(ran.length, 0, 'reserved concurrency 0 runs nothing');
+      else assert.ok(ran.length > 0, `${fn} ran`);
+    }
+    for (const o of outcomes.filter((x) => x.status === 429)) {
+      assert.equal(o.reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    }
+    // Anything that is neither an answer nor a throttle was in flight when the replica died.
+    const failed = outcomes.filter((o) => o.status !== 200 && o.status !== 429);
+    const inFlightAtKill = outcomes.filter((o) => o.sentAt <= killedAt && o.doneAt >= killedAt);
+    for (const o of failed) {
+      assert.ok(
+        o.sentAt <= killedAt && o.doneAt >= killedAt,
+        `an invoke failed (${o.status} ${JSON.stringify(o.body)}) that was not in flight when the replica was killed`,
+      );
+    }
+    console.log(
+      `# storm: ${outcomes.filter((o) => o.status === 200).length} ran, ` +
+        `${outcomes.filter((o) => o.status === 429).length} throttled, ${failed.length} failed ` +
+        `(of ${inFlightAtKill.length} in flight at the SIGKILL)`,
+    );
+
+    // Afterwards: three live replicas again, and each environment pod tracked by exactly one.
+    await waitFor(
+      'every environment pod tracked by exactly one live replica',
+      async () => {
+        const pods = await gatewayPods();
+        if (pods.length !== 3) return undefined;
+        const envPods = (
+          await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'lamina.dev/environment=true' })
+        ).items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running');
+        let tracked = 0;
+        for (const p of pods) {
+          const res = await fetch(`http://${p.status!.podIP}:8080/metrics`).catch(() => undefined);
+          const text = (await res?.text()) ?? '';
+          for (const line of text.split('\n')) {
+            const m = new RegExp(`^lamina_environments\\{namespace="${ns.name}",[^}]*\\} (\\d+)`).exec(line);
+            if (m) tracked += Number(m[1]);
+          }
+        }
+        return tracked === envPods.length ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
+    for (const fn of ['r3', 'r5']) assert.equal((await invoke(fn)).status, 200, `${fn} answers afterwards`);
+  });
+
+  it('rolls every gateway pod under a steady 100 invokes/s without a failed invoke', async () => {
+    const before = new Set((await gatewayPods()).map((p) => p.metadata!.name!));
+    let rolling = true;
+    const outcomes: Outcome[] = [];
+    const load = (async () => {
+      let n = 0;
+      const inflight: Array<Promise<void>> = [];
+      const started = Date.now();
+      while (rolling) {
+        // 100 per second, paced against the clock.
+        const due = Math.floor(((Date.now() - started) / 1000) * 100);
+        while (n < due) {
+          const i = n++;
+          inflight.push(invoke('steady', { n: i }).then((o) => void outcomes.push(o)));
+        }
+        await sleep(10);
+      }
+      await Promise.all(inflight);
+    })();
+    await sleep(2000);
+    // A new pod template for the gateway (what a new image does): a rolling update.
+    await setReleaseValues(release, {
+      'images.operatorRevision': `rollout-${Date.now()}`,
+    });
+    await waitFor(
+      'every gateway pod replaced',
+      async () => {
+        const now = await gatewayPods();
+        return now.length === 3 && now.every((p) => !before.has(p.metadata!.name!)) ? true : undefined;
+      },
+      240_000,
+      1000,
+    );
+    await sleep(2000);
+    rolling = false;
+    await load;
+    const failed = outcomes.filter((o) => o.status !== 200);
+    console.log(`# rolling upgrade: ${outcomes.length} invokes, ${failed.length} failed`);
+    assert.ok(outcomes.length >= 1000, `only ${outcomes.length} invokes were sent`);
+    assert.deepEqual(
+      failed.map((o) => `${o.status} ${JSON.stringify(o.body)}`),
+      [],
+      'no invoke fails during the rolling upgrade',
+    );
+  });
+});
