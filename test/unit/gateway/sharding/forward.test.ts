@@ -134,7 +134,6 @@ describe('forwarding between gateway replicas', () => {
     assert.equal(closed.headers['x-amzn-errortype'], 'TooManyRequestsException');
     assert.equal(closed.json().Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
     assert.ok(closed.headers['retry-after']);
-    assert.equal(closed.headers['x-amzn-requestid'], closed.headers['x-amzn-requestid']);
   });
 
   it('streams a forwarded response chunk by chunk', async () => {
@@ -195,6 +194,7 @@ describe('forwarding between gateway replicas', () => {
   });
 
   it('refuses a forwarded invocation without the replicas’ token', async () => {
+    const ran = a.agents.invocations.length;
     const res = await fetch(`${aAddress}${FORWARD_PATH}`, {
       method: 'POST',
       headers: {
@@ -210,9 +210,6 @@ describe('forwarding between gateway replicas', () => {
     });
     assert.equal(res.status, 403);
     assert.equal(res.headers.get('x-amzn-errortype'), 'AccessDeniedException');
-    assert.equal(
-      a.agents.invocations.filter((i) => (i.event as { n?: number }).n === undefined).length >= 0,
-      true,
-    );
+    assert.equal(a.agents.invocations.length, ran, 'nothing ran');
   });
 });
