@@ -20,6 +20,7 @@ import {
   openEventQueue,
   PooledProvider,
   SecretAccessKeys,
+  OrphanPoolReaper,
   ShardCoordinator,
   startAsyncProcessor,
   WarmPool,
@@ -178,6 +179,17 @@ async function main(): Promise<void> {
       : {}),
   });
   await gateway.start();
+  // Several replicas: one of them removes the warm-pool pods of replicas that died.
+  const reaper =
+    gateway.coordinator && shardingConfig
+      ? new OrphanPoolReaper(
+          kc,
+          gateway.coordinator,
+          shardingConfig.leaseDurationMs * 2,
+          log.child({ part: 'sharding' }),
+        )
+      : undefined;
+  reaper?.start();
   const events = new KubeEventRecorder(kc, 'lamina-gateway', systemClock, log.child({ part: 'events' }));
   const asyncRuntime = startAsyncProcessor({
     config: asyncConfig,
@@ -211,6 +223,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    reaper?.stop();
     await asyncRuntime.stop(); // drain attempts in flight: they need the environments
     await gateway.stop(); // no more 202s
     await asyncQueue.close();

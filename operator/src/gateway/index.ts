@@ -18,3 +18,4 @@ export * from './pool/warm-pool.js';
 export * from './sharding/config.js';
 export * from './sharding/coordinator.js';
 export * from './sharding/forward.js';
+export * from './sharding/orphan-pools.js';

@@ -4,7 +4,9 @@
 // lease duration, and a shard is released only once its work in flight is done.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { POOL_LABELS } from '../../../../operator/src/gateway/pool/pool-pod.js';
+import { OrphanPoolReaper } from '../../../../operator/src/gateway/sharding/orphan-pools.js';
 import {
   type CoordinatorHooks,
   LEASE_LABEL,
@@ -146,5 +148,51 @@ describe('shard coordinator', () => {
     const tookMs = Date.now() - stoppedAt;
     assert.ok(tookMs >= 1500, `took over after ${tookMs} ms, before the lease could have expired`);
     assert.equal(servers([a!]).size, SHARDS);
+  });
+});
+
+describe('orphaned warm-pool pods', () => {
+  it('are removed by the holder of shard 0 once their replica is gone; a live replica’s stay', async () => {
+    const kc = await adminKubeConfig();
+    const ns = await createTestNamespace(kc, 'orphans');
+    const core = kc.makeApiClient(CoreV1Api);
+    try {
+      const pod = (name: string, owner: string) =>
+        core.createNamespacedPod({
+          namespace: ns.name,
+          body: {
+            metadata: { name, labels: { [POOL_LABELS.pool]: 'true', [POOL_LABELS.owner]: owner } },
+            spec: { containers: [{ name: 'agent', image: 'lamina/runtime:dev' }] },
+          },
+        });
+      await pod('of-live', 'gw-live');
+      await pod('of-dead', 'gw-dead');
+      let holdsShardZero = false;
+      const reaper = new OrphanPoolReaper(
+        kc,
+        {
+          ownsShard: (s) => s === 0 && holdsShardZero,
+          status: () => ({
+            identity: 'gw-live',
+            serving: true,
+            liveMembers: ['gw-live'],
+            ownedShards: 1,
+            drainingShards: 0,
+            lastRenewalAgeMs: 0,
+          }),
+        },
+        8000,
+        log,
+      );
+      const later = Date.now() + 60_000; // both pods old enough to judge
+      assert.equal(await reaper.sweep(later), 0, 'only the holder of shard 0 sweeps');
+      holdsShardZero = true;
+      assert.equal(await reaper.sweep(later), 1);
+      const left = await core.listNamespacedPod({ namespace: ns.name });
+      const alive = left.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name);
+      assert.deepEqual(alive, ['of-live']);
+    } finally {
+      await ns.dispose();
+    }
   });
 });
