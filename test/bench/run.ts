@@ -10,12 +10,15 @@
 //   4. invokes/s through the gateway with N warm environments;
 //   5. 0 → N concurrently running environments under the burst rule, N as many as the node
 //      can hold (50 wanted);
-//   6. time to first byte, streamed (InvokeWithResponseStream) beside buffered (Invoke).
+//   6. time to first byte, streamed (InvokeWithResponseStream) beside buffered (Invoke);
+//   7. scale-out of the gateway: invokes/s, latency and gateway CPU per 1,000 invokes with 1, 2
+//      and 3 replicas (values-ha.yaml), 8 functions with one warm environment each.
 //
 // Sizes: BENCH_COLD_CREATE (5 per runtime), BENCH_COLD_POOL (15 per runtime), BENCH_SEQUENTIAL
 // (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_TTFB (50),
 // BENCH_WRITE=0 to leave BENCHMARKS.md alone. BENCH_ONLY=ttfb measures section 6 alone
-// (no helm upgrade, BENCHMARKS.md untouched).
+// (no helm upgrade, BENCHMARKS.md untouched); BENCH_ONLY=replicas section 7 alone (its values
+// restored after; BENCHMARKS.md untouched).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +43,7 @@ import {
 } from './functions.js';
 import { closedLoop, dispatcher, fmt, machine, percentile, post, sequential, sleep, timed } from './lib.js';
 import { HOLD_MS, NODE_STREAMING, timeToFirstByte } from './ttfb.js';
+import { SCALE_FUNCTIONS, scaleOutRows } from './replicas.js';
 
 const COLD_CREATE = Number(process.env.BENCH_COLD_CREATE ?? 5);
 const COLD_POOL = Number(process.env.BENCH_COLD_POOL ?? 15);
@@ -78,6 +82,41 @@ async function ttfbOnly() {
   }
 }
 
+const scaleOutSection = (rows: Row[]) =>
+  `### Scale-out of the gateway (closed loop, ${SCALE_FUNCTIONS} functions with one warm environment each, one invoke in flight per function, ${SECONDS} s per row)\n\n` +
+  table(
+    ['gateway replicas', 'invokes/s', 'p50 ms', 'p99 ms', 'errors', 'gateway CPU ms per 1,000 invokes'],
+    rows,
+  ) +
+  '\n\nCPU is the sum over the gateway containers (cpuacct cgroups) during the row; with several replicas a request that reaches a non-owner is forwarded to the owner (one more hop).';
+
+const scaleFunctions = () =>
+  Object.fromEntries(Array.from({ length: SCALE_FUNCTIONS }, (_, i) => [`scale-${i}`, NODE_ECHO]));
+
+/** BENCH_ONLY=replicas: section 7 alone. */
+async function replicasOnly() {
+  const release = await installedRelease();
+  const ns = await testNamespace(release, 'bench-scale');
+  let restore: (() => Promise<void>) | undefined;
+  try {
+    const functions = scaleFunctions();
+    await createFunctions(release, ns.name, functions);
+    progress('gateway scale-out');
+    const out = await scaleOutRows(
+      release,
+      (fn) => post(releaseInvokeUrl(release, ns.name, fn), PAYLOAD),
+      Object.keys(functions),
+      SECONDS,
+    );
+    restore = out.restore;
+    console.log(`\n${machine()}\n\n${scaleOutSection(out.rows)}\n`);
+  } finally {
+    await ns.dispose();
+    await restore?.();
+    await dispatcher.close();
+  }
+}
+
 const stats = (s: number[]) => [
   fmt(percentile(s, 50)),
   fmt(percentile(s, 99)),
@@ -105,6 +144,7 @@ async function main() {
     for (let i = 0; i < COLD_CREATE; i++) functions[`create-${rt}-${i}`] = fn;
     for (let i = 0; i < COLD_POOL; i++) functions[`pool-${rt}-${i}`] = fn;
   }
+  Object.assign(functions, scaleFunctions());
   let restore: (() => Promise<void>) | undefined;
   /** Sets the release's pool size (restarting the gateway), keeping the first values to restore. */
   const configure = async (poolSize: number) => {
@@ -374,6 +414,12 @@ async function main() {
         `\n\n${POOL_SIZE} of them could come from the warm pool; the rest are pods created at once (the burst allows all). Whole burst took ${fmt(wall)} ms.`,
     );
     await deleteFunctionPods();
+
+    // 7. Scale-out of the gateway over 1, 2, 3 replicas.
+    progress('gateway scale-out');
+    const scale = await scaleOutRows(release, (fn) => invoke(fn), Object.keys(scaleFunctions()), SECONDS);
+    restore ??= scale.restore;
+    sections.push(scaleOutSection(scale.rows));
   } finally {
     await ns.dispose();
     await restore?.();
@@ -406,7 +452,8 @@ function writeBenchmarks(report: string): void {
   writeFileSync(path, `${text.slice(0, start + marker.length)}\n\n${report}\n\n${text.slice(stop)}`);
 }
 
-(process.env.BENCH_ONLY === 'ttfb' ? ttfbOnly() : main()).catch((err: unknown) => {
+const only = process.env.BENCH_ONLY;
+(only === 'ttfb' ? ttfbOnly() : only === 'replicas' ? replicasOnly() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

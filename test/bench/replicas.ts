@@ -1,0 +1,106 @@
+// Scale-out of the gateway: the same warm environments (one per function, 8 functions spread
+// over the shards) driven by a closed loop through the Service with 1, 2 and 3 gateway
+// replicas (values-ha.yaml: NATS for async; sharding from 2 replicas on). Beside invokes/s
+// and latency, the gateways' own CPU per 1,000 invokes, read from each gateway container's
+// cpuacct cgroup on this machine (the local cluster's containers are host processes) — the
+// figure that sizes replicas for a load on real nodes.
+import { readdirSync, readFileSync } from 'node:fs';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '../harness/gateway-kube.js';
+import { RELEASE_NAMESPACE, setReleaseValues, type Release } from '../harness/release.js';
+import { closedLoop, fmt, percentile } from './lib.js';
+
+export const SCALE_FUNCTIONS = 8;
+
+/** The gateway container's host process, by the pod name in its environment. */
+function gatewayPid(podName: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('main-gateway.mjs')) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`HOSTNAME=${podName}`)) {
+        return Number(entry);
+      }
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return undefined;
+}
+
+/** CPU nanoseconds used by the gateway container of a pod (its cpuacct cgroup). */
+function containerCpuNanos(podName: string): number {
+  const pid = gatewayPid(podName);
+  if (pid === undefined) throw new Error(`no gateway process for pod ${podName} on this machine`);
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .find((l) => /(^|,)cpuacct(,|:)/.test(l.split(':')[1] ?? ''));
+  const path = line?.split(':')[2];
+  if (!path) throw new Error(`no cpuacct cgroup for process ${pid}`);
+  for (const mount of ['/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/cpuacct']) {
+    try {
+      return Number(readFileSync(`${mount}${path}/cpuacct.usage`, 'utf8').trim());
+    } catch {
+      // try the other mount point
+    }
+  }
+  throw new Error(`cannot read cpuacct.usage of ${path}`);
+}
+
+const ready = (p: V1Pod) =>
+  (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/**
+ * Rows "replicas | invokes/s | p50 | p99 | errors | gateway CPU ms per 1,000 invokes". Leaves
+ * the release in the last shape; the caller restores its values.
+ */
+export async function scaleOutRows(
+  release: Release,
+  invoke: (fn: string) => Promise<{ status: number; text: string }>,
+  functions: string[],
+  seconds: number,
+  replicaCounts = [1, 2, 3],
+): Promise<{ rows: string[][]; restore: () => Promise<void> }> {
+  const core = release.kc.makeApiClient(CoreV1Api);
+  let restore: (() => Promise<void>) | undefined;
+  const rows: string[][] = [];
+  for (const replicas of replicaCounts) {
+    const back = await setReleaseValues(release, { 'gateway.replicas': replicas }, [
+      'charts/lamina/values-ha.yaml',
+    ]);
+    restore ??= back;
+    const pods = await waitFor(
+      `${replicas} ready gateway replicas`,
+      async () => {
+        const list = (
+          await core.listNamespacedPod({
+            namespace: RELEASE_NAMESPACE,
+            labelSelector: 'app.kubernetes.io/component=gateway',
+          })
+        ).items.filter((p) => !p.metadata?.deletionTimestamp);
+        return list.length === replicas && list.every(ready) ? list : undefined;
+      },
+      180_000,
+      500,
+    );
+    // Warm: every function has its environment, and every replica has routed to every owner.
+    for (let i = 0; i < 3; i++) await Promise.all(functions.map((fn) => invoke(fn)));
+    const names = pods.map((p) => p.metadata!.name!);
+    const before = names.map(containerCpuNanos);
+    let next = 0;
+    const r = await closedLoop(functions.length, seconds, () =>
+      invoke(functions[next++ % functions.length]!),
+    );
+    const after = names.map(containerCpuNanos);
+    const cpuMs = after.reduce((sum, v, i) => sum + (v - before[i]!), 0) / 1e6;
+    rows.push([
+      `${replicas}${replicas > 1 ? ' (sharded)' : ''}`,
+      r.perSecond.toFixed(0),
+      fmt(percentile(r.samples, 50)),
+      fmt(percentile(r.samples, 99)),
+      `${r.errors}`,
+      fmt((cpuMs / Math.max(1, r.samples.length)) * 1000),
+    ]);
+  }
+  return { rows, restore: restore ?? (async () => undefined) };
+}
