@@ -7,6 +7,7 @@
 // The two test namespaces get the release's function policies as installed in the gateway's
 // default namespace (what listing them in networkPolicy.functionNamespaces renders).
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, NetworkingV1Api, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
@@ -119,16 +120,31 @@ describe('NetworkPolicy, enforced', { timeout: 240_000 }, () => {
   const connected = (attempts: Attempt[]) =>
     Object.fromEntries(attempts.map((t) => [`${t.host}:${t.port}`, t.connected ? 'connected' : 'denied']));
 
+  /**
+   * Probes until the outcome is `expected` (30 s at most), then asserts it. The policy
+   * controller applies a new policy or pod within a second or so of the API server having it:
+   * until then a new environment is not yet isolated, or a new rule not yet open.
+   */
+  async function expectConnections(
+    namespace: string,
+    expected: Record<string, 'connected' | 'denied'>,
+    name = 'probe',
+  ): Promise<void> {
+    const targets = Object.keys(expected).map((key) => {
+      const at = key.lastIndexOf(':');
+      return { host: key.slice(0, at), port: Number(key.slice(at + 1)) };
+    });
+    const deadline = Date.now() + 30_000;
+    let result = connected(await probe(namespace, targets, name));
+    while (!isDeepStrictEqual(result, expected) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      result = connected(await probe(namespace, targets, name));
+    }
+    assert.deepEqual(result, expected);
+  }
+
   it('keeps a function away from the API server and the kubelet; DNS on the same node answers', async () => {
-    const result = connected(
-      await probe(a.name, [
-        { host: API_SERVICE, port: 443 },
-        { host: NODE_IP, port: 6443 },
-        { host: NODE_IP, port: 10250 },
-        { host: NODE_IP, port: 53 },
-      ]),
-    );
-    assert.deepEqual(result, {
+    await expectConnections(a.name, {
       [`${API_SERVICE}:443`]: 'denied',
       [`${NODE_IP}:6443`]: 'denied',
       [`${NODE_IP}:10250`]: 'denied',
@@ -137,13 +153,7 @@ describe('NetworkPolicy, enforced', { timeout: 240_000 }, () => {
   });
 
   it("lets a function reach the store's port, not the operator's metrics port", async () => {
-    const result = connected(
-      await probe(a.name, [
-        { host: STORE, port: STORE_PORT },
-        { host: STORE, port: METRICS_PORT },
-      ]),
-    );
-    assert.deepEqual(result, {
+    await expectConnections(a.name, {
       [`${STORE}:${STORE_PORT}`]: 'connected',
       [`${STORE}:${METRICS_PORT}`]: 'denied',
     });
@@ -171,13 +181,7 @@ describe('NetworkPolicy, enforced', { timeout: 240_000 }, () => {
     const target = pods.items.find((p) => p.status?.phase === 'Running' && p.status.podIP);
     assert.ok(target, `an environment of ${b.name}/probe is running`);
     const podIP = target.status!.podIP!;
-    const result = connected(
-      await probe(a.name, [
-        { host: podIP, port: 8080 },
-        { host: STORE, port: STORE_PORT },
-      ]),
-    );
-    assert.deepEqual(result, { [`${podIP}:8080`]: 'denied', [`${STORE}:${STORE_PORT}`]: 'connected' });
+    await expectConnections(a.name, { [`${podIP}:8080`]: 'denied', [`${STORE}:${STORE_PORT}`]: 'connected' });
   });
 
   it("holds a function's own egress allow-list (spec.network.egress): listed peers and ports only", async () => {
@@ -201,16 +205,21 @@ describe('NetworkPolicy, enforced', { timeout: 240_000 }, () => {
       250,
     );
     assert.equal(policy.metadata?.ownerReferences?.[0]?.kind, 'Function');
-    const targets = [5432, 5433, 5434].map((port) => ({ host: db, port }));
-    assert.deepEqual(connected(await probe(a.name, targets, 'egress')), {
-      [`${db}:5432`]: 'connected', // podSelector rule, its port
-      [`${db}:5433`]: 'denied', // a port no rule lists
-      [`${db}:5434`]: 'connected', // cidr rule, its port
-    });
-    assert.deepEqual(
-      connected(await probe(a.name, targets)), // a function of the same namespace without the rules
-      { [`${db}:5432`]: 'denied', [`${db}:5433`]: 'denied', [`${db}:5434`]: 'denied' },
+    await expectConnections(
+      a.name,
+      {
+        [`${db}:5432`]: 'connected', // podSelector rule, its port
+        [`${db}:5433`]: 'denied', // a port no rule lists
+        [`${db}:5434`]: 'connected', // cidr rule, its port
+      },
+      'egress',
     );
+    // A function of the same namespace without the rules.
+    await expectConnections(a.name, {
+      [`${db}:5432`]: 'denied',
+      [`${db}:5433`]: 'denied',
+      [`${db}:5434`]: 'denied',
+    });
   });
 
   /** A pod outside Lamina (label app=<name>) accepting TCP connections on the ports; its IP. */
