@@ -32,12 +32,13 @@ securityContext:
   capabilities: { drop: [ALL] }
 {{- end -}}
 
-{{/* Whether gateway replicas shard the functions over Leases: several replicas (or an HPA) need it. */}}
+{{/*
+Whether the gateway replicas shard the functions over Leases (on unless gateway.sharding.enabled
+is false): several replicas need it, and one replica holding the Leases too is what keeps a
+change of replica count or a rollout exact.
+*/}}
 {{- define "lamina.sharding" -}}
-{{- $s := (.Values.gateway.sharding | default dict) -}}
-{{- if eq (toString $s.enabled) "true" -}}true
-{{- else if and (ne (toString $s.enabled) "false") (or (gt (int .Values.gateway.replicas) 1) ((.Values.gateway.autoscaling | default dict).enabled)) -}}true
-{{- end -}}
+{{- if ne (toString ((.Values.gateway.sharding | default dict).enabled)) "false" -}}true{{- end -}}
 {{- end -}}
 
 {{/* "true" when the gateway may run more than one replica (several, or an autoscaler). */}}

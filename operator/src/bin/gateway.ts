@@ -187,6 +187,7 @@ async function main(): Promise<void> {
           gateway.coordinator,
           shardingConfig.leaseDurationMs * 2,
           log.child({ part: 'sharding' }),
+          shardingConfig.namespace,
         )
       : undefined;
   reaper?.start();

@@ -74,13 +74,16 @@ describe('Helm chart', () => {
     assert.match(stdout, /name: LAMINA_SCALING_INTERVAL_MS, value: "6000"/);
   });
 
-  it('writes byte limits as plain integers and gives the pool an owner that survives restarts', async () => {
+  it('writes byte limits as plain integers and gives each gateway replica its own pool (by pod name)', async () => {
     const { stdout } = await template();
     assert.match(stdout, /name: LAMINA_SYNC_PAYLOAD_LIMIT_BYTES, value: "6291456"/);
     assert.match(stdout, /name: LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES, value: "1048576"/);
     assert.match(stdout, /name: LAMINA_MAX_UNZIPPED_BYTES, value: "262144000"/);
     assert.doesNotMatch(stdout, /value: "\d(\.\d+)?e\+\d+"/, 'no number in exponent notation');
-    assert.match(stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
+    assert.match(stdout, /name: LAMINA_POOL_OWNER\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/);
+    // Without sharding (one replica only) the pool's owner survives restarts instead.
+    const single = await template('--set', 'gateway.sharding.enabled=false');
+    assert.match(single.stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
   });
 
   it('is secure by default: invoke, control plane and store check Kubernetes identity', async () => {

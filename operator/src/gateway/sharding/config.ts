@@ -15,7 +15,7 @@ const ShardingEnv = z.object({
   /** The secret replicas present to each other; required with sharding. */
   LAMINA_SHARDING_TOKEN: z.string().optional(),
   LAMINA_SHARDING_SHARDS: int(1).max(4096).default(64),
-  LAMINA_SHARDING_LEASE_MS: int(1000).default(4000),
+  LAMINA_SHARDING_LEASE_MS: int(1000).default(5000),
   LAMINA_SHARDING_RENEW_MS: int(100).default(1000),
   LAMINA_SHARDING_HAND_OVER_HOLD_MS: int(0).default(2000),
   LAMINA_SHARDING_OWNER_WAIT_MS: int(0).default(15_000),

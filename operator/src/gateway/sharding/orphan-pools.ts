@@ -1,28 +1,34 @@
-// Warm-pool pods of a replica that died without cleaning up (a cleanly stopped replica deletes
-// its own): each replica keeps its own pool pods, labelled with its identity, so a killed
-// replica's pods would otherwise wait forever. The holder of shard 0 — one replica at a
-// time — deletes pool pods whose owner has not been a live member for a lease duration.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+// What a replica that died leaves behind (a cleanly stopped replica removes its own): its
+// warm-pool pods, labelled with its identity, and its member Lease. The holder of shard 0 — one
+// replica at a time — deletes pool pods whose owner has not been a live member for `graceMs`,
+// and member Leases that have not been live for as long.
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/index.js';
 import { POOL_LABELS } from '../pool/pool-pod.js';
-import type { ShardCoordinator } from './coordinator.js';
+import { LEASE_LABEL, type ShardCoordinator } from './coordinator.js';
 
 /** Pods younger than this are left alone: their replica may not have registered yet. */
 const MIN_AGE_MS = 30_000;
 
 export class OrphanPoolReaper {
   private readonly core: CoreV1Api;
+  private readonly leases: CoordinationV1Api;
   private timer: NodeJS.Timeout | undefined;
   /** When each owner was last seen live. */
   private readonly lastSeen = new Map<string, number>();
+  /** When each member Lease was first seen not live. */
+  private readonly deadSince = new Map<string, number>();
 
   constructor(
     kc: KubeConfig,
     private readonly coordinator: Pick<ShardCoordinator, 'ownsShard' | 'status'>,
     private readonly graceMs: number,
     private readonly log: Logger,
+    /** The Leases' namespace (the release's); without it member Leases are left alone. */
+    private readonly namespace?: string,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
+    this.leases = kc.makeApiClient(CoordinationV1Api);
   }
 
   start(intervalMs = 10_000): void {
@@ -54,6 +60,31 @@ export class OrphanPoolReaper {
       deleted += 1;
     }
     if (deleted > 0) this.log.info('removed warm-pool pods of replicas that are gone', { deleted });
+    return deleted + (await this.sweepMemberLeases(live, now));
+  }
+
+  /** Member Leases of replicas that are gone: not live for `graceMs` as seen from here. */
+  private async sweepMemberLeases(live: string[], now: number): Promise<number> {
+    const namespace = this.namespace;
+    if (!namespace) return 0;
+    const list = await this.leases.listNamespacedLease({ namespace, labelSelector: `${LEASE_LABEL}=member` });
+    let deleted = 0;
+    for (const lease of list.items) {
+      const member = lease.spec?.holderIdentity ?? '';
+      if (live.includes(member)) {
+        this.deadSince.delete(member);
+        continue;
+      }
+      const since = this.deadSince.get(member) ?? now;
+      this.deadSince.set(member, since);
+      if (now - since < this.graceMs) continue;
+      await this.leases
+        .deleteNamespacedLease({ name: lease.metadata!.name!, namespace })
+        .catch(() => undefined);
+      this.deadSince.delete(member);
+      deleted += 1;
+    }
+    if (deleted > 0) this.log.info('removed member Leases of replicas that are gone', { deleted });
     return deleted;
   }
 

@@ -183,6 +183,7 @@ describe('orphaned warm-pool pods', () => {
         },
         8000,
         log,
+        ns.name,
       );
       const later = Date.now() + 60_000; // both pods old enough to judge
       assert.equal(await reaper.sweep(later), 0, 'only the holder of shard 0 sweeps');
@@ -191,6 +192,25 @@ describe('orphaned warm-pool pods', () => {
       const left = await core.listNamespacedPod({ namespace: ns.name });
       const alive = left.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name);
       assert.deepEqual(alive, ['of-live']);
+
+      // A member Lease nobody renews any more goes after the grace; a live member's stays.
+      const leases = kc.makeApiClient(CoordinationV1Api);
+      for (const member of ['gw-live', 'gw-dead']) {
+        await leases.createNamespacedLease({
+          namespace: ns.name,
+          body: {
+            metadata: { name: `lamina-gateway-member-${member}`, labels: { [LEASE_LABEL]: 'member' } },
+            spec: { holderIdentity: member, leaseDurationSeconds: 4 },
+          },
+        });
+      }
+      const members = async () =>
+        (await leases.listNamespacedLease({ namespace: ns.name })).items
+          .map((l) => l.spec?.holderIdentity)
+          .sort();
+      assert.equal(await reaper.sweep(later), 0, 'first seen not live: the grace starts');
+      await reaper.sweep(later + 9000);
+      assert.deepEqual(await members(), ['gw-live']);
     } finally {
       await ns.dispose();
     }
