@@ -15,29 +15,31 @@
 ARG DEBIAN_SUITE=trixie
 ARG RUNTIME_IMAGE=lamina/runtime:dev
 FROM debian:${DEBIAN_SUITE}-slim AS jars
-# The JRE's packages link their man pages, whose directory the slim base leaves out.
+# The JRE's packages link their man pages, whose directory the slim base leaves out; the JRE
+# is configured after ca-certificates-java, so its trust store is written afterwards.
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
     mkdir -p /usr/share/man/man1; \
     apt-get update; \
-    apt-get install -y --no-install-recommends maven ca-certificates-java
+    apt-get install -y --no-install-recommends maven ca-certificates-java; \
+    update-ca-certificates -f >/dev/null
 COPY runtime-image/runtimes/java/pom.xml /tmp/java/pom.xml
 # A build behind a TLS-inspecting proxy passes its CA bundle as the build secret
-# `ca-bundle`: imported into a throwaway trust store for this step only.
-RUN --mount=type=secret,id=ca-bundle set -eux; \
-    opts=""; \
-    if [ -s /run/secrets/ca-bundle ]; then \
+# `ca-bundle`: when Maven cannot download with the JRE's trust store, the bundle's
+# certificates go into a throwaway one for this step only (keytool is slow: one JVM per
+# certificate, so only when needed).
+RUN --mount=type=secret,id=ca-bundle set -eu; \
+    copy() { MAVEN_OPTS="$1" mvn -B -q -Dmaven.repo.local=/tmp/m2 -f /tmp/java/pom.xml \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=/var/runtime/lib; }; \
+    if ! copy "" && [ -s /run/secrets/ca-bundle ]; then \
         cp /etc/ssl/certs/java/cacerts /tmp/cacerts; \
-        i=0; csplit -s -z -f /tmp/ca- /run/secrets/ca-bundle '/-----BEGIN CERTIFICATE-----/' '{*}'; \
-        for c in /tmp/ca-*; do i=$((i+1)); \
-            keytool -importcert -noprompt -storepass changeit -keystore /tmp/cacerts -alias "ca$i" -file "$c" >/dev/null 2>&1 || true; \
+        csplit -s -z -f /tmp/ca- /run/secrets/ca-bundle '/-----BEGIN CERTIFICATE-----/' '{*}'; \
+        for c in /tmp/ca-*; do \
+            keytool -importcert -noprompt -storepass changeit -keystore /tmp/cacerts -alias "${c##*/}" -file "$c" >/dev/null 2>&1 || true; \
         done; \
-        opts="-Djavax.net.ssl.trustStore=/tmp/cacerts -Djavax.net.ssl.trustStorePassword=changeit"; \
+        copy "-Djavax.net.ssl.trustStore=/tmp/cacerts -Djavax.net.ssl.trustStorePassword=changeit"; \
     fi; \
-    cd /tmp/java; \
-    MAVEN_OPTS="$opts" mvn -B -q -Dmaven.repo.local=/tmp/m2 \
-        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=/var/runtime/lib; \
-    ls -l /var/runtime/lib
+    ls -l /var/runtime/lib/aws-lambda-java-runtime-interface-client-*.jar
 
 FROM ${RUNTIME_IMAGE}
 ARG JAVA_MAJOR=21
