@@ -60,7 +60,8 @@ export class NatsEventQueue implements EventQueue {
       dlq: `${stream}_DLQ`,
       dlqSubject: `lamina.async.${stream}.dead`,
     };
-    const nc = await connect({ servers: opts.servers, maxReconnectAttempts: -1 });
+    // A server not reachable yet (starting, or a NetworkPolicy not applied yet) is waited for.
+    const nc = await connect({ servers: opts.servers, maxReconnectAttempts: -1, waitOnFirstConnect: true });
     try {
       const jsm = await jetstreamManager(nc);
       const replicas = opts.replicas ?? 1;
