@@ -4,12 +4,12 @@
 // What it renders is accepted by a real API server in a namespace enforcing `restricted`.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { kubectl } from '../../harness/kube.js';
 import { repoRoot } from '../../harness/manifests.js';
 
@@ -213,6 +213,49 @@ describe('Helm chart: the highly available shape', () => {
     const pdb = find('PodDisruptionBudget', 'lamina-gateway');
     assert.equal(pdb?.spec?.minAvailable, 1);
     assert.equal(pdb?.spec?.maxUnavailable, undefined);
+  });
+
+  it('renders the same NATS from the values of a chart that predates them (helm upgrade --reuse-values)', async () => {
+    // --reuse-values renders with the installed chart's defaults: an install older than the
+    // NATS values has none of them, and the templates fall back to values.yaml's defaults.
+    const old = join(mkdtempSync(join(tmpdir(), 'lamina-old-chart-')), 'lamina');
+    cpSync(chart, old, { recursive: true });
+    const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
+      nats?: unknown;
+      images: Record<string, unknown>;
+      gateway: Record<string, unknown>;
+    };
+    delete values.nats;
+    delete values.images.nats;
+    delete values.images.natsRevision;
+    delete values.gateway.podDisruptionBudget;
+    delete values.gateway.autoscaling;
+    writeFileSync(join(old, 'values.yaml'), stringify(values));
+    const renderFrom = async (dir: string) => {
+      const { stdout } = await run(
+        helm,
+        [
+          'template',
+          'lamina',
+          dir,
+          '--namespace',
+          'lamina-system',
+          '-f',
+          HA,
+          '--set',
+          'gateway.autoscaling.enabled=true',
+        ],
+        { maxBuffer: 16 << 20 },
+      );
+      return parseAllDocuments(stdout)
+        .map((doc) => doc.toJS() as Obj | null)
+        .filter((o): o is Obj => o !== null && ['lamina-nats', 'lamina-gateway'].includes(o.metadata.name))
+        .filter((o) => o.kind !== 'Secret' && o.kind !== 'ServiceAccount' && o.kind !== 'Deployment')
+        .map((o) => ({ ...o, metadata: { ...o.metadata, labels: undefined } }));
+    };
+    const [current, older] = await Promise.all([renderFrom(chart), renderFrom(old)]);
+    assert.ok(current.some((o) => o.kind === 'StatefulSet'));
+    assert.deepEqual(older, current);
   });
 
   it('renders only objects the API server accepts, in a namespace enforcing restricted', async () => {
