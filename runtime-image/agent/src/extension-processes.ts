@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogSink } from './logs.js';
 import { ProcMemoryWatch } from './memory.js';
-import { describeExit, RuntimeProcess, type ExitInfo } from './runtime-process.js';
+import { RuntimeProcess } from './runtime-process.js';
 
 /** The executables of `<optRoot>/extensions`, by name (Lambda starts them in alphabetical order). */
 export function externalExtensions(optRoot: string): string[] {
@@ -48,19 +48,4 @@ export function startExtensions(
     const proc = new RuntimeProcess(launch, new ProcMemoryWatch(memorySizeMb * 1024 * 1024), log);
     return { name, proc };
   });
-}
-
-/** The first extension of `processes` to exit, with Lambda's wording. */
-export function firstExit(
-  processes: ExtensionProcess[],
-): Promise<{ name: string; reason: string; exit: ExitInfo }> {
-  return Promise.race(
-    processes.map(({ name, proc }) =>
-      proc.exited.then((exit) => ({
-        name,
-        exit,
-        reason: describeExit(exit).replace(/^Runtime /, 'Extension '),
-      })),
-    ),
-  );
 }

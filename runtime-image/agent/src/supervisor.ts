@@ -360,7 +360,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
 
   // ---- extensions -------------------------------------------------------------------------
 
-  /** Names the extensions that hold the end of an invoke (subscribed to INVOKE). */
+  /** True when an extension subscribed to INVOKE: the end of each invoke waits for it. */
   get extensionsHoldInvokes(): boolean {
     return this.extensions.subscribed('INVOKE');
   }
