@@ -210,16 +210,19 @@ async function waitRolledOut(release: Release): Promise<void> {
 }
 
 /**
- * `helm upgrade --reuse-values --set …` on the installed release (a knob a test needs, such as a
- * short idle timeout), waiting for the rollout. Returns a function that puts the release's
- * values back exactly as they were.
+ * `helm upgrade --reuse-values [-f file…] --set …` on the installed release (a knob a test needs,
+ * such as a short idle timeout, or a values file such as values-ha.yaml; `--set` wins over the
+ * files), waiting for the rollout. Returns a function that puts the release's values back exactly
+ * as they were.
  */
 export async function setReleaseValues(
   release: Release,
   values: Record<string, string | number | boolean>,
+  valuesFiles: string[] = [],
 ): Promise<() => Promise<void>> {
   const saved = join(mkdtempSync(join(tmpdir(), 'lamina-values-')), 'values.json');
   writeFileSync(saved, await helm(release, 'get', 'values', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json'));
+  const files = valuesFiles.flatMap((file) => ['-f', file]);
   const sets = Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   await helm(
     release,
@@ -229,11 +232,19 @@ export async function setReleaseValues(
     '-n',
     RELEASE_NAMESPACE,
     '--reuse-values',
+    ...files,
     ...sets,
   );
-  await waitRolledOut(release);
-  return async () => {
+  const restore = async () => {
     await helm(release, 'upgrade', RELEASE, 'charts/lamina', '-n', RELEASE_NAMESPACE, '-f', saved);
     await waitRolledOut(release);
   };
+  try {
+    await waitRolledOut(release);
+  } catch (err) {
+    // The caller never gets the restore function: put the values back before failing.
+    await restore().catch(() => undefined);
+    throw err;
+  }
+  return restore;
 }
