@@ -31,4 +31,5 @@ if [ ! -f "$data/log/meta.properties" ]; then
   java -cp "$cp_" kafka.tools.StorageTool format -c "$config" \
     -t "$(java -cp "$cp_" kafka.tools.StorageTool random-uuid)"
 fi
-exec java -Dlog4j2.configurationFile=/opt/kafka/log4j2.yaml -cp "$cp_" kafka.Kafka "$config"
+# shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several options
+exec java ${KAFKA_HEAP_OPTS:-} -Dlog4j2.configurationFile=/opt/kafka/log4j2.yaml -cp "$cp_" kafka.Kafka "$config"
