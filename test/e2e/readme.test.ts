@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { awsCliPath } from '../harness/awscli.js';
+import { ensureEventServers } from '../harness/event-servers.js';
 import { kubectl, kubectlPath } from '../harness/kube.js';
 import { repoRoot } from '../harness/manifests.js';
 import { walkthroughSteps } from '../harness/readme.js';
@@ -129,6 +130,15 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
       ),
   },
   {
+    script: 'examples/queue-consumer/',
+    check: (out) => {
+      // Both Kafka records (<topic>-<partition>@<offset> value) and the SQS message (id body).
+      const kafka = [...out.matchAll(/^orders-\d+@\d+ (kafka-order-\d)$/gm)].map((m) => m[1]);
+      assert.deepEqual([...new Set(kafka)].sort(), ['kafka-order-1', 'kafka-order-2'], out);
+      assert.match(out, /^[0-9a-f-]{36} sqs-order-1$/m);
+    },
+  },
+  {
     script: 'kubectl logs -l lamina.dev/function=hello',
     check: (out) => {
       assert.match(out, /^START RequestId: [0-9a-f-]{36} Version: (\$LATEST|\d+)$/m);
@@ -149,6 +159,8 @@ describe('README walkthrough', () => {
     assert.ok(process.env.LAMINA_GATEWAY, 'LAMINA_GATEWAY must be set (npm run up prints it)');
     symlinkSync(join(repoRoot, 'examples'), join(workdir, 'examples'));
     const tools = [dirname(kubectlPath()), dirname(await awsCliPath())];
+    // The event servers that `npm run up -- --with kafka,sqs` runs, for the queue-consumer step.
+    const servers = await ensureEventServers(['kafka', 'sqs']);
     env = {
       ...process.env,
       PATH: `${tools.join(':')}:${process.env.PATH}`,
@@ -156,6 +168,7 @@ describe('README walkthrough', () => {
       AWS_SECRET_ACCESS_KEY: 'lamina',
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_PAGER: '',
+      SQS_ENDPOINT: servers.sqsEndpoint,
     };
   });
 
