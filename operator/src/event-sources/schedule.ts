@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventSourceMapping } from '../api/index.js';
 import type { Clock, Logger } from '../shared/index.js';
+import type { InvokeOutcome } from './decisions.js';
 import type { FunctionInvoker } from './invoke-client.js';
 import { dueTick, nextTick, parseSchedule, scheduledEvent, type Schedule } from './schedule-expression.js';
 
@@ -28,6 +29,10 @@ export interface ScheduleOptions {
   /** A tick later than this is skipped (the poller was down at the time). */
   lateMs?: number;
 }
+
+/** The gateway never took the event: safe to send again without a second delivery. */
+const notTaken = (outcome: InvokeOutcome) =>
+  outcome.kind === 'throttled' || (outcome.kind === 'systemError' && outcome.statusCode === 0);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -92,7 +97,13 @@ export class ScheduleRunner {
         name,
         ...(qualifier && { qualifier }),
       };
-      const outcome = await this.o.invoker.invoke(target, payload, 'Event');
+      // Retried only while the gateway did not take the event (no connection, or throttled):
+      // a tick is delivered at most once, but not lost to a gateway restart.
+      let outcome = await this.o.invoker.invoke(target, payload, 'Event');
+      for (let attempt = 1; attempt < 6 && !this.stopped && notTaken(outcome); attempt++) {
+        await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1000 * 2 ** attempt));
+        outcome = await this.o.invoker.invoke(target, payload, 'Event');
+      }
       const result =
         outcome.kind === 'success'
           ? 'OK'
