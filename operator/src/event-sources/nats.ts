@@ -1,8 +1,8 @@
 // NATS JetStream as an ordered source: one durable pull consumer per mapping (spec.consumer,
-// default lamina-esm-<uid>), explicit acks after the function succeeded, nak with a delay to
-// retry, AckWait as the in-flight timeout and MaxDeliver from MaximumRetryAttempts. The
-// stream is one partition: while a batch is in flight nothing more is fetched, so records
-// reach the function in stream order.
+// default lamina-esm-<uid>), explicit acks after the function succeeded, retried records held
+// in order (working() meanwhile) and handed out again first, AckWait as the in-flight timeout
+// and MaxDeliver from MaximumRetryAttempts. The stream is one partition: while a batch is in
+// flight nothing more is fetched, so records reach the function in stream order.
 //
 // Each record in the event (Lamina's shape, modelled on Kinesis'):
 //   { eventSource: "lamina:nats", eventSourceArn, eventID: "<stream>:<seq>", stream, subject,
@@ -38,6 +38,7 @@ export const natsConsumerName = (mapping: EventSourceMapping) =>
 export class NatsSession implements SourceSession<NatsRecord> {
   readonly ordered = true;
   private inFlight = 0;
+  private retrying: { records: NatsRecord[]; dueAt: number } | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -82,6 +83,7 @@ export class NatsSession implements SourceSession<NatsRecord> {
   }
 
   async poll(max: number, waitMs: number, signal?: AbortSignal): Promise<NatsRecord[]> {
+    if (this.retrying && this.inFlight === 0) return this.redeliver(max, waitMs, signal);
     if (this.inFlight > 0 || waitMs < 1000) {
       // One batch of the stream at a time; a short wait only closes the window.
       if (this.inFlight > 0) await abortableSleep(Math.max(waitMs, 100), signal);
@@ -92,7 +94,8 @@ export class NatsSession implements SourceSession<NatsRecord> {
     const first = await this.consumer.next({ expires: waitMs });
     if (!first) return [];
     const messages: JsMsg[] = [first];
-    const pending = max > 1 ? ((await this.consumer.info(true).catch(() => undefined))?.num_pending ?? 0) : 0;
+    const pending =
+      max > 1 ? ((await this.consumer.info(false).catch(() => undefined))?.num_pending ?? 0) : 0;
     const more = Math.min(max - 1, pending);
     if (more > 0 && !signal?.aborted) {
       for await (const msg of await this.consumer.fetch({ max_messages: more, expires: 5000 })) {
@@ -124,11 +127,30 @@ export class NatsSession implements SourceSession<NatsRecord> {
     }
   }
 
+  /**
+   * Retried records stay here, in stream order, and come back first once the delay is over
+   * (a nak per message could return them out of order). `working()` keeps the server from
+   * redelivering them meanwhile; if this process dies, AckWait brings them back.
+   */
   async retry(records: readonly NatsRecord[], delayMs: number): Promise<void> {
-    for (const r of records) {
-      r.msg.nak(delayMs);
-      this.inFlight--;
+    const sorted = [...records].sort((a, b) => Number((a.offset ?? 0n) - (b.offset ?? 0n)));
+    for (const r of sorted) r.msg.working();
+    this.inFlight -= records.length;
+    this.retrying = { records: [...sorted, ...(this.retrying?.records ?? [])], dueAt: Date.now() + delayMs };
+  }
+
+  private async redeliver(max: number, waitMs: number, signal?: AbortSignal): Promise<NatsRecord[]> {
+    const retrying = this.retrying!;
+    const wait = retrying.dueAt - Date.now();
+    if (wait > 0) {
+      for (const r of retrying.records) r.msg.working();
+      await abortableSleep(Math.min(wait, Math.max(waitMs, 100)), signal);
+      return [];
     }
+    const out = retrying.records.splice(0, max).map((r) => ({ ...r, deliveryCount: r.deliveryCount + 1 }));
+    if (retrying.records.length === 0) this.retrying = undefined;
+    this.inFlight += out.length;
+    return out;
   }
 
   async heartbeat(records: readonly NatsRecord[]): Promise<void> {
@@ -161,7 +183,7 @@ export class NatsSession implements SourceSession<NatsRecord> {
   }
 
   async lag(): Promise<number | undefined> {
-    const info = await this.consumer.info(true).catch(() => undefined);
+    const info = await this.consumer.info(false).catch(() => undefined);
     return info?.num_pending;
   }
 
