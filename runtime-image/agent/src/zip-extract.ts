@@ -14,7 +14,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, posix, sep } from 'node:path';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import {
   corrupt,
   inflateBounded,
