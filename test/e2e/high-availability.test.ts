@@ -127,11 +127,11 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
     release = await installedRelease();
     core = release.kc.makeApiClient(CoreV1Api);
     restoreValues = await setReleaseValues(release, {}, ['charts/lamina/values-ha.yaml']);
+    let seen = 'nothing yet';
     await waitFor(
       'three gateway replicas, each serving shards',
       async () => {
         const pods = await gatewayPods();
-        if (pods.length !== 3) return undefined;
         const health = await Promise.all(
           pods.map(async (p) => {
             const res = await fetch(`http://${p.status!.podIP}:8080/healthz`).catch(() => undefined);
@@ -139,16 +139,24 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
               { status: string; sharding?: { ownedShards: number; liveMembers: string[] } } | undefined;
           }),
         );
-        return health.every(
-          (h) =>
-            h?.status === 'ok' && (h.sharding?.ownedShards ?? 0) > 0 && h.sharding?.liveMembers.length === 3,
-        )
+        seen = JSON.stringify(
+          pods.map((p, i) => ({ pod: p.metadata?.name, phase: p.status?.phase, health: health[i] })),
+        );
+        return pods.length === 3 &&
+          health.every(
+            (h) =>
+              h?.status === 'ok' &&
+              (h.sharding?.ownedShards ?? 0) > 0 &&
+              h.sharding?.liveMembers.length === 3,
+          )
           ? true
           : undefined;
       },
-      120_000,
+      180_000,
       1000,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    });
     ns = await testNamespace(release, 'ha');
     for (const [fn, reserved] of Object.entries(RESERVED)) {
       await createFunction(release, ns.name, fn, TIMED, { reservedConcurrentExecutions: reserved });
@@ -184,6 +192,15 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
     const outcomes = await Promise.all(pending);
     assert.equal(outcomes.length, 200);
 
+    const summary = (fn: string) => {
+      const counts = new Map<string, number>();
+      for (const o of outcomes.filter((x) => x.fn === fn)) {
+        const key = `${o.status}${o.reason ? ` ${o.reason}` : o.status >= 500 ? ` ${JSON.stringify(o.body)}` : ''}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return `${fn}: ${JSON.stringify(Object.fromEntries(counts))}`;
+    };
+    console.log(`# ${Object.keys(RESERVED).map(summary).join('; ')}`);
     for (const [fn, reserved] of Object.entries(RESERVED)) {
       const ran = outcomes
         .filter((o) => o.fn === fn && o.status === 200)
@@ -193,7 +210,7 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
         `${fn}: ${maxOverlap(ran)} handlers overlapped with reserved concurrency ${reserved}`,
       );
       if (reserved === 0) assert.equal(ran.length, 0, 'reserved concurrency 0 runs nothing');
-      else assert.ok(ran.length > 0, `${fn} ran`);
+      else assert.ok(ran.length > 0, `${fn} ran: ${summary(fn)}`);
     }
     for (const o of outcomes.filter((x) => x.status === 429)) {
       assert.equal(o.reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');

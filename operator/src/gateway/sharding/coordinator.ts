@@ -51,6 +51,8 @@ export interface CoordinatorHooks {
   shareChanged(share: number): void;
   /** Invocations of a shard's functions running through this replica now. */
   inFlight(shard: number): number;
+  /** Requests on this replica waiting for a shard to have an owner. */
+  waiting(): number;
 }
 
 export type ShardRoute =
@@ -176,11 +178,14 @@ export class ShardCoordinator {
    */
   async leave(timeoutMs: number): Promise<void> {
     this.leaving = true;
+    await this.renewing; // a renewal begun before: the next one says "leaving"
     await this.renew(); // tells the others, so they take each shard as soon as it is released
     const deadline = this.options.clock.now() + timeoutMs;
-    while (this.owned.size > 0 && this.options.clock.now() < deadline) {
+    // Until every shard is handed over, and the requests held here meanwhile have seen where
+    // their shard went (they are forwarded there).
+    while ((this.owned.size > 0 || this.hooks.waiting() > 0) && this.options.clock.now() < deadline) {
       await this.runRound();
-      if (this.owned.size > 0) await sleep(this.options.clock, 100);
+      await sleep(this.options.clock, 100);
     }
     this.stop();
     await this.api

@@ -20,6 +20,7 @@ const RETRY_MS = 20;
 
 export class ShardedInvoker {
   private readonly running = new Map<number, number>();
+  private held = 0;
 
   constructor(
     private readonly local: Invoker,
@@ -38,25 +39,50 @@ export class ShardedInvoker {
 
   async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
     const deadline = this.clock.now() + this.settings.ownerWaitMs;
-    for (;;) {
-      const route = this.coordinator.route(target.functionName);
-      if (route.kind === 'local') return this.runHere(target, payload, opts);
-      if (route.kind === 'remote') {
-        try {
-          const timeoutMs = target.snapshot.timeout * 1000 + this.settings.forwardSlackMs;
-          return await this.forward.invoke(route.address, target, payload, opts, timeoutMs);
-        } catch (err) {
-          if (!(err instanceof NotOwnerError || err instanceof OwnerUnreachableError)) throw err;
-          this.coordinator.nudge(); // the owner moved or died: look again now
+    let holding = false;
+    try {
+      for (;;) {
+        const done = await this.attempt(target, payload, opts);
+        if (done) return done.outcome;
+        if (this.clock.now() >= deadline) {
+          throw new ServiceException(
+            `No gateway replica serves function ${target.functionName} at the moment; retry the request.`,
+          );
         }
+        if (!holding) {
+          holding = true;
+          this.held += 1;
+        }
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_MS));
       }
-      if (this.clock.now() >= deadline) {
-        throw new ServiceException(
-          `No gateway replica serves function ${target.functionName} at the moment; retry the request.`,
-        );
-      }
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_MS));
+    } finally {
+      if (holding) this.held -= 1;
     }
+  }
+
+  /** Requests waiting for their shard to have an owner (a leaving replica stays for them). */
+  waiting(): number {
+    return this.held;
+  }
+
+  /** One try: run here, or forward; undefined when the shard has no serving owner right now. */
+  private async attempt(
+    target: InvokeTarget,
+    payload: Buffer,
+    opts: InvokeOptions,
+  ): Promise<{ outcome: InvokeOutcome } | undefined> {
+    const route = this.coordinator.route(target.functionName);
+    if (route.kind === 'local') return { outcome: await this.runHere(target, payload, opts) };
+    if (route.kind === 'remote') {
+      try {
+        const timeoutMs = target.snapshot.timeout * 1000 + this.settings.forwardSlackMs;
+        return { outcome: await this.forward.invoke(route.address, target, payload, opts, timeoutMs) };
+      } catch (err) {
+        if (!(err instanceof NotOwnerError || err instanceof OwnerUnreachableError)) throw err;
+        this.coordinator.nudge(); // the owner moved or died: look again now
+      }
+    }
+    return undefined;
   }
 
   /**

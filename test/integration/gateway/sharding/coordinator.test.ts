@@ -39,6 +39,7 @@ describe('shard coordinator', () => {
       released: (s) => r.released.push(...s),
       shareChanged: () => undefined,
       inFlight: (s) => r.inFlight.get(s) ?? 0,
+      waiting: () => 0,
     };
     r.coordinator = new ShardCoordinator(
       kc,
