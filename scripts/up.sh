@@ -110,6 +110,13 @@ done
 # The chart is secure by default (auth.invoke and auth.store: kubernetes). The local cluster
 # opts out, explicitly, so the examples, curl and `lamina push` work without tokens.
 LOCAL_AUTH_ARGS=(--set auth.invoke=none --set auth.store=none)
+# The chart's default is two gateway replicas on NATS JetStream; the local install runs one with
+# the SQLite queue (light on a laptop), or the highly available shape with LAMINA_HA=1.
+if [[ "${LAMINA_HA:-0}" == 1 ]]; then
+  LOCAL_SHAPE_ARGS=(-f charts/lamina/values-ha.yaml)
+else
+  LOCAL_SHAPE_ARGS=(--set gateway.replicas=1 --set async.backend=sqlite --set nats.enabled=false)
+fi
 # The local cluster's DNS is CoreDNS on the node itself, not a kube-dns pod: the function pods'
 # NetworkPolicy lets them reach it (port 53 only; the node's other ports stay closed to them).
 LOCAL_NET_ARGS=()
@@ -122,7 +129,7 @@ log "applying the CRDs"
 kubectl apply --server-side --force-conflicts -f charts/lamina/crds/ >&2
 log "installing the chart (local opt-out: auth.invoke=none auth.store=none — anyone who reaches the gateway or the store may call it)"
 helm upgrade --install lamina charts/lamina --namespace "$NAMESPACE" --create-namespace \
-  "${LOCAL_AUTH_ARGS[@]}" "${LOCAL_NET_ARGS[@]}" \
+  "${LOCAL_AUTH_ARGS[@]}" "${LOCAL_NET_ARGS[@]}" "${LOCAL_SHAPE_ARGS[@]}" \
   --set gateway.service.nodePort=30080 --set gateway.externalUrl="$LAMINA_GATEWAY" \
   --set-string images.operatorRevision="$operator_revision" \
   --set-string images.runtimeRevision="$runtime_revision" "${RUNTIME_REVISION_ARGS[@]}" \

@@ -5,6 +5,8 @@
 // (files run in name order) and leaves Lamina installed.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -30,26 +32,12 @@ describe('helm uninstall and install', () => {
     );
     const kubeconfig = await kubeconfigPath();
     helm = (...args) => run(bin, ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot });
-    // Reinstall with the values npm run up used.
+    // Reinstall with exactly the values the release has (those npm run up passed: the local
+    // auth opt-out, one replica with the SQLite queue, the node's DNS for NetworkPolicy …).
     const { stdout } = await helm('get', 'values', 'lamina', '--namespace', NAMESPACE, '--output', 'json');
-    const values = JSON.parse(stdout) as {
-      gateway?: { externalUrl?: string };
-      networkPolicy?: { dnsCIDRs?: string[] };
-    };
-    // The local opt-out npm run up passes (the chart's default is auth on).
-    installArgs = [
-      '--set',
-      'auth.invoke=none',
-      '--set',
-      'auth.store=none',
-      '--set',
-      'gateway.service.nodePort=30080',
-    ];
-    if (values.gateway?.externalUrl)
-      installArgs.push('--set', `gateway.externalUrl=${values.gateway.externalUrl}`);
-    // The local cluster's DNS runs on the node: functions may reach it (NetworkPolicy).
-    if (values.networkPolicy?.dnsCIDRs?.length)
-      installArgs.push('--set', `networkPolicy.dnsCIDRs={${values.networkPolicy.dnsCIDRs.join(',')}}`);
+    const saved = join(mkdtempSync(join(tmpdir(), 'lamina-values-')), 'values.json');
+    writeFileSync(saved, stdout);
+    installArgs = ['-f', saved];
   });
 
   it('removes the components and keeps the functions, CRDs and stored code', async () => {

@@ -148,9 +148,10 @@ describe('Helm chart: the highly available shape', () => {
   });
 
   it('refuses several gateway replicas with the SQLite queue, pointing at values-ha.yaml', async () => {
+    const sqlite = ['--set', 'async.backend=sqlite', '--set', 'nats.enabled=false'];
     for (const args of [
-      ['--set', 'gateway.replicas=3'],
-      ['--set', 'gateway.autoscaling.enabled=true'],
+      [...sqlite, '--set', 'gateway.replicas=3'],
+      [...sqlite, '--set', 'gateway.replicas=1', '--set', 'gateway.autoscaling.enabled=true'],
       ['-f', HA, '--set', 'async.backend=sqlite'],
     ]) {
       assert.match(
@@ -161,13 +162,18 @@ describe('Helm chart: the highly available shape', () => {
   });
 
   it('refuses async.backend=nats with no server to use', async () => {
-    assert.match(await refusal('--set', 'async.backend=nats'), /set nats\.enabled=true .* or async\.natsUrl/);
+    assert.match(
+      await refusal('--set', 'async.backend=nats', '--set', 'nats.enabled=false'),
+      /set nats\.enabled=true .* or async\.natsUrl/,
+    );
   });
 
   it('uses an existing NATS at async.natsUrl instead of running one', async () => {
     const { find } = await render(
       '--set',
       'async.backend=nats',
+      '--set',
+      'nats.enabled=false',
       '--set',
       'async.natsUrl=nats://nats.messaging:4222',
     );
@@ -178,10 +184,22 @@ describe('Helm chart: the highly available shape', () => {
     assert.equal(find('StatefulSet', 'lamina-nats'), undefined);
   });
 
-  it('renders no NATS, PodDisruptionBudget or HPA by default, nor a PodDisruptionBudget for one replica', async () => {
+  it('renders two sharded replicas on the chart’s NATS with a PodDisruptionBudget by default; the local shape (one replica, SQLite) none of that', async () => {
     const defaults = await render();
+    assert.equal(defaults.find('Deployment', 'lamina-gateway')?.spec?.replicas, 2);
+    assert.ok(defaults.find('StatefulSet', 'lamina-nats'));
+    assert.ok(defaults.find('PodDisruptionBudget', 'lamina-gateway'));
+    assert.equal(defaults.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0);
+    const local = await render(
+      '--set',
+      'gateway.replicas=1',
+      '--set',
+      'async.backend=sqlite',
+      '--set',
+      'nats.enabled=false',
+    );
     for (const kind of ['StatefulSet', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']) {
-      assert.equal(defaults.objects.filter((o) => o.kind === kind).length, 0, kind);
+      assert.equal(local.objects.filter((o) => o.kind === kind).length, 0, kind);
     }
     const single = await render('-f', HA, '--set', 'gateway.replicas=1');
     assert.equal(single.find('PodDisruptionBudget', 'lamina-gateway'), undefined);

@@ -45,8 +45,12 @@ const EXPECTATIONS: Record<
       q('delete', 'pods'),
       q('create', 'tokenreviews', 'authentication.k8s.io', { namespace: '' }),
       q('create', 'subjectaccessreviews', 'authorization.k8s.io', { namespace: '' }),
+      // Sharding: member and shard Leases in the release's namespace only.
+      q('list', 'leases', 'coordination.k8s.io'),
+      q('update', 'leases', 'coordination.k8s.io'),
     ],
     forbidden: [
+      q('update', 'leases', 'coordination.k8s.io', { namespace: 'kube-system' }),
       q('create', 'functions', 'lamina.dev'),
       q('patch', 'functions', 'lamina.dev'),
       q('delete', 'functions', 'lamina.dev'),
@@ -61,7 +65,6 @@ const EXPECTATIONS: Record<
       q('create', 'deployments', 'apps'),
       q('create', 'networkpolicies', 'networking.k8s.io'),
       q('get', 'nodes', '', { namespace: '' }),
-      q('update', 'leases', 'coordination.k8s.io'),
       q('invoke', 'functions', 'lamina.dev'),
       q('create', 'artifacts', 'lamina.dev', { namespace: '' }),
     ],
