@@ -130,6 +130,17 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
       ),
   },
   {
+    script: 'examples/scheduled-report/',
+    check: (out) => {
+      assert.match(out, /^every-minute\s+report\s+schedule rate\(1 minute\)\s+Enabled/m);
+      // One delivery of one tick, on the minute, with EventBridge's event type.
+      const ticks = [...out.matchAll(/^\{"detail-type":"Scheduled Event","time":"(\S+)"\}$/gm)];
+      assert.ok(ticks.length >= 1, out);
+      assert.equal(Date.parse(ticks[0]![1]!) % 60_000, 0, out);
+      assert.equal(new Set(ticks.map((t) => t[1])).size, ticks.length, `a tick delivered twice: ${out}`);
+    },
+  },
+  {
     script: 'examples/queue-consumer/',
     check: (out) => {
       // Both Kafka records (<topic>-<partition>@<offset> value) and the SQS message (id body).
