@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { z } from 'zod';
 import {
   AliasSpec,
+  EventSourceMappingSpec,
   FunctionSpec,
   LayerSpec,
   VersionSpec,
@@ -16,6 +17,7 @@ const specSchemas: Record<string, z.ZodType> = {
   Layer: LayerSpec,
   Version: VersionSpec,
   Alias: AliasSpec,
+  EventSourceMapping: EventSourceMappingSpec,
 };
 
 describe('API schemas', () => {
