@@ -26,6 +26,8 @@ export interface PollerOptions {
   clock: Clock;
   log: Logger;
   region: string;
+  /** The session's in-flight timeout: heartbeat() runs every half of it during an invoke. */
+  heartbeatMs: number;
   /** Sends a record to the on-failure destination; resolves when it is delivered. */
   deliverFailure(destination: string, record: Record<string, unknown>): Promise<void>;
   /** Reports Lambda's LastProcessingResult (called on changes only). */
@@ -124,7 +126,13 @@ export class MappingPoller {
     const keyOf = (r: SourceRecord) => `${r.partition ?? ''}@${r.itemIdentifier}`;
     const attempts = Math.max(...records.map((r) => this.attempts.get(keyOf(r)) ?? 0)) + 1;
     const event = Buffer.from(JSON.stringify(this.o.session.toEvent(records)));
-    const outcome = await this.o.invoker.invoke(this.target, event);
+    const beat = this.o.session.heartbeat
+      ? setInterval(
+          () => void this.o.session.heartbeat?.(records).catch(() => undefined),
+          this.o.heartbeatMs / 2,
+        )
+      : undefined;
+    const outcome = await this.o.invoker.invoke(this.target, event).finally(() => clearInterval(beat));
     const s = settle(records, outcome, {
       ordered: this.o.session.ordered,
       settings: this.settings,

@@ -129,10 +129,11 @@ export class EventSourceSupervisor {
     }
     const fnName = mapping.spec.functionName.split(':')[0] ?? '';
     const timeoutSeconds = this.o.functions.get(namespace, fnName)?.spec.timeout ?? 900;
+    const heartbeatMs = (timeoutSeconds + 30) * 1000;
     const session: SourceSession = await adapter.open(mapping, {
       clock: this.o.clock,
       log,
-      heartbeatMs: (timeoutSeconds + 30) * 1000,
+      heartbeatMs,
       secret: async () => undefined,
     });
     const poller = new MappingPoller({
@@ -142,6 +143,7 @@ export class EventSourceSupervisor {
       clock: this.o.clock,
       log,
       region: this.o.region,
+      heartbeatMs,
       deliverFailure: (destination, record) => this.o.deliverFailure(namespace, destination, record),
       report: (result) => void report(result),
     });
