@@ -77,6 +77,8 @@ const EXPECTATIONS: Record<
       q('create', 'events'),
       q('patch', 'networkpolicies', 'networking.k8s.io'),
       q('delete', 'networkpolicies', 'networking.k8s.io'),
+      // Event source mappings: the pollers invoke functions through the gateway as the operator.
+      q('invoke', 'functions', 'lamina.dev'),
       q('create', 'tokenreviews', 'authentication.k8s.io', { namespace: '' }),
       q('create', 'subjectaccessreviews', 'authorization.k8s.io', { namespace: '' }),
     ],
@@ -90,7 +92,6 @@ const EXPECTATIONS: Record<
       q('delete', 'versions', 'lamina.dev'),
       q('create', 'rolebindings', 'rbac.authorization.k8s.io'),
       q('create', 'serviceaccounts', '', { subresource: 'token' }),
-      q('invoke', 'functions', 'lamina.dev'),
       q('get', 'nodes', '', { namespace: '' }),
     ],
   },
