@@ -92,9 +92,12 @@ describe(
     before(async () => {
       release = await installedRelease();
       ns = await testNamespace(release, 'ha-values');
-      // One async worker per replica: at most REPLICAS attempts at once, so the events never
-      // need more environments than the single test node has room for.
-      restore = await setReleaseValues(release, { 'async.workers': 1 }, ['charts/lamina/values-ha.yaml']);
+      // The single test node is small (2 CPUs of requests): one async worker per replica keeps
+      // the events to at most REPLICAS environments, and no warm pool (one per replica and
+      // namespace) leaves room for them.
+      restore = await setReleaseValues(release, { 'async.workers': 1, 'environments.pool.size': 0 }, [
+        'charts/lamina/values-ha.yaml',
+      ]);
       await kubectl(
         '-n',
         RELEASE_NAMESPACE,
@@ -106,8 +109,11 @@ describe(
     });
 
     after(async () => {
-      await restore?.();
-      await ns?.dispose();
+      try {
+        await restore?.();
+      } finally {
+        await ns?.dispose();
+      }
     });
 
     it('runs NATS JetStream and the gateway replicas on it, covered by a PodDisruptionBudget', async () => {
@@ -117,10 +123,20 @@ describe(
         name: 'lamina-nats',
       });
       assert.equal(nats.status?.readyReplicas, 1);
-      const jsz = JSON.parse(await podProxy('lamina-nats-0', 8222, '/healthz?js-enabled-only=true')) as {
+      const health = JSON.parse(await podProxy('lamina-nats-0', 8222, '/healthz?js-enabled-only=true')) as {
         status: string;
       };
-      assert.equal(jsz.status, 'ok');
+      assert.equal(health.status, 'ok');
+      // The API server itself says whether the running pods (NATS included) pass `restricted`.
+      const { stderr } = await kubectl(
+        'label',
+        '--dry-run=server',
+        '--overwrite',
+        'namespace',
+        RELEASE_NAMESPACE,
+        'pod-security.kubernetes.io/enforce=restricted',
+      );
+      assert.doesNotMatch(stderr, /violate/i, stderr);
 
       const gateway = await apps.readNamespacedDeployment({
         namespace: RELEASE_NAMESPACE,
@@ -197,7 +213,16 @@ describe(
         async () => ((await attempts(ns.name, 'success')) >= EVENTS ? true : undefined),
         180_000,
         1_000,
-      );
+      ).catch(async (err: Error) => {
+        const outcomes = ['success', 'function_error', 'throttled', 'system_error', 'function_not_found'];
+        const counts = await Promise.all(outcomes.map(async (o) => `${o}=${await attempts(ns.name, o)}`));
+        const events = await kubectl('-n', ns.name, 'get', 'events', '--sort-by=.lastTimestamp').catch(
+          () => ({
+            stdout: '',
+          }),
+        );
+        throw new Error(`${err.message}; attempts ${counts.join(' ')}\n${events.stdout.slice(-3000)}`);
+      });
       assert.equal(await attempts(ns.name, 'success'), EVENTS, 'each event ran once');
 
       // The stream took every event and its work-queue consumer has acknowledged all of them.
