@@ -147,9 +147,14 @@ export class EnvironmentPool {
     let count = 0;
     for (const env of [...this.envs.values()]) {
       if (this.inScope(env.record)) continue;
+      if (env.claimedBy) {
+        // A cold start of this replica's own caller: nobody else would ever use it.
+        env.claimedBy.reject(new ServiceException('The function moved to another gateway replica.'));
+        this.destroy(env, 'the function moved to another gateway replica');
+        continue;
+      }
       this.envs.delete(env.record.id);
       env.capacity?.recheck?.cancel();
-      env.claimedBy?.reject(new ServiceException('The function moved to another gateway replica.'));
       count += 1;
     }
     if (count > 0) this.log.info('environments handed over', { count });
@@ -444,6 +449,14 @@ export class EnvironmentPool {
     this.envs.set(event.env.id, env);
     if (event.env.failure) this.fail(env, event.env.failure);
     else if (env.state === 'idle' && this.scope) this.checkAdoptedBusy(env);
+    else if (env.state === 'starting' && env.record.initializationType === 'on-demand') {
+      // Its caller was another process's: it gets the cold-start time to become ready, then goes.
+      this.clock.setTimeout(() => {
+        if (this.envs.get(env.record.id) === env && env.state === 'starting' && !env.claimedBy) {
+          this.destroy(env, 'adopted while starting and never became ready');
+        }
+      }, this.settings.coldStartTimeoutMs);
+    }
   }
 
   private inScope(record: EnvironmentRecord): boolean {
@@ -533,7 +546,12 @@ export class EnvironmentPool {
       return;
     }
     // Provisioned environments have no caller waiting: they stay pending until room appears.
-    if (this.settings.clusterAutoscaler || !env.claimedBy) return;
+    if (this.settings.clusterAutoscaler) return;
+    if (!env.claimedBy) {
+      // An on-demand one nobody waits for (adopted while pending) only holds a place in line.
+      if (env.record.initializationType === 'on-demand') this.destroy(env, 'no node has room');
+      return;
+    }
     this.events.environmentFailed?.(env.record, 'no node has room');
     env.claimedBy.reject(
       new TooManyRequestsException(

@@ -320,3 +320,39 @@ describe('EnvironmentPool', () => {
     });
   });
 });
+
+describe('EnvironmentPool: environments adopted while starting', () => {
+  // A pod another gateway process created for its caller, found before it became ready.
+  const starting = (id: string) => ({
+    id,
+    key: spec().key,
+    namespace: 'default',
+    functionName: 'f',
+    version: '$LATEST',
+    initializationType: 'on-demand' as const,
+    ready: false,
+  });
+
+  it('removes an adopted pending environment when no node has room (nobody waits for it)', async () => {
+    const id = 'default/f-latest-adopted';
+    const provider = new FakeProvider([starting(id)]);
+    const { pool } = setup({ provider });
+    await pool.start();
+    provider.unschedulable(id);
+    await tick();
+    assert.ok(provider.destroyed.includes(id), 'the pending pod is deleted, not left in line');
+  });
+
+  it('removes an adopted environment that never becomes ready within the cold-start time', async () => {
+    const id = 'default/f-latest-slow';
+    const provider = new FakeProvider([starting(id)]);
+    const { pool, clock } = setup({ provider, coldStartTimeoutMs: 5000 });
+    await pool.start();
+    await tick();
+    clock.advance(4000);
+    assert.ok(!provider.destroyed.includes(id));
+    clock.advance(1500);
+    await tick();
+    assert.ok(provider.destroyed.includes(id));
+  });
+});
