@@ -4,34 +4,18 @@
 // and latency, the gateways' own CPU per 1,000 invokes, read from each gateway container's
 // cpuacct cgroup on this machine (the local cluster's containers are host processes) — the
 // figure that sizes replicas for a load on real nodes.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
+import { gatewayProcess } from '../harness/host-view.js';
 import { RELEASE_NAMESPACE, setReleaseValues, type Release } from '../harness/release.js';
 import { closedLoop, fmt, percentile } from './lib.js';
 
 export const SCALE_FUNCTIONS = 8;
 
-/** The gateway container's host process, by the pod name in its environment. */
-function gatewayPid(podName: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('main-gateway.mjs')) continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`HOSTNAME=${podName}`)) {
-        return Number(entry);
-      }
-    } catch {
-      // gone, or not readable
-    }
-  }
-  return undefined;
-}
-
 /** CPU nanoseconds used by the gateway container of a pod (its cpuacct cgroup). */
 function containerCpuNanos(podName: string): number {
-  const pid = gatewayPid(podName);
-  if (pid === undefined) throw new Error(`no gateway process for pod ${podName} on this machine`);
+  const pid = gatewayProcess(podName);
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
     .split('\n')
     .find((l) => /(^|,)cpuacct(,|:)/.test(l.split(':')[1] ?? ''));

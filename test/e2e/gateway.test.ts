@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
+import { maxOverlap } from '../harness/host-view.js';
 import {
   createFunction,
   functionArn,
@@ -31,19 +32,6 @@ const SLOW = `export const handler = async () => {
   return { start, end: Date.now() };
 };
 `;
-
-/** The highest number of intervals open at the same instant. */
-function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
-  const points = intervals.flatMap((i) => [
-    { t: i.start, d: 1 },
-    { t: i.end, d: -1 },
-  ]);
-  points.sort((a, b) => a.t - b.t || a.d - b.d);
-  let open = 0;
-  let max = 0;
-  for (const p of points) max = Math.max(max, (open += p.d));
-  return max;
-}
 
 describe('gateway e2e on the local cluster', { timeout: 600_000 }, () => {
   let release: Release;

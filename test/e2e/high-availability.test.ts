@@ -8,11 +8,11 @@
 //   - a rolling upgrade of every gateway pod under a steady 100 invokes/s: no failed invoke.
 // The release's values are restored afterwards.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 import { waitFor } from '../harness/gateway-kube.js';
+import { gatewayProcess, maxOverlap } from '../harness/host-view.js';
 import {
   createFunction,
   functionArn,
@@ -42,39 +42,7 @@ interface Outcome {
   reason?: string;
 }
 
-/** The highest number of intervals open at the same instant. */
-function maxOverlap(intervals: Array<{ start: number; end: number }>): number {
-  const points = intervals.flatMap((i) => [
-    { t: i.start, d: 1 },
-    { t: i.end, d: -1 },
-  ]);
-  points.sort((a, b) => a.t - b.t || a.d - b.d);
-  let open = 0;
-  let max = 0;
-  for (const p of points) max = Math.max(max, (open += p.d));
-  return max;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The host process of a pod's gateway container (the local cluster's containers are processes
- * on this machine): found by the pod name in its environment.
- */
-function gatewayProcess(podName: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!cmdline.includes('main-gateway.mjs')) continue;
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (environ.includes(`HOSTNAME=${podName}`)) return Number(entry);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  throw new Error(`no gateway process of pod ${podName} on this machine`);
-}
 
 describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => {
   let release: Release;

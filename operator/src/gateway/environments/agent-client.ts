@@ -82,7 +82,11 @@ export interface Specializer {
   close(): Promise<void>;
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+/** One header's (or trailer's) value, the first when repeated. */
+export function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -13,7 +13,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { AccessDeniedException, lambdaErrorFromWire, ServiceException } from '../../errors.js';
 import { AGENT_HEADERS, STREAM_TRAILERS } from '../../protocol/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
-import type { AgentStreamSink } from '../environments/agent-client.js';
+import { type AgentStreamSink, header } from '../environments/agent-client.js';
 import type { InvocationType, InvokeOptions, InvokeOutcome } from '../dispatch/invoker.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import { writeWithBackpressure } from '../routes/backpressure.js';
@@ -42,11 +42,6 @@ export class NotOwnerError extends Error {}
 
 /** The owner could not be reached before anything was sent: safe to retry elsewhere. */
 export class OwnerUnreachableError extends Error {}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
