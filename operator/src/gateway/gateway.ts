@@ -191,6 +191,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     invoker = sharded;
   }
   let ready = false;
+  let closing = false;
   const app = await buildServer({
     invoker,
     catalog: parts.catalog,
@@ -203,6 +204,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     random,
     now: () => clock.now(),
     ready: () => ready && (coordinator?.status().serving ?? true),
+    closing: () => closing,
     ...(parts.asyncQueue ? { asyncQueue: parts.asyncQueue } : {}),
     ...(parts.urlAuthorizer ? { urlAuthorizer: parts.urlAuthorizer } : {}),
     ...(parts.invokeAuthorizer ? { invokeAuthorizer: parts.invokeAuthorizer } : {}),
@@ -263,6 +265,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     },
     async stop() {
       ready = false;
+      closing = true;
       // Hand every shard over (its invocations in flight finish here) before closing.
       await coordinator?.leave(parts.sharding?.leaveTimeoutMs ?? 0);
       await parts.sharding?.forward.close();

@@ -49,6 +49,8 @@ export interface ServerOptions {
   /** …unless the caller's own namespace is known (auth on: a service account's). */
   bareNames?: CallerNamespace;
   ready?: () => boolean;
+  /** Stopping: every response asks its client to close the connection, so none is reused. */
+  closing?: () => boolean;
   /** Verify AWS SigV4 signatures on the Invoke API and the control plane. */
   sigv4?: SigV4Verification;
   /** Lambda's control-plane API (CreateFunction …), when served by this gateway. */
@@ -79,6 +81,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-amzn-RequestId', request.id);
+    // A stopping replica: the client opens its next connection elsewhere instead of reusing
+    // this one just as the server closes it.
+    if (options.closing?.()) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error, request, reply) => {
