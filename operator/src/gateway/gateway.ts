@@ -126,7 +126,8 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
   parts.warmPool?.onClaim((e) => metrics.warmPoolClaims.inc(e));
   // Set below, before anything runs: the pool and the sync ask it which functions are ours.
   let coordinator: ShardCoordinator | undefined;
-  const serves = (_namespace: string, functionName: string) => coordinator?.serves(functionName) ?? true;
+  // Environments and provisioned concurrency follow the shards this replica holds.
+  const serves = (_namespace: string, functionName: string) => coordinator?.holds(functionName) ?? true;
   const pool = new EnvironmentPool(
     parts.provider,
     ledger,
@@ -179,8 +180,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         pool.adopt();
         sync.sync();
       },
-      released: () => {
-        pool.forget();
+      released: (shards) => {
+        const moved = new Set(shards);
+        pool.forget((_namespace, fn) => moved.has(coordinator?.shardOf(fn) ?? -1));
         sync.sync();
       },
       shareChanged: (share) => ledger.setUnreservedShare(share),

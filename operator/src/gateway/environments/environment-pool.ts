@@ -140,13 +140,13 @@ export class EnvironmentPool {
   }
 
   /**
-   * Lets go of the environments of functions this replica no longer serves, without touching
-   * them: the replica that serves them now adopts them.
+   * Lets go of the environments of the functions `moved` says this replica no longer serves,
+   * without touching them: the replica that serves them now adopts them.
    */
-  forget(): void {
+  forget(moved: (namespace: string, functionName: string) => boolean): void {
     let count = 0;
     for (const env of [...this.envs.values()]) {
-      if (this.inScope(env.record)) continue;
+      if (!moved(env.record.namespace, env.record.functionName)) continue;
       if (env.claimedBy) {
         // A cold start of this replica's own caller: nobody else would ever use it.
         env.claimedBy.reject(new ServiceException('The function moved to another gateway replica.'));

@@ -144,6 +144,14 @@ export class ShardCoordinator {
     return this.ownsShard(this.shardOf(functionName));
   }
 
+  /**
+   * Whether this replica holds `functionName`'s shard — its environments are this replica's to
+   * track — even while it cannot serve for a moment (fenced).
+   */
+  holds(functionName: string): boolean {
+    return this.owned.has(this.shardOf(functionName));
+  }
+
   ownsShard(shard: number): boolean {
     return this.owned.has(shard) && this.fresh(this.options.clock.now());
   }

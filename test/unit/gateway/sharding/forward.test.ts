@@ -31,6 +31,7 @@ function stubCoordinator(routeOf: (fn: string) => ShardRoute, serves: (fn: strin
     route: (fn: string) => routeOf(fn),
     shardOf: (fn: string) => shardOf(fn, 64),
     serves,
+    holds: serves,
     ownsShard: () => true,
     settled: () => undefined,
     nudge: () => void (nudges += 1),
