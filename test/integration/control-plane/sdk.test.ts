@@ -717,9 +717,9 @@ describe('Lambda control plane with the AWS SDK v3', () => {
 
     it('an unknown runtime', async () => {
       await refusedWithNothingLeft(
-        { Runtime: 'java21' },
+        { Runtime: 'nodejs22.x' },
         'InvalidParameterValueException',
-        /java21 is not supported/,
+        /nodejs22.x is not supported/,
       );
     });
 
