@@ -28,8 +28,6 @@ import { waitFor } from '../harness/gateway-kube.js';
 import {
   installedRelease,
   invokeUrl as releaseInvokeUrl,
-  RELEASE,
-  RELEASE_NAMESPACE,
   setReleaseValues,
   testNamespace,
 } from '../harness/release.js';
@@ -128,7 +126,6 @@ async function main() {
   const release = await installedRelease();
   const core = release.kc.makeApiClient(CoreV1Api);
   const ns = await testNamespace(release, 'bench');
-  const owner = `${RELEASE}.${RELEASE_NAMESPACE}`; // the chart's warm-pool owner
   const conditionsBefore = machine();
   console.error(
     `[bench] the installed release at ${release.gatewayUrl}; namespace ${ns.name}; ${conditionsBefore}`,
@@ -180,7 +177,7 @@ async function main() {
     waitFor(
       `${n} ready pool pods`,
       async () =>
-        (await live(`lamina.dev/pool=true,lamina.dev/pool-owner=${owner}`)).filter(isReady).length >= n
+        (await live('lamina.dev/pool=true')) // each gateway replica's pool pods.filter(isReady).length >= n
           ? true
           : undefined,
       120_000,

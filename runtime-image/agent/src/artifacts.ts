@@ -40,6 +40,9 @@ function takeInline(ref: ArtifactRef): Buffer {
   return bytes;
 }
 
+/** How long a download that cannot connect is retried. */
+const CONNECT_RETRY_MS = 10_000;
+
 /** Downloads (fetch keeps connections alive between the code and layer requests) or reads a file:// URL. */
 export async function fetchArtifact(url: string, maxBytes: number): Promise<Buffer> {
   if (url.startsWith('file://')) {
@@ -55,10 +58,19 @@ export async function fetchArtifact(url: string, maxBytes: number): Promise<Buff
     }
   }
   let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-  } catch (err) {
-    throw new ArtifactFetchError(`GET ${url} failed: ${(err as Error).message}`);
+  const deadline = Date.now() + CONNECT_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+      break;
+    } catch (err) {
+      // Refused before any answer: a new pod may reach NetworkPolicy enforcement a moment
+      // late (the store's policy does not know its address yet). Timeouts are not retried.
+      if ((err as Error).name === 'TimeoutError' || Date.now() + delay > deadline) {
+        throw new ArtifactFetchError(`GET ${url} failed: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
