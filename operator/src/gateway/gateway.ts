@@ -145,7 +145,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         });
       },
     },
-    parts.sharding ? { serves, busy: async (address) => (await agent.busy?.(address)) ?? false } : undefined,
+    parts.sharding
+      ? { serves, activity: async (address) => (await agent.activity?.(address)) ?? 'idle' }
+      : undefined,
   );
   const environmentSettings = {
     storeUrl: settings.storeUrl,

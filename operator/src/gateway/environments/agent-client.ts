@@ -65,10 +65,13 @@ export class SpecializeError extends Error {
   }
 }
 
+/** An agent running an invocation, idle with its function, or without a function (generic). */
+export type AgentActivity = 'busy' | 'idle' | 'generic';
+
 export interface AgentClient {
   invoke(address: string, req: AgentInvokeRequest): Promise<AgentInvokeResult>;
-  /** Whether the agent is running an invocation now. */
-  busy?(address: string): Promise<boolean>;
+  /** What the agent is doing now. */
+  activity?(address: string): Promise<AgentActivity>;
   close(): Promise<void>;
 }
 
@@ -167,15 +170,16 @@ export class HttpAgentClient implements AgentClient, Specializer {
     return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
   }
 
-  /** Whether the agent is running an invocation now (its /healthz says `busy`). */
-  async busy(address: string): Promise<boolean> {
+  /** What the agent is doing (its /healthz): an invocation, nothing, or it has no function yet. */
+  async activity(address: string): Promise<AgentActivity> {
     const res = await request(`${address}${AGENT_PATHS.health}`, {
       dispatcher: this.specializeDispatcher,
       headersTimeout: 2000,
       bodyTimeout: 2000,
     });
-    const body = (await res.body.json().catch(() => ({}))) as { busy?: unknown };
-    return body.busy === true;
+    const body = (await res.body.json().catch(() => ({}))) as { busy?: unknown; functionName?: unknown };
+    if (!body.functionName) return 'generic';
+    return body.busy === true ? 'busy' : 'idle';
   }
 
   async specialize(address: string, config: FunctionConfig, timeoutMs: number): Promise<SpecializeResult> {

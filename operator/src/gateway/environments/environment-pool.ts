@@ -91,10 +91,11 @@ export interface PoolScope {
   /** Whether this replica serves the function now (its shard). */
   serves(namespace: string, functionName: string): boolean;
   /**
-   * Whether the agent at `address` is running an invocation (one another replica started
-   * before it died or handed the function over): such an environment counts as busy.
+   * What the agent at `address` is doing: running an invocation another replica started before
+   * it died or handed the function over (it counts as busy), idle, or still generic (a pool pod
+   * relabelled for a cold start that never specialised it: useless).
    */
-  busy(address: string): Promise<boolean>;
+  activity(address: string): Promise<'busy' | 'idle' | 'generic'>;
 }
 
 /** How often an adopted busy environment is asked whether it finished. */
@@ -479,14 +480,15 @@ export class EnvironmentPool {
     env.idleSince = undefined;
     this.ledger.hold(namespace, functionName, kind);
     const check = async () => {
-      const busy = await scope.busy(address).catch(() => false);
-      if (busy && this.envs.get(env.record.id) === env) {
+      const activity = await scope.activity(address).catch(() => 'idle' as const);
+      if (activity === 'busy' && this.envs.get(env.record.id) === env) {
         this.clock.setTimeout(() => void check(), ADOPTED_BUSY_POLL_MS);
         return;
       }
       this.ledger.release(namespace, functionName, kind);
       if (this.envs.get(env.record.id) !== env || env.state !== 'busy') return;
-      if (env.retire) this.destroy(env, 'retired');
+      if (activity === 'generic') this.destroy(env, 'adopted without its function (specialisation cut off)');
+      else if (env.retire) this.destroy(env, 'retired');
       else {
         env.state = 'idle';
         env.idleSince = this.clock.now();
