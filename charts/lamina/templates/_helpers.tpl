@@ -33,12 +33,14 @@ securityContext:
 {{- end -}}
 
 {{/*
-Whether the gateway replicas shard the functions over Leases (on unless gateway.sharding.enabled
-is false): several replicas need it, and one replica holding the Leases too is what keeps a
-change of replica count or a rollout exact.
+Whether the gateway replicas shard the functions over Leases: gateway.sharding.enabled true,
+or auto (the default) with more than one replica or an autoscaler.
 */}}
 {{- define "lamina.sharding" -}}
-{{- if ne (toString ((.Values.gateway.sharding | default dict).enabled)) "false" -}}true{{- end -}}
+{{- $s := toString ((.Values.gateway.sharding | default dict).enabled) -}}
+{{- if eq $s "true" -}}true
+{{- else if and (ne $s "false") (include "lamina.gatewayScaled" .) -}}true
+{{- end -}}
 {{- end -}}
 
 {{/* "true" when the gateway may run more than one replica (several, or an autoscaler). */}}

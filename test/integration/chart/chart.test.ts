@@ -80,9 +80,20 @@ describe('Helm chart', () => {
     assert.match(stdout, /name: LAMINA_ASYNC_PAYLOAD_LIMIT_BYTES, value: "1048576"/);
     assert.match(stdout, /name: LAMINA_MAX_UNZIPPED_BYTES, value: "262144000"/);
     assert.doesNotMatch(stdout, /value: "\d(\.\d+)?e\+\d+"/, 'no number in exponent notation');
-    assert.match(stdout, /name: LAMINA_POOL_OWNER\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/);
-    // Without sharding (one replica only) the pool's owner survives restarts instead.
-    const single = await template('--set', 'gateway.sharding.enabled=false');
+    // Sharded replicas (the chart's default of two) keep a pool each; one replica's pool owner
+    // survives its restarts.
+    assert.match(
+      stdout,
+      /name: LAMINA_POOL_OWNER\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/,
+    );
+    const single = await template(
+      '--set',
+      'gateway.replicas=1',
+      '--set',
+      'async.backend=sqlite',
+      '--set',
+      'nats.enabled=false',
+    );
     assert.match(single.stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
   });
 
