@@ -95,7 +95,10 @@ export function header(
 }
 
 /** How the invocation ended, from the agent's headers (buffered) or trailers (streamed). */
-function outcome(payload: Buffer, fields: Record<string, string | string[] | undefined>): AgentInvokeResult {
+export function outcome(
+  payload: Buffer,
+  fields: Record<string, string | string[] | undefined>,
+): AgentInvokeResult {
   const functionError = header(fields, AGENT_HEADERS.functionError);
   const logResult = header(fields, AGENT_HEADERS.logResult);
   const init = header(fields, AGENT_HEADERS.initDurationMs);

@@ -13,7 +13,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { AccessDeniedException, lambdaErrorFromWire, ServiceException } from '../../errors.js';
 import { AGENT_HEADERS, STREAM_TRAILERS } from '../../protocol/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
-import { type AgentStreamSink, header } from '../environments/agent-client.js';
+import { type AgentStreamSink, header, outcome as agentOutcome } from '../environments/agent-client.js';
 import type { InvocationType, InvokeOptions, InvokeOutcome } from '../dispatch/invoker.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import { writeWithBackpressure } from '../routes/backpressure.js';
@@ -147,13 +147,13 @@ export class ForwardClient {
   }
 }
 
+/** The agent protocol's outcome fields, plus the version the owner ran. */
 function outcome(
   payload: Buffer,
   fields: Record<string, string | string[] | undefined>,
   version: string,
 ): InvokeOutcome {
-  const functionError = header(fields, AGENT_HEADERS.functionError);
-  const logResult = header(fields, AGENT_HEADERS.logResult);
+  const { functionError, logResult } = agentOutcome(payload, fields);
   return {
     payload,
     executedVersion: header(fields, AGENT_HEADERS.executedVersion) ?? version,
