@@ -21,6 +21,8 @@ import {
   PooledProvider,
   SecretAccessKeys,
   OrphanPoolReaper,
+  shardedView,
+  soleReplicaView,
   ShardCoordinator,
   startAsyncProcessor,
   WarmPool,
@@ -35,6 +37,12 @@ import {
 } from '../kube/index.js';
 import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '../control-plane/index.js';
 import { createLogger, systemClock } from '../shared/index.js';
+
+/**
+ * A single replica removes pool pods of other owners this long after it first saw them: longer
+ * than a replaced replica's termination grace, so a rolling update never takes a live pool.
+ */
+const SOLE_REPLICA_GRACE_MS = 90_000;
 
 async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
@@ -179,18 +187,24 @@ async function main(): Promise<void> {
       : {}),
   });
   await gateway.start();
-  // Several replicas: one of them removes the warm-pool pods of replicas that died.
+  // One replica at a time removes the warm-pool pods of replicas that are gone (died, or were
+  // scaled away when the release went from several replicas to one).
   const reaper =
     gateway.coordinator && shardingConfig
       ? new OrphanPoolReaper(
           kc,
-          gateway.coordinator,
+          shardedView(gateway.coordinator),
           shardingConfig.leaseDurationMs * 2,
           log.child({ part: 'sharding' }),
           shardingConfig.namespace,
         )
-      : undefined;
-  reaper?.start();
+      : new OrphanPoolReaper(
+          kc,
+          soleReplicaView(config.pool.owner),
+          SOLE_REPLICA_GRACE_MS,
+          log.child({ part: 'warm-pool' }),
+        );
+  reaper.start();
   const events = new KubeEventRecorder(kc, 'lamina-gateway', systemClock, log.child({ part: 'events' }));
   const asyncRuntime = startAsyncProcessor({
     config: asyncConfig,
@@ -224,7 +238,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    reaper?.stop();
+    reaper.stop();
     await asyncRuntime.stop(); // drain attempts in flight: they need the environments
     await gateway.stop(); // no more 202s
     await asyncQueue.close();

@@ -145,9 +145,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         });
       },
     },
-    parts.sharding
-      ? { serves, activity: async (address) => (await agent.activity?.(address)) ?? 'idle' }
-      : undefined,
+    // Adopted environments (after a restart, or handed over by another replica) are asked
+    // what they are doing: busy ones count against concurrency, generic ones are useless.
+    { serves, activity: async (address) => (await agent.activity?.(address)) ?? 'idle' },
   );
   const environmentSettings = {
     storeUrl: settings.storeUrl,

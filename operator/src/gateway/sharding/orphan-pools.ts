@@ -1,7 +1,8 @@
 // What a replica that died leaves behind (a cleanly stopped replica removes its own): its
-// warm-pool pods, labelled with its identity, and its member Lease. The holder of shard 0 — one
-// replica at a time — deletes pool pods whose owner has not been a live member for `graceMs`,
-// and member Leases that have not been live for as long.
+// warm-pool pods, labelled with its identity, and its member Lease. One replica at a time (the
+// holder of shard 0; a single unsharded replica itself) deletes pool pods whose owner has not
+// been a live member for `graceMs`, and member Leases that have not been live for as long — so
+// scaling down from several replicas to one leaves nothing behind either.
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/index.js';
 import { POOL_LABELS } from '../pool/pool-pod.js';
@@ -9,6 +10,22 @@ import { LEASE_LABEL, type ShardCoordinator } from './coordinator.js';
 
 /** Pods younger than this are left alone: their replica may not have registered yet. */
 const MIN_AGE_MS = 30_000;
+
+/** Who is alive, and whether this replica is the one that sweeps. */
+export interface ReplicaView {
+  liveMembers(): string[];
+  sweeps(): boolean;
+}
+
+/** Several replicas: the coordinator's live members; the holder of shard 0 sweeps. */
+export function shardedView(coordinator: Pick<ShardCoordinator, 'ownsShard' | 'status'>): ReplicaView {
+  return { liveMembers: () => coordinator.status().liveMembers, sweeps: () => coordinator.ownsShard(0) };
+}
+
+/** One unsharded replica: it alone is alive (its pool owner identity) and it sweeps. */
+export function soleReplicaView(identity: string): ReplicaView {
+  return { liveMembers: () => [identity], sweeps: () => true };
+}
 
 export class OrphanPoolReaper {
   private readonly core: CoreV1Api;
@@ -21,7 +38,7 @@ export class OrphanPoolReaper {
 
   constructor(
     kc: KubeConfig,
-    private readonly coordinator: Pick<ShardCoordinator, 'ownsShard' | 'status'>,
+    private readonly replicas: ReplicaView,
     private readonly graceMs: number,
     private readonly log: Logger,
     /** The Leases' namespace (the release's); without it member Leases are left alone. */
@@ -41,9 +58,9 @@ export class OrphanPoolReaper {
   }
 
   async sweep(now = Date.now()): Promise<number> {
-    const live = this.coordinator.status().liveMembers;
+    const live = this.replicas.liveMembers();
     for (const member of live) this.lastSeen.set(member, now);
-    if (!this.coordinator.ownsShard(0)) return 0;
+    if (!this.replicas.sweeps()) return 0;
     const pods = await this.core.listPodForAllNamespaces({ labelSelector: `${POOL_LABELS.pool}=true` });
     let deleted = 0;
     for (const pod of pods.items) {
@@ -52,7 +69,8 @@ export class OrphanPoolReaper {
         ? new Date(pod.metadata.creationTimestamp).getTime()
         : now;
       const seen = this.lastSeen.get(owner);
-      const gone = seen === undefined ? now - created > MIN_AGE_MS : now - seen > this.graceMs;
+      const gone =
+        seen === undefined ? now - created > Math.max(MIN_AGE_MS, this.graceMs) : now - seen > this.graceMs;
       if (!gone || live.includes(owner) || pod.metadata?.deletionTimestamp) continue;
       await this.core
         .deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace! })

@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { POOL_LABELS } from '../../../../operator/src/gateway/pool/pool-pod.js';
-import { OrphanPoolReaper } from '../../../../operator/src/gateway/sharding/orphan-pools.js';
+import {
+  OrphanPoolReaper,
+  shardedView,
+  soleReplicaView,
+} from '../../../../operator/src/gateway/sharding/orphan-pools.js';
 import {
   type CoordinatorHooks,
   LEASE_LABEL,
@@ -171,7 +175,7 @@ describe('orphaned warm-pool pods', () => {
       let holdsShardZero = false;
       const reaper = new OrphanPoolReaper(
         kc,
-        {
+        shardedView({
           ownsShard: (s) => s === 0 && holdsShardZero,
           status: () => ({
             identity: 'gw-live',
@@ -181,7 +185,7 @@ describe('orphaned warm-pool pods', () => {
             drainingShards: 0,
             lastRenewalAgeMs: 0,
           }),
-        },
+        }),
         8000,
         log,
         ns.name,
@@ -212,6 +216,34 @@ describe('orphaned warm-pool pods', () => {
       assert.equal(await reaper.sweep(later), 0, 'first seen not live: the grace starts');
       await reaper.sweep(later + 9000);
       assert.deepEqual(await members(), ['gw-live']);
+    } finally {
+      await ns.dispose();
+    }
+  });
+
+  it('are removed by a single unsharded replica too (scaled down from several): pods of other owners go', async () => {
+    const kc = await adminKubeConfig();
+    const ns = await createTestNamespace(kc, 'orphans-sole');
+    const core = kc.makeApiClient(CoreV1Api);
+    try {
+      for (const [name, owner] of [
+        ['of-self', 'lamina.lamina-system'],
+        ['of-scaled-away', 'lamina-gateway-5f9c-x2'],
+      ] as const) {
+        await core.createNamespacedPod({
+          namespace: ns.name,
+          body: {
+            metadata: { name, labels: { [POOL_LABELS.pool]: 'true', [POOL_LABELS.owner]: owner } },
+            spec: { containers: [{ name: 'agent', image: 'lamina/runtime:dev' }] },
+          },
+        });
+      }
+      const reaper = new OrphanPoolReaper(kc, soleReplicaView('lamina.lamina-system'), 90_000, log);
+      assert.equal(await reaper.sweep(Date.now() + 60_000), 0, 'a replaced replica may still be terminating');
+      assert.equal(await reaper.sweep(Date.now() + 120_000), 1);
+      const left = await core.listNamespacedPod({ namespace: ns.name });
+      const alive = left.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name);
+      assert.deepEqual(alive, ['of-self']);
     } finally {
       await ns.dispose();
     }
