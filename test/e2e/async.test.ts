@@ -16,13 +16,13 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { adminKubeConfig, waitFor } from '../harness/gateway-kube.js';
 import { kubectl } from '../harness/kube.js';
 import { installedRelease } from '../harness/release.js';
+import { NODE_IP } from '../harness/cluster.js';
 
 const EVENTS = 500;
 // The chart's async.workers: at most this many attempts are in flight when the gateway is
 // killed, so at most this many results can reach a destination and then be lost from the
 // queue's record (delivered again after the restart).
 const WORKERS = 16;
-const NODE_IP = '10.88.0.1'; // the bridge address pods reach the host at (scripts/cluster/lib.sh)
 
 type Outcome = 'succeeds' | 'fails-first-attempt' | 'always-fails';
 const outcomeOf = (i: number): Outcome =>
@@ -32,6 +32,7 @@ interface DestinationRecord {
   requestContext: { requestId: string; condition: string; approximateInvokeCount: number };
   requestPayload: { i: number; outcome: Outcome };
   responseContext?: { statusCode: number; functionError?: string };
+  responsePayload?: unknown;
 }
 
 function functionManifest(port: number): string {
@@ -44,6 +45,8 @@ function functionManifest(port: number): string {
       runtime: 'nodejs20.x',
       handler: 'index.handler',
       timeout: 10,
+      // The handler calls the test's server on the node: function egress is an allow-list.
+      network: { egress: [{ to: [{ cidr: `${NODE_IP}/32` }], ports: [{ port }] }] },
       asyncInvoke: {
         maximumRetryAttempts: 1,
         destinationConfig: {
@@ -156,11 +159,11 @@ describe('asynchronous invocation: retries, destinations, and a gateway restart'
       const outcome = outcomeOf(i!);
       const expected = outcome === 'succeeds' ? 1 : 2;
       if (outcome === 'always-fails') {
-        assert.equal(path, '/failure', `event ${i}`);
+        assert.equal(path, '/failure', `event ${i} (${outcome}): ${JSON.stringify(record)}`);
         assert.equal(record.requestContext.condition, 'RetriesExhausted');
         assert.equal(record.responseContext?.functionError, 'Unhandled');
       } else {
-        assert.equal(path, '/success', `event ${i}`);
+        assert.equal(path, '/success', `event ${i} (${outcome}): ${JSON.stringify(record)}`);
         assert.equal(record.requestContext.condition, 'Success');
       }
       if (record.requestContext.approximateInvokeCount !== expected) countsOff++;

@@ -19,8 +19,8 @@ import {
   testNamespace,
   type Release,
 } from '../harness/release.js';
+import { NODE_IP } from '../harness/cluster.js';
 
-const NODE_IP = '10.88.0.1'; // the local cluster's node: API server :6443, kubelet :10250, DNS :53
 const API_SERVICE = '10.96.0.1'; // the `kubernetes` Service
 const STORE = `lamina-store.${RELEASE_NAMESPACE}.svc`;
 const STORE_PORT = 8090;

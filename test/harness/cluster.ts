@@ -7,6 +7,12 @@
 import { existsSync } from 'node:fs';
 import { provision } from './provision.js';
 
+/**
+ * The local cluster's node as its pods see it: the CNI bridge address (scripts/cluster/lib.sh),
+ * where the API server (:6443), the kubelet (:10250), DNS (:53) and test servers on the host are.
+ */
+export const NODE_IP = '10.88.0.1';
+
 export interface Cluster {
   kubeconfigPath: string;
 }

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { natsServerBinary } from '../../scripts/nats/nats-server.js';
 
-/** The bridge address pods reach the host at (scripts/cluster/lib.sh). */
-export const NODE_IP = '10.88.0.1';
+import { NODE_IP } from './cluster.js';
+
+export { NODE_IP };
 
 export interface HostNats {
   url: string;

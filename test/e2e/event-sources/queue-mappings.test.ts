@@ -25,10 +25,10 @@ import { ensureEventServers, KAFKA_IN_CLUSTER } from '../../harness/event-server
 import { kubectl } from '../../harness/kube.js';
 import { repoRoot } from '../../harness/manifests.js';
 import { installedRelease } from '../../harness/release.js';
+import { NODE_IP } from '../../harness/cluster.js';
 
 const NAMESPACE = 'default';
 const FUNCTION = 'queue-consumer';
-const NODE_IP = '10.88.0.1'; // the bridge address pods reach the host at (scripts/cluster/lib.sh)
 const suffix = randomUUID().slice(0, 6);
 
 async function apply(objects: unknown[]): Promise<void> {
