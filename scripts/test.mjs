@@ -147,6 +147,17 @@ async function runE2e() {
   if (findTests(join(root, 'test', 'e2e')).length === 0) return 0;
   // The quickstart's first command: the local cluster with Lamina installed and the examples applied.
   const { KUBECONFIG, LAMINA_GATEWAY } = provision('scripts/up.sh', []);
+  // Namespaces an interrupted earlier run left behind (their functions keep warm-pool pods and
+  // take room on the node): every e2e namespace carries the test label.
+  const stale = spawnSync(
+    'bash',
+    [
+      '-c',
+      '. scripts/versions.sh && "$K8S_BIN_DIR/kubectl" delete namespace -l lamina.dev/test=true --wait=false',
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, KUBECONFIG } },
+  );
+  if (stale.status !== 0) throw new Error('removing the namespaces of an earlier test run failed');
   return runNodeTests('e2e', { KUBECONFIG, LAMINA_GATEWAY, LAMINA_TEST_TIER: 'e2e' });
 }
 

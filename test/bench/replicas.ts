@@ -18,7 +18,7 @@ function containerCpuNanos(podName: string): number {
   const pid = gatewayProcess(podName);
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
     .split('\n')
-    .find((l) => /(^|,)cpuacct(,|:)/.test(l.split(':')[1] ?? ''));
+    .find((l) => (l.split(':')[1] ?? '').split(',').includes('cpuacct'));
   const path = line?.split(':')[2];
   if (!path) throw new Error(`no cpuacct cgroup for process ${pid}`);
   for (const mount of ['/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/cpuacct']) {
@@ -48,43 +48,50 @@ export async function scaleOutRows(
   const core = release.kc.makeApiClient(CoreV1Api);
   let restore: (() => Promise<void>) | undefined;
   const rows: string[][] = [];
-  for (const replicas of replicaCounts) {
-    const back = await setReleaseValues(release, { 'gateway.replicas': replicas }, [
-      'charts/lamina/values-ha.yaml',
-    ]);
-    restore ??= back;
-    const pods = await waitFor(
-      `${replicas} ready gateway replicas`,
-      async () => {
-        const list = (
-          await core.listNamespacedPod({
-            namespace: RELEASE_NAMESPACE,
-            labelSelector: 'app.kubernetes.io/component=gateway',
-          })
-        ).items.filter((p) => !p.metadata?.deletionTimestamp);
-        return list.length === replicas && list.every(ready) ? list : undefined;
-      },
-      180_000,
-      500,
-    );
-    // Warm: every function has its environment, and every replica has routed to every owner.
-    for (let i = 0; i < 3; i++) await Promise.all(functions.map((fn) => invoke(fn)));
-    const names = pods.map((p) => p.metadata!.name!);
-    const before = names.map(containerCpuNanos);
-    let next = 0;
-    const r = await closedLoop(functions.length, seconds, () =>
-      invoke(functions[next++ % functions.length]!),
-    );
-    const after = names.map(containerCpuNanos);
-    const cpuMs = after.reduce((sum, v, i) => sum + (v - before[i]!), 0) / 1e6;
-    rows.push([
-      `${replicas}${replicas > 1 ? ' (sharded)' : ''}`,
-      r.perSecond.toFixed(0),
-      fmt(percentile(r.samples, 50)),
-      fmt(percentile(r.samples, 99)),
-      `${r.errors}`,
-      fmt((cpuMs / Math.max(1, r.samples.length)) * 1000),
-    ]);
+  try {
+    for (const replicas of replicaCounts) {
+      // No warm pool meanwhile: every replica keeps its own, and only warm invokes are measured.
+      const back = await setReleaseValues(release, { 'gateway.replicas': replicas, 'environments.pool.size': 0 }, [
+        'charts/lamina/values-ha.yaml',
+      ]);
+      restore ??= back;
+      const pods = await waitFor(
+        `${replicas} ready gateway replicas`,
+        async () => {
+          const list = (
+            await core.listNamespacedPod({
+              namespace: RELEASE_NAMESPACE,
+              labelSelector: 'app.kubernetes.io/component=gateway',
+            })
+          ).items.filter((p) => !p.metadata?.deletionTimestamp);
+          return list.length === replicas && list.every(ready) ? list : undefined;
+        },
+        180_000,
+        500,
+      );
+      // Warm: every function has its environment, and every replica has routed to every owner.
+      for (let i = 0; i < 3; i++) await Promise.all(functions.map((fn) => invoke(fn)));
+      const names = pods.map((p) => p.metadata!.name!);
+      const before = names.map(containerCpuNanos);
+      let next = 0;
+      const r = await closedLoop(functions.length, seconds, () =>
+        invoke(functions[next++ % functions.length]!),
+      );
+      const after = names.map(containerCpuNanos);
+      const cpuMs = after.reduce((sum, v, i) => sum + (v - before[i]!), 0) / 1e6;
+      rows.push([
+        `${replicas}${replicas > 1 ? ' (sharded)' : ''}`,
+        r.perSecond.toFixed(0),
+        fmt(percentile(r.samples, 50)),
+        fmt(percentile(r.samples, 99)),
+        `${r.errors}`,
+        fmt((cpuMs / Math.max(1, r.samples.length)) * 1000),
+      ]);
+    }
+  } catch (err) {
+    // A later shape failed (its own values are already back): put the first shape's back too.
+    await restore?.().catch(() => undefined);
+    throw err;
   }
   return { rows, restore: restore ?? (async () => undefined) };
 }

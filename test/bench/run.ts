@@ -16,7 +16,7 @@
 //
 // Sizes: BENCH_COLD_CREATE (5 per runtime), BENCH_COLD_POOL (15 per runtime), BENCH_SEQUENTIAL
 // (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_TTFB (50),
-// BENCH_WRITE=0 to leave BENCHMARKS.md alone. BENCH_ONLY=ttfb measures section 6 alone
+// BENCH_REPLICAS (1,2,3), BENCH_WRITE=0 to leave BENCHMARKS.md alone. BENCH_ONLY=ttfb measures section 6 alone
 // (no helm upgrade, BENCHMARKS.md untouched); BENCH_ONLY=replicas section 7 alone (its values
 // restored after; BENCHMARKS.md untouched).
 import { randomBytes } from 'node:crypto';
@@ -50,6 +50,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ENVIRONMENTS = (process.env.BENCH_ENVIRONMENTS ?? '1,4,8').split(',').map(Number);
 const BURST = Number(process.env.BENCH_BURST ?? 50);
 const TTFB = Number(process.env.BENCH_TTFB ?? 50);
+const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,3').split(',').map(Number);
 const POOL_SIZE = 2;
 const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -105,6 +106,7 @@ async function replicasOnly() {
       (fn) => post(releaseInvokeUrl(release, ns.name, fn), PAYLOAD),
       Object.keys(functions),
       SECONDS,
+      REPLICAS,
     );
     restore = out.restore;
     console.log(`\n${machine()}\n\n${scaleOutSection(out.rows)}\n`);
@@ -414,7 +416,13 @@ async function main() {
 
     // 7. Scale-out of the gateway over 1, 2, 3 replicas.
     progress('gateway scale-out');
-    const scale = await scaleOutRows(release, (fn) => invoke(fn), Object.keys(scaleFunctions()), SECONDS);
+    const scale = await scaleOutRows(
+      release,
+      (fn) => invoke(fn),
+      Object.keys(scaleFunctions()),
+      SECONDS,
+      REPLICAS,
+    );
     restore ??= scale.restore;
     sections.push(scaleOutSection(scale.rows));
   } finally {

@@ -25,6 +25,7 @@ describe('benchmark smoke run', () => {
         BENCH_SECONDS: '1',
         BENCH_ENVIRONMENTS: '1,2',
         BENCH_BURST: '2',
+        BENCH_REPLICAS: '2', // the sharded path: one upgrade to values-ha.yaml and back
         BENCH_WRITE: '0',
       },
     }).catch((err: { stdout?: string; stderr?: string; message: string }) =>

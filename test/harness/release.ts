@@ -198,7 +198,29 @@ async function helm(release: Release, ...args: string[]): Promise<string> {
 
 async function waitRolledOut(release: Release): Promise<void> {
   for (const name of COMPONENTS) {
-    await kubectl('-n', RELEASE_NAMESPACE, 'rollout', 'status', `deployment/${name}`, '--timeout=180s');
+    await kubectl('-n', RELEASE_NAMESPACE, 'rollout', 'status', `deployment/${name}`, '--timeout=180s').catch(
+      async (err: Error) => {
+        // Say why: a pod Pending on a full node, crashing, or not ready.
+        const pods = await kubectl('-n', RELEASE_NAMESPACE, 'get', 'pods', '-o', 'wide').then(
+          (r) => r.stdout,
+          String,
+        );
+        const events = await kubectl(
+          '-n',
+          RELEASE_NAMESPACE,
+          'get',
+          'events',
+          '--field-selector',
+          'type=Warning',
+          '--sort-by=.lastTimestamp',
+        ).then((r) => r.stdout, String);
+        throw new Error(
+          `${name} did not roll out: ${err.message}\n${pods}\n${events.split('\n').slice(-15).join('\n')}\n` +
+            `--- ${name} log tail ---\n${await logTail(name)}`,
+          { cause: err },
+        );
+      },
+    );
   }
   await waitFor(
     'the gateway Service to answer after the upgrade',
