@@ -5,6 +5,7 @@
 // consumer's position, delete stopping the pulls. Schedule: one tick, delivered once, claimed
 // in status.lastTick. A small HTTP server on the bridge address records what the function saw.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,8 @@ import { kubectl } from '../../harness/kube.js';
 import { NODE_IP, startHostNats, type HostNats } from '../../harness/nats-host.js';
 import { installedRelease } from '../../harness/release.js';
 
-const FUNCTION = 'esm-e2e';
+// Its own name each run: an event an interrupted earlier run left queued never reaches this one.
+const FUNCTION = `esm-e2e-${randomBytes(3).toString('hex')}`;
 const NAMESPACE = 'default';
 
 function manifests(port: number, natsUrl: string): unknown[] {
@@ -185,14 +187,17 @@ describe('event source mappings on the installed release', { concurrency: true }
 
   it('delivers a rate(1 minute) tick once, claimed in status.lastTick', async () => {
     const tick = await until(() => {
-      assert.ok(ticks[0]);
+      assert.ok(ticks[0], 'no tick yet');
       return ticks[0];
     }, 80_000);
     assert.equal(tick['detail-type'], 'Scheduled Event');
     assert.equal(tick.source, 'aws.events');
     assert.equal(Date.parse(tick.time) % 60_000, 0, 'on the minute');
     const { stdout } = await kubectl('get', 'esm/esm-e2e-every-minute', '-o', 'jsonpath={.status.lastTick}');
-    assert.ok(Date.parse(stdout) >= Date.parse(tick.time));
+    assert.ok(
+      Date.parse(stdout) >= Date.parse(tick.time),
+      `status.lastTick ${stdout} is before the tick ${tick.time}`,
+    );
     assert.equal(ticks.filter((t) => t.time === tick.time).length, 1, 'one delivery for the tick');
   });
 });
