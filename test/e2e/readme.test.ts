@@ -134,7 +134,8 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
     check: (out) => {
       assert.match(out, /^every-minute\s+report\s+schedule rate\(1 minute\)\s+Enabled/m);
       // One delivery of one tick, on the minute, with EventBridge's event type.
-      const ticks = [...out.matchAll(/^\{"detail-type":"Scheduled Event","time":"(\S+)"\}$/gm)];
+      // The Node.js runtime's console line: time, request id, level, then what the handler logged.
+      const ticks = [...out.matchAll(/\tINFO\t\{"detail-type":"Scheduled Event","time":"(\S+)"\}$/gm)];
       assert.ok(ticks.length >= 1, out);
       assert.equal(Date.parse(ticks[0]![1]!) % 60_000, 0, out);
       assert.equal(new Set(ticks.map((t) => t[1])).size, ticks.length, `a tick delivered twice: ${out}`);
