@@ -151,7 +151,12 @@ kubectl apply -f examples/word-segmentation/function.yaml >&2
 kubectl wait --for=jsonpath='{.status.state}'=Active function/calculator --timeout=120s >&2
 
 log "invoking the calculator: 6 multiply 7"
-curl -fsS "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=multiply" >&2
+if ! curl -sS --fail-with-body "$LAMINA_GATEWAY/lambda-url/default/calculator/?num1=6&num2=7&operator=multiply" >&2; then
+  echo >&2
+  log "the calculator did not answer; the gateway's log tail:"
+  kubectl -n "$NAMESPACE" logs deployment/lamina-gateway --tail 30 >&2 || true
+  exit 1
+fi
 echo >&2
 
 # The artifact store, for `npm run lamina -- push` from this machine (its ClusterIP is routed here).
