@@ -39,8 +39,8 @@ import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '.
 import { createLogger, systemClock } from '../shared/index.js';
 
 /**
- * A single replica removes pool pods of other owners this long after it first saw them: longer
- * than a replaced replica's termination grace, so a rolling update never takes a live pool.
+ * A single replica removes pool pods of other owners once they are this old: longer than a
+ * replaced replica's termination grace, so a rolling update never takes a live pool.
  */
 const SOLE_REPLICA_GRACE_MS = 90_000;
 
