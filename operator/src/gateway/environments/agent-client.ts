@@ -113,6 +113,27 @@ export function outcome(
   };
 }
 
+/**
+ * A streamed answer in the agent protocol's form (an agent's, or an owning replica relaying
+ * one): chunks go to the sink as they arrive, the outcome comes from the trailers. A broken-off
+ * body becomes `brokeOff(err)`.
+ */
+export async function readStreamed(
+  res: Dispatcher.ResponseData,
+  sink: AgentStreamSink,
+  brokeOff: (err: Error) => Error,
+): Promise<AgentInvokeResult> {
+  sink.start(header(res.headers, 'content-type') ?? 'application/octet-stream');
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) await sink.write(chunk);
+  } catch (err) {
+    throw brokeOff(err as Error);
+  }
+  const trailers = res.trailers as Record<string, string | undefined>;
+  const errorBody = trailers[AGENT_HEADERS.functionErrorBody];
+  return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
+}
+
 export class HttpAgentClient implements AgentClient, Specializer {
   private readonly invokeDispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
   // Every pool pod is specialised once: those connections are not worth keeping.
@@ -155,22 +176,16 @@ export class HttpAgentClient implements AgentClient, Specializer {
   }
 
   /** The agent's streamed answer: chunks to the sink as they arrive, the outcome from trailers. */
-  private async streamed(
+  private streamed(
     address: string,
     res: Dispatcher.ResponseData,
     sink: AgentStreamSink,
   ): Promise<AgentInvokeResult> {
-    sink.start(header(res.headers, 'content-type') ?? 'application/octet-stream');
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) await sink.write(chunk);
-    } catch (err) {
-      throw new AgentUnavailableError(
-        `environment at ${address} broke off its stream: ${(err as Error).message}`,
-      );
-    }
-    const trailers = res.trailers as Record<string, string | undefined>;
-    const errorBody = trailers[AGENT_HEADERS.functionErrorBody];
-    return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
+    return readStreamed(
+      res,
+      sink,
+      (err) => new AgentUnavailableError(`environment at ${address} broke off its stream: ${err.message}`),
+    );
   }
 
   /** What the agent is doing (its /healthz): an invocation, nothing, or it has no function yet. */

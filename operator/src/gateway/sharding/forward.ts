@@ -13,7 +13,12 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { AccessDeniedException, lambdaErrorFromWire, ServiceException } from '../../errors.js';
 import { AGENT_HEADERS, STREAM_TRAILERS } from '../../protocol/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
-import { type AgentStreamSink, header, outcome as agentOutcome } from '../environments/agent-client.js';
+import {
+  type AgentStreamSink,
+  header,
+  outcome as agentOutcome,
+  readStreamed,
+} from '../environments/agent-client.js';
 import type { InvocationType, InvokeOptions, InvokeOutcome } from '../dispatch/invoker.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import { writeWithBackpressure } from '../routes/backpressure.js';
@@ -129,17 +134,12 @@ export class ForwardClient {
     target: InvokeTarget,
     sink: AgentStreamSink,
   ): Promise<InvokeOutcome> {
-    sink.start(header(res.headers, 'content-type') ?? 'application/octet-stream');
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) await sink.write(chunk);
-    } catch (err) {
-      throw new ServiceException(
-        `The owning gateway replica broke off the stream: ${(err as Error).message}`,
-      );
-    }
-    const trailers = res.trailers as Record<string, string | undefined>;
-    const errorBody = trailers[AGENT_HEADERS.functionErrorBody];
-    return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers, target.version);
+    const { payload } = await readStreamed(
+      res,
+      sink,
+      (err) => new ServiceException(`The owning gateway replica broke off the stream: ${err.message}`),
+    );
+    return outcome(payload, res.trailers as Record<string, string | undefined>, target.version);
   }
 
   close(): Promise<void> {
