@@ -39,17 +39,18 @@ export async function sequential(
 export async function closedLoop(
   inFlight: number,
   seconds: number,
-  fn: () => Promise<{ status: number; text: string }>,
+  /** Called by worker `worker` (0 … inFlight−1) for each of its requests. */
+  fn: (worker: number) => Promise<{ status: number; text: string }>,
 ) {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const samples: number[] = [];
   let errors = 0;
   await Promise.all(
-    Array.from({ length: inFlight }, async () => {
+    Array.from({ length: inFlight }, async (_, worker) => {
       while (performance.now() < deadline) {
         try {
-          samples.push(await timed(fn));
+          samples.push(await timed(() => fn(worker)));
         } catch {
           errors += 1;
         }

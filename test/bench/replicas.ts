@@ -51,9 +51,11 @@ export async function scaleOutRows(
   try {
     for (const replicas of replicaCounts) {
       // No warm pool meanwhile: every replica keeps its own, and only warm invokes are measured.
-      const back = await setReleaseValues(release, { 'gateway.replicas': replicas, 'environments.pool.size': 0 }, [
-        'charts/lamina/values-ha.yaml',
-      ]);
+      const back = await setReleaseValues(
+        release,
+        { 'gateway.replicas': replicas, 'environments.pool.size': 0 },
+        ['charts/lamina/values-ha.yaml'],
+      );
       restore ??= back;
       const pods = await waitFor(
         `${replicas} ready gateway replicas`,
@@ -73,10 +75,9 @@ export async function scaleOutRows(
       for (let i = 0; i < 3; i++) await Promise.all(functions.map((fn) => invoke(fn)));
       const names = pods.map((p) => p.metadata!.name!);
       const before = names.map(containerCpuNanos);
-      let next = 0;
-      const r = await closedLoop(functions.length, seconds, () =>
-        invoke(functions[next++ % functions.length]!),
-      );
+      // One worker per function: one invoke in flight per function, so each stays on its one
+      // warm environment (a second concurrent invoke would start another).
+      const r = await closedLoop(functions.length, seconds, (worker) => invoke(functions[worker]!));
       const after = names.map(containerCpuNanos);
       const cpuMs = after.reduce((sum, v, i) => sum + (v - before[i]!), 0) / 1e6;
       rows.push([
