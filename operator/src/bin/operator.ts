@@ -23,8 +23,9 @@ try {
     defaultMetrics: true,
     // Event source mappings are polled by the leader only (docs/event-sources.md).
     ...(sources.enabled && {
-      whileLeading: (manager) =>
+      whileLeading: (manager, registry) =>
         startEventSources(sources, {
+          registry,
           mappings: manager.watched.eventsourcemappings,
           functions: manager.watched.functions,
           client: manager.clients.eventsourcemappings,

@@ -3,6 +3,7 @@
 // leader Lease. Losing the lease stops them at once; bin/operator.ts then exits so the pod
 // restarts clean, tests simply observe it.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import { KubeEventRecorder, LeaderElector } from '../kube/index.js';
 import { type Clock, systemClock } from '../shared/index.js';
 import type { Logger } from '../shared/index.js';
@@ -23,9 +24,10 @@ export interface OperatorDependencies {
   defaultMetrics?: boolean;
   /**
    * Work that runs only while this replica leads, once the caches are synced (the event
-   * source pollers); stopped before the reconcilers when leadership ends.
+   * source pollers), given the operator's metrics registry; stopped before the reconcilers
+   * when leadership ends.
    */
-  whileLeading?(manager: Manager): Promise<{ stop(): Promise<void> }>;
+  whileLeading?(manager: Manager, registry: Registry): Promise<{ stop(): Promise<void> }>;
 }
 
 export interface RunningOperator {
@@ -97,7 +99,7 @@ export async function startOperator(
       }
       if (deps.whileLeading && next.isSynced) {
         leading = await deps
-          .whileLeading(next)
+          .whileLeading(next, metrics.registry)
           .catch(
             (err: unknown) => (log.error('leader work failed to start', { error: String(err) }), undefined),
           );

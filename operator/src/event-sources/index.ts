@@ -10,3 +10,4 @@ export { natsSource } from './nats.js';
 export { sqsAdapter, type SqsRecord } from './sqs.js';
 export { kafkaAdapter, type KafkaRecord } from './kafka.js';
 export * from './run.js';
+export * from './metrics.js';

@@ -17,6 +17,7 @@ import {
 } from './decisions.js';
 import { type FilterPattern, matchesAny, parsePattern } from './filter-pattern.js';
 import type { FunctionInvoker, InvokeTarget } from './invoke-client.js';
+import { noPollerMetrics, type PollerMetrics } from './metrics.js';
 import type { SourceRecord, SourceSession } from './source.js';
 
 export interface PollerOptions {
@@ -32,6 +33,8 @@ export interface PollerOptions {
   deliverFailure(destination: string, record: Record<string, unknown>): Promise<void>;
   /** Reports Lambda's LastProcessingResult (called on changes only). */
   report(result: string): void;
+  /** Record counts and invoke durations of this mapping. */
+  metrics?: PollerMetrics;
 }
 
 const POLL_WAIT_MS = 1000;
@@ -45,8 +48,10 @@ export class MappingPoller {
   private readonly attempts = new Map<string, number>();
   private workers: Promise<void>[] = [];
   private lastResult = '';
+  private readonly metrics: PollerMetrics;
 
   constructor(private readonly o: PollerOptions) {
+    this.metrics = o.metrics ?? noPollerMetrics;
     const { spec, metadata } = o.mapping;
     this.settings = batchSettings(spec);
     this.patterns = (spec.filterCriteria?.filters ?? []).map((f) => parsePattern(f.pattern));
@@ -103,6 +108,7 @@ export class MappingPoller {
         wait,
         this.abort.signal,
       );
+      if (records.length > 0) this.metrics.polled(records.length);
       if (records.length === 0 && batch.length === 0) continue;
       if (batch.length === 0) firstAt = now;
       for (const r of records) {
@@ -116,7 +122,10 @@ export class MappingPoller {
   private async process(records: SourceRecord[]): Promise<void> {
     const keep = records.filter((r) => matchesAny(this.patterns, this.o.session.filterView(r)));
     const dropped = records.filter((r) => !keep.includes(r));
-    if (dropped.length > 0) await this.o.session.ack(dropped);
+    if (dropped.length > 0) {
+      this.metrics.filteredOut(dropped.length);
+      await this.o.session.ack(dropped);
+    }
     const { expired, live } = splitExpired(keep, this.settings, this.o.clock.now());
     if (expired.length > 0) await this.fail(expired, 'RecordAgeExceeded');
     if (live.length > 0) await this.invokeBatch(live, 0);
@@ -132,7 +141,9 @@ export class MappingPoller {
           this.o.heartbeatMs / 2,
         )
       : undefined;
+    const startedAt = this.o.clock.now();
     const outcome = await this.o.invoker.invoke(this.target, event).finally(() => clearInterval(beat));
+    this.metrics.invoked(records.length, outcome.kind === 'success', (this.o.clock.now() - startedAt) / 1000);
     const s = settle(records, outcome, {
       ordered: this.o.session.ordered,
       settings: this.settings,
@@ -170,6 +181,7 @@ export class MappingPoller {
     attempts = 0,
   ): Promise<void> {
     const destination = this.o.mapping.spec.destinationConfig?.onFailure?.destination;
+    if (!destination) this.metrics.dropped(records.length, false);
     if (destination) {
       const { namespace, name, qualifier } = this.target;
       const record = onFailureRecord({
@@ -189,6 +201,7 @@ export class MappingPoller {
       for (let tries = 1; ; tries++) {
         try {
           await this.o.deliverFailure(destination, record);
+          this.metrics.dropped(records.length, true);
           break;
         } catch (err) {
           this.result(`PROBLEM: ${(err as Error).message}`);

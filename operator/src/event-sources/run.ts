@@ -5,7 +5,9 @@ import type { EventSourceMapping, LaminaFunction, SourceKind } from '../api/inde
 import type { ReadCache, ResourceClient } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { EventSourcesConfig } from './config.js';
+import type { Registry } from 'prom-client';
 import { type FunctionInvoker, GatewayInvoker } from './invoke-client.js';
+import { EventSourceMetrics } from './metrics.js';
 import type { SourceAdapter } from './source.js';
 import { EventSourceSupervisor } from './supervisor.js';
 
@@ -20,6 +22,8 @@ export interface EventSourceDependencies {
   log: Logger;
   /** Tests inject their own; by default the gateway at config.gatewayUrl. */
   invoker?: FunctionInvoker;
+  /** Where the per-mapping metrics go (the operator's registry). */
+  registry?: Registry;
 }
 
 export async function startEventSources(
@@ -32,6 +36,7 @@ export async function startEventSources(
     invoker,
     region: config.region,
     deliverFailure: (namespace, destination, record) => deliver(invoker, namespace, destination, record),
+    ...(deps.registry && { metrics: new EventSourceMetrics(deps.registry) }),
   });
   supervisor.start();
   deps.log.info('event source pollers started', { gateway: config.gatewayUrl });

@@ -8,6 +8,7 @@ import type { ReadCache, ResourceClient } from '../kube/index.js';
 import { apiMessage } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { FunctionInvoker } from './invoke-client.js';
+import type { EventSourceMetrics, MappingLabels } from './metrics.js';
 import { MappingPoller } from './poller.js';
 import { ScheduleRunner } from './schedule.js';
 import type { SourceAdapter, SourceSession } from './source.js';
@@ -25,12 +26,25 @@ export interface SupervisorOptions {
   clock: Clock;
   log: Logger;
   region: string;
+  /** Per-mapping record counts (none: not measured). */
+  metrics?: EventSourceMetrics;
 }
 
 interface Running {
   uid: string;
   generation: number;
+  labels: MappingLabels;
   stop(): Promise<void>;
+}
+
+/** A mapping's metric labels. */
+function metricLabels(mapping: EventSourceMapping): MappingLabels {
+  return {
+    namespace: mapping.metadata.namespace ?? 'default',
+    mapping: mapping.metadata.name,
+    function: mapping.spec.functionName,
+    source: (['kafka', 'sqs', 'nats', 'schedule'] as const).find((k) => mapping.spec.source[k]) ?? '',
+  };
 }
 
 const keyOf = (m: EventSourceMapping) => `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`;
@@ -81,12 +95,16 @@ export class EventSourceSupervisor {
       this.running.delete(key);
       await current.stop();
       this.o.log.info('event source mapping stopped', { mapping: key });
+      // Deleted, or its function or source changed: the old series go.
+      if (!mapping || JSON.stringify(metricLabels(mapping)) !== JSON.stringify(current.labels))
+        this.o.metrics?.forget(current.labels);
     }
     if (!wanted || !mapping || this.running.has(key)) return;
     const stop = await this.launch(mapping);
     this.running.set(key, {
       uid: mapping.metadata.uid ?? '',
       generation: mapping.metadata.generation ?? 0,
+      labels: metricLabels(mapping),
       stop,
     });
     this.o.log.info('event source mapping started', { mapping: key, function: mapping.spec.functionName });
@@ -146,6 +164,7 @@ export class EventSourceSupervisor {
       heartbeatMs,
       deliverFailure: (destination, record) => this.o.deliverFailure(namespace, destination, record),
       report: (result) => void report(result),
+      ...(this.o.metrics && { metrics: this.o.metrics.forMapping(metricLabels(mapping)) }),
     });
     poller.start();
     return async () => {

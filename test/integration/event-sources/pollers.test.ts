@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
 import {
   EventSourceMappingResource,
   FunctionResource,
@@ -16,6 +17,7 @@ import {
 } from '../../../operator/src/api/index.js';
 import type { InvokeOutcome } from '../../../operator/src/event-sources/decisions.js';
 import type { FunctionInvoker, InvokeTarget } from '../../../operator/src/event-sources/invoke-client.js';
+import { EventSourceMetrics } from '../../../operator/src/event-sources/metrics.js';
 import { natsSource } from '../../../operator/src/event-sources/nats.js';
 import { EventSourceSupervisor } from '../../../operator/src/event-sources/supervisor.js';
 import { ResourceClient, WatchedKind } from '../../../operator/src/kube/index.js';
@@ -53,6 +55,12 @@ describe('event source pollers', () => {
   let nc: NatsConnection;
   let esm: ResourceClient<EventSourceMapping>;
   const stops: (() => Promise<void>)[] = [];
+  const registry = new Registry();
+  /** A mapping's value of an event source metric (0 when it has no series). */
+  const metric = async (name: string, mapping: string) =>
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === `lamina_event_source_${name}`)
+      ?.values.find((v) => v.labels.mapping === mapping)?.value ?? 0;
 
   const supervise = async (namespace: string, invoker: FunctionInvoker, clock: Clock) => {
     const mappings = new WatchedKind<EventSourceMapping>(
@@ -80,6 +88,7 @@ describe('event source pollers', () => {
       clock,
       log,
       region: 'us-east-1',
+      metrics: new EventSourceMetrics(registry),
     });
     supervisor.start();
     stops.push(async () => {
@@ -152,6 +161,13 @@ describe('event source pollers', () => {
     await eventually(async () =>
       assert.equal((await esm.get(ns, 'orders'))?.status?.lastProcessingResult, 'OK'),
     );
+    // Lambda's mapping metrics: 200 filtered out, 8 records invoked (a partial batch failure is a
+    // successful invoke), every polled record counted, none dropped.
+    assert.equal(await metric('filtered_out_records_total', 'orders'), 1);
+    assert.equal(await metric('invoked_records_total', 'orders'), 8);
+    assert.equal(await metric('failed_invoke_records_total', 'orders'), 0);
+    assert.ok((await metric('polled_records_total', 'orders')) >= 9, 'six records, three of them again');
+    assert.equal(await metric('dropped_records_total', 'orders'), 0);
 
     await esm.patch(ns, 'orders', { spec: { enabled: false } });
     await eventually(() => assert.equal(supervisor.size, 0));
@@ -161,6 +177,9 @@ describe('event source pollers', () => {
 
     await esm.delete(ns, 'orders');
     await eventually(() => assert.equal(supervisor.size, 0));
+    await eventually(async () =>
+      assert.equal(await metric('invoked_records_total', 'orders'), 0, 'a deleted mapping’s series are gone'),
+    );
   });
 
   it('delivers a schedule tick once when two replicas race for it', async () => {
