@@ -134,6 +134,17 @@ export async function readStreamed(
   return outcome(errorBody ? Buffer.from(errorBody, 'base64') : Buffer.alloc(0), trailers);
 }
 
+/** How long an invoke whose connection is refused is tried again before the environment counts as gone. */
+const REFUSED_RETRY_MS = 2000;
+const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The connection was refused or had no route: nothing of the request was sent. */
+export function connectionRefused(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  const cause = (err as { cause?: { code?: string } }).cause?.code;
+  return REFUSED.has(code ?? '') || REFUSED.has(cause ?? '');
+}
+
 export class HttpAgentClient implements AgentClient, Specializer {
   private readonly invokeDispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
   // Every pool pod is specialised once: those connections are not worth keeping.
@@ -150,17 +161,28 @@ export class HttpAgentClient implements AgentClient, Specializer {
     if (req.traceId) headers[AGENT_HEADERS.traceId] = req.traceId;
     if (req.stream) headers[AGENT_HEADERS.responseStream] = 'true';
     let res;
-    try {
-      res = await request(`${address}${AGENT_PATHS.invoke}`, {
-        method: 'POST',
-        headers,
-        body: req.payload,
-        dispatcher: this.invokeDispatcher,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-      });
-    } catch (err) {
-      throw new AgentUnavailableError(`environment at ${address} unreachable: ${(err as Error).message}`);
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await request(`${address}${AGENT_PATHS.invoke}`, {
+          method: 'POST',
+          headers,
+          body: req.payload,
+          dispatcher: this.invokeDispatcher,
+          headersTimeout: req.timeoutMs,
+          bodyTimeout: req.timeoutMs,
+        });
+        break;
+      } catch (err) {
+        // Refused before anything was sent: the invocation never reached the agent. A pod whose
+        // labels just changed (a warm-pool pod handed to a function) can be refused for a moment
+        // while NetworkPolicy enforcement catches up, so try again briefly.
+        if (connectionRefused(err) && Date.now() - started < REFUSED_RETRY_MS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 400)));
+          continue;
+        }
+        throw new AgentUnavailableError(`environment at ${address} unreachable: ${(err as Error).message}`);
+      }
     }
     if (req.stream && res.statusCode === 200) return this.streamed(address, res, req.stream);
     const body = Buffer.from(await res.body.arrayBuffer());

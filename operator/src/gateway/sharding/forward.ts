@@ -15,6 +15,7 @@ import { AGENT_HEADERS, STREAM_TRAILERS } from '../../protocol/index.js';
 import { acceptRawBodies, bodyOf } from '../../shared/index.js';
 import {
   type AgentStreamSink,
+  connectionRefused,
   header,
   outcome as agentOutcome,
   readStreamed,
@@ -48,12 +49,10 @@ export class NotOwnerError extends Error {}
 /** The owner could not be reached before anything was sent: safe to retry elsewhere. */
 export class OwnerUnreachableError extends Error {}
 
-const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
+/** Refused, no route, or the connection not made in time: nothing of the request was sent. */
 function refusedBeforeSending(err: unknown): boolean {
   const code = (err as { code?: string; cause?: { code?: string } }).code;
-  const cause = (err as { cause?: { code?: string } }).cause?.code;
-  return REFUSED.has(code ?? '') || REFUSED.has(cause ?? '');
+  return connectionRefused(err) || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 export class ForwardClient {
