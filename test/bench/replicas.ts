@@ -72,7 +72,19 @@ export async function scaleOutRows(
         500,
       );
       // Warm: every function has its environment, and every replica has routed to every owner.
-      for (let i = 0; i < 3; i++) await Promise.all(functions.map((fn) => invoke(fn)));
+      // Right after a rollout the node may still route a new connection to the replaced pod
+      // for a moment (kube-proxy catching up): a warm-up invoke that cannot connect goes again.
+      const warm = async (fn: string) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await invoke(fn);
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
+        }
+      };
+      for (let i = 0; i < 3; i++) await Promise.all(functions.map(warm));
       const names = pods.map((p) => p.metadata!.name!);
       const before = names.map(containerCpuNanos);
       // One worker per function: one invoke in flight per function, so each stays on its one
