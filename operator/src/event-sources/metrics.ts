@@ -6,7 +6,6 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 
 const LABELS = ['namespace', 'mapping', 'function', 'source'] as const;
 export type MappingLabels = Record<(typeof LABELS)[number], string>;
-type Labels = MappingLabels;
 
 /** What one mapping's poller reports. */
 export interface PollerMetrics {
@@ -75,7 +74,7 @@ export class EventSourceMetrics {
   }
 
   /** The reporter of one mapping. */
-  forMapping(labels: Labels): PollerMetrics {
+  forMapping(labels: MappingLabels): PollerMetrics {
     return {
       polled: (count) => this.polledRecords.inc(labels, count),
       filteredOut: (count) => this.filteredRecords.inc(labels, count),
@@ -91,8 +90,8 @@ export class EventSourceMetrics {
     };
   }
 
-  /** Forgets a deleted mapping's series. */
-  forget(labels: Labels): void {
+  /** Forgets a mapping's series (deleted, or its function or source changed). */
+  forget(labels: MappingLabels): void {
     for (const metric of [
       this.polledRecords,
       this.filteredRecords,
