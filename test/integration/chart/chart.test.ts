@@ -1,7 +1,7 @@
 // The Helm chart: lints, renders with its defaults, refuses invalid values through
 // values.schema.json, and everything it renders is accepted by a real API server.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,35 +9,21 @@ import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { kubectl } from '../../harness/kube.js';
-import { repoRoot } from '../../harness/manifests.js';
+import { CHART_DIR, helmBinary, helmTemplate, SINGLE_REPLICA_SETS } from '../../harness/chart.js';
 
 const run = promisify(execFile);
-const chart = join(repoRoot, 'charts', 'lamina');
 
 describe('Helm chart', () => {
   let helm: string;
 
   before(() => {
-    // Builds helm from its Go module on first use (cached), like every other tool here.
-    execFileSync('bash', ['scripts/k8s/build.sh', 'helm'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    helm = join(
-      execFileSync('bash', ['-c', '. scripts/versions.sh && printf %s "$HELM_BIN_DIR"'], {
-        cwd: repoRoot,
-      }).toString(),
-      'helm',
-    );
+    helm = helmBinary();
   });
 
-  const template = (...args: string[]) =>
-    run(helm, ['template', 'lamina', chart, '--namespace', 'lamina-system', ...args], {
-      maxBuffer: 16 << 20,
-    });
+  const template = (...args: string[]) => helmTemplate(helm, ...args);
 
   it('passes helm lint', async () => {
-    const { stdout } = await run(helm, ['lint', chart, '--strict']);
+    const { stdout } = await run(helm, ['lint', CHART_DIR, '--strict']);
     assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
@@ -86,14 +72,7 @@ describe('Helm chart', () => {
       stdout,
       /name: LAMINA_POOL_OWNER\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/,
     );
-    const single = await template(
-      '--set',
-      'gateway.replicas=1',
-      '--set',
-      'async.backend=sqlite',
-      '--set',
-      'nats.enabled=false',
-    );
+    const single = await template(...SINGLE_REPLICA_SETS);
     assert.match(single.stdout, /name: LAMINA_POOL_OWNER, value: "lamina\.lamina-system"/);
   });
 

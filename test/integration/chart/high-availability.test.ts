@@ -3,7 +3,7 @@
 // PodDisruptionBudget; an HPA on request; several replicas with the SQLite queue are refused.
 // What it renders is accepted by a real API server in a namespace enforcing `restricted`.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,10 @@ import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { kubectl } from '../../harness/kube.js';
-import { repoRoot } from '../../harness/manifests.js';
+import { CHART_DIR, helmBinary, helmTemplate, SINGLE_REPLICA_SETS } from '../../harness/chart.js';
 
 const run = promisify(execFile);
-const chart = join(repoRoot, 'charts', 'lamina');
-const HA = join(chart, 'values-ha.yaml');
+const HA = join(CHART_DIR, 'values-ha.yaml');
 
 interface Container {
   name: string;
@@ -51,26 +50,11 @@ describe('Helm chart: the highly available shape', () => {
   let helm: string;
 
   before(() => {
-    execFileSync('bash', ['scripts/k8s/build.sh', 'helm'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    helm = join(
-      execFileSync('bash', ['-c', '. scripts/versions.sh && printf %s "$HELM_BIN_DIR"'], {
-        cwd: repoRoot,
-      }).toString(),
-      'helm',
-    );
+    helm = helmBinary();
   });
 
   const render = async (...args: string[]) => {
-    const { stdout } = await run(
-      helm,
-      ['template', 'lamina', chart, '--namespace', 'lamina-system', ...args],
-      {
-        maxBuffer: 16 << 20,
-      },
-    );
+    const { stdout } = await helmTemplate(helm, ...args);
     const objects = parseAllDocuments(stdout)
       .map((doc) => doc.toJS() as Obj | null)
       .filter((o): o is Obj => o !== null);
@@ -79,7 +63,7 @@ describe('Helm chart: the highly available shape', () => {
     return { stdout, objects, find };
   };
   const refusal = (...args: string[]) =>
-    run(helm, ['template', 'lamina', chart, '--namespace', 'lamina-system', ...args]).then(
+    helmTemplate(helm, ...args).then(
       () => assert.fail(`rendered with ${args.join(' ')}`),
       (e: { stderr: string }) => e.stderr,
     );
@@ -190,14 +174,7 @@ describe('Helm chart: the highly available shape', () => {
     assert.ok(defaults.find('StatefulSet', 'lamina-nats'));
     assert.ok(defaults.find('PodDisruptionBudget', 'lamina-gateway'));
     assert.equal(defaults.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0);
-    const local = await render(
-      '--set',
-      'gateway.replicas=1',
-      '--set',
-      'async.backend=sqlite',
-      '--set',
-      'nats.enabled=false',
-    );
+    const local = await render(...SINGLE_REPLICA_SETS);
     for (const kind of ['StatefulSet', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']) {
       assert.equal(local.objects.filter((o) => o.kind === kind).length, 0, kind);
     }
@@ -237,8 +214,8 @@ describe('Helm chart: the highly available shape', () => {
     // --reuse-values renders with the installed chart's defaults: an install older than the
     // NATS values has none of them, and the templates fall back to values.yaml's defaults.
     const old = join(mkdtempSync(join(tmpdir(), 'lamina-old-chart-')), 'lamina');
-    cpSync(chart, old, { recursive: true });
-    const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
+    cpSync(CHART_DIR, old, { recursive: true });
+    const values = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as {
       nats?: unknown;
       images: Record<string, unknown>;
       gateway: Record<string, unknown>;
@@ -271,7 +248,7 @@ describe('Helm chart: the highly available shape', () => {
         .filter((o) => o.kind !== 'Secret' && o.kind !== 'ServiceAccount' && o.kind !== 'Deployment')
         .map((o) => ({ ...o, metadata: { ...o.metadata, labels: undefined } }));
     };
-    const [current, older] = await Promise.all([renderFrom(chart), renderFrom(old)]);
+    const [current, older] = await Promise.all([renderFrom(CHART_DIR), renderFrom(old)]);
     assert.ok(current.some((o) => o.kind === 'StatefulSet'));
     assert.deepEqual(older, current);
   });
