@@ -3,7 +3,7 @@
 // lives under the operator's leader Lease: only the leader polls, so two replicas never
 // process the same records at once; a new leader resumes from the sources' committed
 // positions (and the schedules' status.lastTick).
-import type { EventSourceMapping, LaminaFunction, SourceKind } from '../api/index.js';
+import { type EventSourceMapping, type LaminaFunction, SOURCE_KINDS, type SourceKind } from '../api/index.js';
 import type { ReadCache, ResourceClient } from '../kube/index.js';
 import { apiMessage } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
@@ -43,7 +43,7 @@ function metricLabels(mapping: EventSourceMapping): MappingLabels {
     namespace: mapping.metadata.namespace ?? 'default',
     mapping: mapping.metadata.name,
     function: mapping.spec.functionName,
-    source: (['kafka', 'sqs', 'nats', 'schedule'] as const).find((k) => mapping.spec.source[k]) ?? '',
+    source: SOURCE_KINDS.find((k) => mapping.spec.source[k] !== undefined) ?? '',
   };
 }
 
