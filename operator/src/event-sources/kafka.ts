@@ -59,6 +59,25 @@ export function toKafkaRecord(message: KafkaMessage): KafkaRecord {
 }
 
 /**
+ * Lambda's OffsetLag: the sum over partitions of the latest offset minus the group's committed
+ * offset. A partition the group never committed (committed < 0 or absent) counts from where
+ * the group starts reading it (`start`: the first offset for TRIM_HORIZON, the latest for
+ * LATEST).
+ */
+export function offsetLag(
+  latest: readonly bigint[],
+  committed: readonly (bigint | undefined)[],
+  start: readonly bigint[],
+): number {
+  let total = 0n;
+  for (const [i, end] of latest.entries()) {
+    const from = committed[i] !== undefined && committed[i] >= 0n ? committed[i] : (start[i] ?? end);
+    if (end > from) total += end - from;
+  }
+  return Number(total);
+}
+
+/**
  * Per-partition buffers and in-flight accounting: which records poll() may hand out now.
  * Pure apart from the clock; the session feeds it what the consumer fetched.
  */
@@ -183,6 +202,8 @@ export class KafkaSession implements SourceSession<KafkaRecord> {
     private readonly topic: string,
     private readonly bootstrapServers: readonly string[],
     private readonly context: SourceContext,
+    /** Partitions the group never committed are read from their first offset (TRIM_HORIZON). */
+    private readonly fromEarliest = false,
   ) {
     this.#buffers = new PartitionBuffers(context.clock);
     stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
@@ -286,11 +307,21 @@ export class KafkaSession implements SourceSession<KafkaRecord> {
     return kafkaFilterView(record.message);
   }
 
+  /**
+   * Lambda's OffsetLag, from the broker: the latest offsets of the topic's partitions and the
+   * group's committed offsets (what a restarted poller would resume from), not this consumer's
+   * fetch position.
+   */
   async lag(): Promise<number | undefined> {
-    const lag = await this.consumer.getLag({ topics: [this.topic] });
-    let total = 0;
-    for (const partitions of lag.values()) for (const l of partitions) if (l > 0n) total += Number(l);
-    return total;
+    const latest = (await this.consumer.listOffsets({ topics: [this.topic] })).get(this.topic) ?? [];
+    const partitions = latest.map((_, i) => i);
+    const committed = (
+      await this.consumer.listCommittedOffsets({ topics: [{ topic: this.topic, partitions }] })
+    ).get(this.topic);
+    const start = this.fromEarliest
+      ? ((await this.consumer.listOffsets({ topics: [this.topic], timestamp: -2n })).get(this.topic) ?? [])
+      : latest;
+    return offsetLag(latest, committed ?? [], start);
   }
 
   async close(): Promise<void> {
@@ -375,7 +406,14 @@ export const kafkaAdapter: SourceAdapter<KafkaRecord> = {
         mode: 'committed',
         fallbackMode: mapping.spec.startingPosition === 'TRIM_HORIZON' ? 'earliest' : 'latest',
       });
-      return new KafkaSession(consumer, stream, topic, source.bootstrapServers, context);
+      return new KafkaSession(
+        consumer,
+        stream,
+        topic,
+        source.bootstrapServers,
+        context,
+        mapping.spec.startingPosition === 'TRIM_HORIZON',
+      );
     } catch (err) {
       await closeConsumer(consumer);
       throw err;

@@ -1,8 +1,8 @@
 // Per-mapping metrics of the pollers, named after Lambda's event source mapping metrics in
 // CloudWatch (PolledEventCount, FilteredOutEventCount, InvokedEventCount,
-// FailedInvokeEventCount, DroppedEventCount, OnFailureDestinationDeliveredEventCount), on the
-// operator's registry, labelled by namespace, mapping, function and source kind.
-import { Counter, Histogram, type Registry } from 'prom-client';
+// FailedInvokeEventCount, DroppedEventCount, OnFailureDestinationDeliveredEventCount, OffsetLag),
+// on the operator's registry, labelled by namespace, mapping, function and source kind.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const LABELS = ['namespace', 'mapping', 'function', 'source'] as const;
 export type MappingLabels = Record<(typeof LABELS)[number], string>;
@@ -17,6 +17,8 @@ export interface PollerMetrics {
   invoked(count: number, ok: boolean, seconds: number): void;
   /** Records given up on (retries exhausted or too old), and whether a destination got them. */
   dropped(count: number, delivered: boolean): void;
+  /** Records waiting in the source, as the session last measured them (SourceSession.lag). */
+  lag(records: number): void;
 }
 
 export const noPollerMetrics: PollerMetrics = {
@@ -24,6 +26,7 @@ export const noPollerMetrics: PollerMetrics = {
   filteredOut: () => undefined,
   invoked: () => undefined,
   dropped: () => undefined,
+  lag: () => undefined,
 };
 
 export class EventSourceMetrics {
@@ -34,6 +37,7 @@ export class EventSourceMetrics {
   private readonly droppedRecords: Counter<(typeof LABELS)[number]>;
   private readonly deliveredRecords: Counter<(typeof LABELS)[number]>;
   private readonly invokeDuration: Histogram<(typeof LABELS)[number]>;
+  private readonly offsetLag: Gauge<(typeof LABELS)[number]>;
 
   /** The metrics on `registry` (registered once; a later leadership term reuses them). */
   constructor(registry: Registry) {
@@ -71,6 +75,18 @@ export class EventSourceMetrics {
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
         registers: [registry],
       });
+    const lagName = 'lamina_event_source_offset_lag';
+    this.offsetLag =
+      (registry.getSingleMetric(lagName) as Gauge<(typeof LABELS)[number]> | undefined) ??
+      new Gauge({
+        name: lagName,
+        help:
+          'Records in the source the mapping has not processed: Kafka, the sum over partitions of the latest ' +
+          "offset minus the group's committed offset; SQS, ApproximateNumberOfMessages; NATS JetStream, the " +
+          "consumer's pending count.",
+        labelNames: LABELS,
+        registers: [registry],
+      });
   }
 
   /** The reporter of one mapping. */
@@ -87,6 +103,7 @@ export class EventSourceMetrics {
         this.droppedRecords.inc(labels, count);
         if (delivered) this.deliveredRecords.inc(labels, count);
       },
+      lag: (records) => this.offsetLag.set(labels, records),
     };
   }
 
@@ -100,6 +117,7 @@ export class EventSourceMetrics {
       this.droppedRecords,
       this.deliveredRecords,
       this.invokeDuration,
+      this.offsetLag,
     ])
       metric.remove(labels);
   }

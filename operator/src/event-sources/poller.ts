@@ -35,9 +35,12 @@ export interface PollerOptions {
   report(result: string): void;
   /** Record counts and invoke durations of this mapping. */
   metrics?: PollerMetrics;
+  /** How often the source's lag is measured for the metrics (default 15 s). */
+  lagIntervalMs?: number;
 }
 
 const POLL_WAIT_MS = 1000;
+const LAG_INTERVAL_MS = 15_000;
 const DEFAULT_QUEUE_CONCURRENCY = 5;
 
 export class MappingPoller {
@@ -65,6 +68,7 @@ export class MappingPoller {
       ? (spec.parallelizationFactor ?? 1)
       : (spec.scalingConfig?.maximumConcurrency ?? DEFAULT_QUEUE_CONCURRENCY);
     for (let i = 0; i < count; i++) this.workers.push(this.work());
+    if (this.o.session.lag) this.workers.push(this.measureLag());
   }
 
   /** Stops polling; in-flight batches finish settling first. */
@@ -90,6 +94,19 @@ export class MappingPoller {
         this.o.log.warn('event source poll failed', { error: String(err), failures });
         await this.sleep(Math.min(1000 * 2 ** failures, 30_000));
       }
+    }
+  }
+
+  /** The source's lag into the metrics, now and every lagIntervalMs; a failed measurement is skipped. */
+  private async measureLag(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const lag = await this.o.session.lag?.();
+        if (lag !== undefined && !this.stopped) this.metrics.lag(lag);
+      } catch (err) {
+        this.o.log.debug('event source lag not measured', { error: String(err) });
+      }
+      await this.sleep(this.o.lagIntervalMs ?? LAG_INTERVAL_MS);
     }
   }
 

@@ -28,6 +28,8 @@ export interface SupervisorOptions {
   region: string;
   /** Per-mapping record counts (none: not measured). */
   metrics?: EventSourceMetrics;
+  /** How often each poller measures its source's lag (default: the poller's). */
+  lagIntervalMs?: number;
 }
 
 interface Running {
@@ -165,6 +167,7 @@ export class EventSourceSupervisor {
       deliverFailure: (destination, record) => this.o.deliverFailure(namespace, destination, record),
       report: (result) => void report(result),
       ...(this.o.metrics && { metrics: this.o.metrics.forMapping(metricLabels(mapping)) }),
+      ...(this.o.lagIntervalMs !== undefined && { lagIntervalMs: this.o.lagIntervalMs }),
     });
     poller.start();
     return async () => {

@@ -1,7 +1,7 @@
 // The Kafka source adapter against a real Apache Kafka 4 broker (KRaft, built from Maven
 // Central and running in the local cluster): Lambda's SelfManagedKafka event shape, order per
 // partition with one batch per partition at a time, offsets committed only after success, the
-// checkpoint at the lowest failed offset, AT_TIMESTAMP, and a consumer that dies mid-stream
+// checkpoint at the lowest failed offset, OffsetLag from the group's commits, AT_TIMESTAMP, and a consumer that dies mid-stream
 // of 2,000 records losing nothing, its duplicates bounded by what it had in flight.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -183,7 +183,13 @@ describe('Kafka source adapter on Apache Kafka 4 (KRaft)', () => {
     const first = await open(topic, group);
     const batch = await first.poll(20, 10_000);
     assert.equal(batch.length, 20);
+    assert.equal(
+      await first.lag(),
+      20,
+      "OffsetLag: nothing committed, a TRIM_HORIZON group's lag is the whole log",
+    );
     await first.ack(batch.slice(0, 5));
+    assert.equal(await first.lag(), 15, 'OffsetLag: the latest offset minus the committed one');
     await first.close();
 
     const second = await open(topic, group);

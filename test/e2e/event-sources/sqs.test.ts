@@ -124,6 +124,7 @@ describe('SQS source adapter on ElasticMQ', () => {
     const bodies = Array.from({ length: 25 }, (_, i) => JSON.stringify({ i }));
     await send(queueUrl, bodies);
     const session = await open(queueUrl);
+    assert.equal(await session.lag(), 25, 'the lag is the visible messages');
 
     const records = await pollUntil(session, 25);
     assert.equal(records.length, 25);
@@ -155,6 +156,7 @@ describe('SQS source adapter on ElasticMQ', () => {
     }
     assert.deepEqual(session.filterView(records[0]!).body, JSON.parse(records[0]!.data.toString()));
 
+    assert.equal(await session.lag(), 0, 'received messages are in flight, not waiting');
     await session.ack(records);
     assert.deepEqual(await queueCounts(queueUrl), { visible: 0, inFlight: 0 });
     assert.deepEqual(await session.poll(10, 1000), []);

@@ -1,7 +1,7 @@
 // The pollers against a real API server (the operator reconciling the mappings) and a real
 // nats-server: NATS batches with filters and ReportBatchItemFailures, disable/enable resumes
-// from the consumer's position, delete stops; a schedule tick is delivered once by two
-// replicas racing for it. The function side is a recording invoker: what the pollers send and
+// from the consumer's position, delete stops; the mapping's lag gauge follows the consumer's
+// pending count; a schedule tick is delivered once by two replicas racing for it. The function side is a recording invoker: what the pollers send and
 // what they do with each answer is the point here (the gateway path is the e2e test's).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -43,6 +43,17 @@ class RecordingInvoker implements FunctionInvoker {
   async close() {}
 }
 
+/** Like RecordingInvoker, but the first invoke answers only once release() is called. */
+class HoldingFirstInvoker extends RecordingInvoker {
+  release: () => void = () => undefined;
+  private readonly held = new Promise<void>((resolve) => (this.release = resolve));
+  override async invoke(target: InvokeTarget, payload: Buffer, type?: string) {
+    const outcome = await super.invoke(target, payload, type);
+    if (this.calls.length === 1) await this.held;
+    return outcome;
+  }
+}
+
 const log = createLogger({}, (process.env.TEST_LOG as 'info') ?? 'error');
 const numbers = (call: Call) =>
   (call.event.Records ?? []).map(
@@ -61,6 +72,11 @@ describe('event source pollers', () => {
     (await registry.getMetricsAsJSON())
       .find((m) => m.name === `lamina_event_source_${name}`)
       ?.values.find((v) => v.labels.mapping === mapping)?.value ?? 0;
+  /** A mapping's lag gauge, undefined while it has no series. */
+  const lag = async (mapping: string) =>
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === 'lamina_event_source_offset_lag')
+      ?.values.find((v) => v.labels.mapping === mapping)?.value;
 
   const supervise = async (namespace: string, invoker: FunctionInvoker, clock: Clock) => {
     const mappings = new WatchedKind<EventSourceMapping>(
@@ -89,6 +105,7 @@ describe('event source pollers', () => {
       log,
       region: 'us-east-1',
       metrics: new EventSourceMetrics(registry),
+      lagIntervalMs: 200,
     });
     supervisor.start();
     stops.push(async () => {
@@ -106,7 +123,7 @@ describe('event source pollers', () => {
     });
 
   before(async () => {
-    env = await setUp('esm-poll', 2);
+    env = await setUp('esm-poll', 3);
     esm = new ResourceClient(env.kc, EventSourceMappingResource.plural, EventSourceMappingResource.kind);
     for (const ns of env.namespaces) await env.api.functions.create(ns, fnObject('consumer'));
     nats = await startNatsServer();
@@ -179,6 +196,34 @@ describe('event source pollers', () => {
     await eventually(() => assert.equal(supervisor.size, 0));
     await eventually(async () =>
       assert.equal(await metric('invoked_records_total', 'orders'), 0, 'a deleted mapping’s series are gone'),
+    );
+  });
+
+  it("reports the mapping's lag as the JetStream consumer's pending records, down to 0 once processed", async () => {
+    const ns = env.namespaces[2] ?? '';
+    await (await jetstreamManager(nc)).streams.add({ name: 'backlog', subjects: ['backlog.>'] });
+    const js = jetstream(nc);
+    for (let n = 1; n <= 5; n++) await js.publish('backlog.item', JSON.stringify({ n }));
+    // The first batch (records 1 and 2) stays in the function until released.
+    const invoker = new HoldingFirstInvoker();
+    await supervise(ns, invoker, systemClock);
+    await create(ns, 'backlog', {
+      source: { nats: { url: nats.url, stream: 'backlog', subject: 'backlog.item' } },
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: 2,
+      maximumBatchingWindowInSeconds: 0,
+    });
+    await eventually(() => assert.equal(invoker.calls.length, 1), 30_000);
+    await eventually(
+      async () => assert.equal(await lag('backlog'), 3, 'five records, two in flight'),
+      30_000,
+    );
+    invoker.release();
+    await eventually(() => assert.deepEqual(invoker.calls.flatMap(numbers), [1, 2, 3, 4, 5]), 30_000);
+    await eventually(async () => assert.equal(await lag('backlog'), 0), 30_000);
+    await esm.delete(ns, 'backlog');
+    await eventually(async () =>
+      assert.equal(await lag('backlog'), undefined, 'the series goes with the mapping'),
     );
   });
 
