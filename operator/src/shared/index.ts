@@ -2,5 +2,6 @@
 export * from './clock.js';
 export * from './config.js';
 export * from './log.js';
+export * from './random.js';
 export * from './raw-body.js';
 export * from './status-text.js';

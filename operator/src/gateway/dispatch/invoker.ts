@@ -11,10 +11,12 @@ import {
 } from '../environments/agent-client.js';
 import type { EnvironmentPool } from '../environments/environment-pool.js';
 import { type EnvironmentSettings, environmentSpec } from '../environments/environment-spec.js';
+import type { EnvironmentSpec } from '../environments/types.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { resolveFunctionReference } from '../../api/index.js';
 import { type InvokeTarget, resolveTarget } from '../routing/resolve-target.js';
 import type { RandomSource } from '../routing/weighted-routing.js';
+import type { InvokeTracing } from '../tracing/invoke-tracing.js';
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 
@@ -47,6 +49,8 @@ export interface InvokerDeps {
   log: Logger;
   random: RandomSource;
   settings: EnvironmentSettings & { defaultNamespace: string };
+  /** Spans of each invocation (tracing.otlpEndpoint); absent: tracing off, no cost. */
+  tracing?: InvokeTracing;
 }
 
 /** What the routes and the async processor invoke through: one replica's Invoker, or the sharded one. */
@@ -56,7 +60,26 @@ export type InvokePort = Pick<Invoker, 'resolve' | 'invoke'>;
 const AGENT_SLACK_MS = 5000;
 
 export class Invoker {
+  /**
+   * Each function object's environment specs by version and revision: building one hashes the
+   * whole configuration, too dear for every invoke. A changed function is a new object in the
+   * catalog, so its old specs go with the old object.
+   */
+  private readonly specs = new WeakMap<InvokeTarget['fn'], Map<string, EnvironmentSpec>>();
+
   constructor(private readonly deps: InvokerDeps) {}
+
+  private specOf(target: InvokeTarget): EnvironmentSpec {
+    let byVersion = this.specs.get(target.fn);
+    if (!byVersion) this.specs.set(target.fn, (byVersion = new Map()));
+    const key = `${target.version}/${target.snapshot.revisionId}`;
+    let spec = byVersion.get(key);
+    if (!spec) {
+      spec = environmentSpec(target.fn, target.version, target.snapshot, 'on-demand', this.deps.settings);
+      byVersion.set(key, spec);
+    }
+    return spec;
+  }
 
   /** FunctionName + Qualifier → what runs, or a typed 400/404/409. */
   resolve(
@@ -70,16 +93,18 @@ export class Invoker {
   }
 
   async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
-    const { pool, agent, metrics, clock, log, settings } = this.deps;
+    const { pool, agent, metrics, clock, log } = this.deps;
     const labels = { namespace: target.namespace, function: target.functionName, version: target.version };
-    const spec = environmentSpec(target.fn, target.version, target.snapshot, 'on-demand', settings);
+    const spec = this.specOf(target);
     const requested = clock.now();
+    const trace = this.deps.tracing?.begin(target, opts, requested);
     let lease;
     try {
       lease = await pool.acquire(spec);
     } catch (err) {
       if (err instanceof TooManyRequestsException) metrics.throttles.inc({ ...labels, reason: err.reason });
       else metrics.serviceErrors.inc(labels);
+      trace?.end({ endedAt: clock.now(), error: err });
       throw err;
     }
     if (lease.coldStart) {
@@ -96,11 +121,12 @@ export class Invoker {
         invokedFunctionArn: target.invokedFunctionArn,
         tail: sync && opts.tail === true,
         ...(sync && opts.clientContext ? { clientContext: opts.clientContext } : {}),
-        ...(opts.traceId ? { traceId: opts.traceId } : {}),
+        ...(trace ? { traceId: trace.header } : opts.traceId ? { traceId: opts.traceId } : {}),
         ...(sync && opts.stream ? { stream: opts.stream } : {}),
         timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
       });
       lease.release();
+      trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, result });
       metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
       metrics.duration.observe(labels, (clock.now() - started) / 1000);
       if (result.functionError) metrics.errors.inc({ ...labels, error_type: result.functionError });
@@ -119,6 +145,7 @@ export class Invoker {
       };
     } catch (err) {
       lease.release({ broken: err instanceof AgentUnavailableError });
+      trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, error: err });
       metrics.serviceErrors.inc(labels);
       log.error('invoke failed in the environment', {
         requestId: opts.requestId,

@@ -1,7 +1,6 @@
 // Function URLs: any method on /lambda-url/<namespace>/<function>[:<alias>]/<path…> for
 // functions with `spec.functionUrl`; HTTP → event (2.0, or 1.0 API Gateway proxy) → invoke →
 // HTTP (LAMBDA-SPEC §9), with the function's CORS settings.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDeniedException, ResourceNotFoundException } from '../../errors.js';
 import { traceIdFromHeaders } from '../../protocol/index.js';
@@ -24,7 +23,7 @@ import { URL_PREFIX } from '../../api/index.js';
 import { parseUrlTarget } from '../routing/function-url.js';
 import { resolveTarget } from '../routing/resolve-target.js';
 import type { RandomSource } from '../routing/weighted-routing.js';
-import { acceptRawBodies, bodyOf } from '../../shared/index.js';
+import { acceptRawBodies, bodyOf, randomHex } from '../../shared/index.js';
 import { writeWithBackpressure } from './backpressure.js';
 
 /** Decides whether a request may call a function URL whose authType is not NONE. */
@@ -40,8 +39,6 @@ export interface FunctionUrlRouteOptions {
   now: () => number;
   authorizer?: UrlAuthorizer;
 }
-
-const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 function rawPairs(request: FastifyRequest): Array<[string, string]> {
   const raw = request.raw.rawHeaders;

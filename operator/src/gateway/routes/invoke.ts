@@ -1,5 +1,4 @@
 // Lambda's Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations (LAMBDA-SPEC §1).
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestContentException,
@@ -18,7 +17,7 @@ import type { CallerNamespace } from '../../kube/index.js';
 import type { InvokeAuthorizer } from '../auth/lambda-auth.js';
 import type { InvocationType, InvokePort } from '../dispatch/invoker.js';
 import { resolveFunctionReference } from '../../api/index.js';
-import { acceptRawBodies, bodyOf } from '../../shared/index.js';
+import { acceptRawBodies, bodyOf, randomHex } from '../../shared/index.js';
 import { writeWithBackpressure } from './backpressure.js';
 import { invokeComplete, payloadChunk } from '../events/event-stream.js';
 
@@ -33,8 +32,6 @@ export interface InvokeRouteOptions {
   /** Where the caller's bare function names resolve. */
   bareNames: CallerNamespace;
 }
-
-const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'] as const;
 const LOG_TYPES = ['None', 'Tail'] as const;

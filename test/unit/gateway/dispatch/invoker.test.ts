@@ -1,0 +1,44 @@
+// The invoker keeps each function's environment spec between invokes: what it keeps must follow
+// the function, so a changed configuration is a new environment and an unchanged one is reused.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { activeFunction } from '../fixtures.js';
+import { testGateway } from '../harness.js';
+
+const path = (name: string) => `/2015-03-31/functions/${name}/invocations`;
+
+describe('Invoker environment specs', () => {
+  it('reuses the warm environment while the function is unchanged and builds a new one after a change', async () => {
+    const t = await testGateway({
+      greeter: ({ spec, environment }) => ({
+        body: { greeting: spec.config.environment.GREETING, environment },
+      }),
+    });
+    try {
+      const invoke = async () => {
+        const res = await t.app.inject({ method: 'POST', url: path('greeter'), payload: '{}' });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json() as { greeting: string; environment: string };
+      };
+      const withGreeting = (greeting: string, revisionId: string) => {
+        const fn = activeFunction('greeter', { environment: { variables: { GREETING: greeting } } });
+        return { ...fn, status: { ...fn.status, revisionId } };
+      };
+
+      t.catalog.upsertFunction(withGreeting('hello', 'rev-1'));
+      const first = await invoke();
+      assert.equal(first.greeting, 'hello');
+      // The same function re-read from the API server (a new object, same revision): same environment.
+      t.catalog.upsertFunction(withGreeting('hello', 'rev-1'));
+      assert.deepEqual(await invoke(), first);
+
+      t.catalog.upsertFunction(withGreeting('bonjour', 'rev-2'));
+      const changed = await invoke();
+      assert.equal(changed.greeting, 'bonjour');
+      assert.notEqual(changed.environment, first.environment);
+      assert.equal(t.provider.created.length, 2);
+    } finally {
+      await t.close();
+    }
+  });
+});
