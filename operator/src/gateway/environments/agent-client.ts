@@ -164,11 +164,13 @@ export class HttpAgentClient implements AgentClient, Specializer {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await request(`${address}${AGENT_PATHS.invoke}`, {
+        // The dispatcher's own request (origin and path apart): no URL to parse on every invoke.
+        res = await this.invokeDispatcher.request({
+          origin: address,
+          path: AGENT_PATHS.invoke,
           method: 'POST',
           headers,
           body: req.payload,
-          dispatcher: this.invokeDispatcher,
           headersTimeout: req.timeoutMs,
           bodyTimeout: req.timeoutMs,
         });
