@@ -40,6 +40,11 @@ COREDNS_BIN_DIR="$LAMINA_CACHE/coredns/$COREDNS_VERSION/bin"
 # (chart: nats.enabled), image lamina/nats:dev built offline from this binary.
 NATS_SERVER_VERSION=v2.15.3
 NATS_SERVER_BIN_DIR="$LAMINA_CACHE/nats-server/$NATS_SERVER_VERSION/bin"
+# The OCI registry of the test tier (github.com/distribution/distribution, cmd/registry): the
+# e2e tests push images built offline to it and the kubelet pulls from it (image functions).
+# Image lamina/registry:dev, deployed by scripts/registry/up.sh.
+REGISTRY_VERSION=v3.1.2
+REGISTRY_BIN_DIR="$LAMINA_CACHE/registry/$REGISTRY_VERSION/bin"
 # kind: only used where a Docker engine exists (LAMINA_CLUSTER=kind); node image for
 # Kubernetes 1.32 published with that kind release.
 KIND_VERSION=v0.30.0

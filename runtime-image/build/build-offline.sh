@@ -18,6 +18,9 @@
 #                       Kafka and SQS event sources (scripts/event-servers/); never by default
 #             nats      lamina/nats:dev: the static nats-server (built from its Go module by
 #                       scripts/cluster/build-tools.sh) alone in an image; never by default
+#             registry  lamina/registry:dev: distribution's static registry binary (built from
+#                       its Go module by scripts/cluster/build-tools.sh) and its config; the
+#                       test tier's OCI registry (scripts/registry/up.sh); never by default
 #             default: pause, runtime, the images of $LAMINA_RUNTIME_IMAGES (space-separated
 #             names above, e.g. "runtime-java21"; "all" for every one), operator
 #   --no-import      build and export only; do not touch containerd
@@ -60,14 +63,14 @@ while [[ $# -gt 0 ]]; do
     --no-import) DO_IMPORT=0 ;;
     --refresh-base) REFRESH_BASE=1 ;;
     -h | --help)
-      sed -n '2,28p' "$0"
+      sed -n '2,31p' "$0"
       exit 0
       ;;
     pause | runtime | runtime-bookworm | runtime-forky | runtime-java21 | runtime-java17 | operator | base)
       TARGETS+=("$1")
       ;;
     runtimes) TARGETS+=(runtime "${EXTRA_RUNTIME_IMAGES[@]}") ;;
-    kafka | sqs | nats) TARGETS+=("$1") ;;
+    kafka | sqs | nats | registry) TARGETS+=("$1") ;;
     *) die "unknown argument: $1" ;;
   esac
   shift
@@ -289,6 +292,47 @@ build_nats() {
   export_and_import "$NATS_IMAGE" nats
 }
 
+# The registry is static too (CGO off): the binary and a config that stores blobs under
+# /var/lib/registry (a volume in the Deployment) and listens on :5000 without TLS (the test
+# tier's containerd is told to pull from it over plain HTTP, scripts/registry/up.sh).
+build_registry() {
+  local bin="$REGISTRY_BIN_DIR/registry" conf="$BUILDAH_DIR/registry-config.yml"
+  bash "$BUILD_DIR/../../scripts/cluster/build-tools.sh" registry 2>&1 | sed 's/^\[cluster\]/[images]/' >&2
+  [[ "${PIPESTATUS[0]}" == 0 ]] || die "registry build failed"
+  cat >"$conf" <<'EOF2'
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+health:
+  storagedriver:
+    enabled: true
+EOF2
+  local want have
+  want="$(cat "$bin" "$conf" | sha256sum | cut -d' ' -f1)"
+  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.registry"}}' "$REGISTRY_IMAGE" 2>/dev/null || true)"
+  if [[ "$want" != "$have" ]]; then
+    log "registry: committing $REGISTRY_IMAGE (distribution $REGISTRY_VERSION)"
+    local ctr
+    ctr="$(bah from --pull=never scratch)"
+    bah copy --quiet --chmod 0755 "$ctr" "$bin" /registry >/dev/null
+    bah copy --quiet --chmod 0644 "$ctr" "$conf" /etc/distribution/config.yml >/dev/null
+    bah config --os linux --arch amd64 --entrypoint '["/registry"]' --cmd '["serve","/etc/distribution/config.yml"]' \
+      --user 65532:65532 --port 5000 --annotation "dev.lamina.registry=$want" \
+      --label "org.opencontainers.image.version=$REGISTRY_VERSION" "$ctr"
+    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$REGISTRY_IMAGE" >/dev/null
+  fi
+  export_and_import "$REGISTRY_IMAGE" registry
+}
+
 # The bundles come from another part of the repo (`npm run build:agent` /
 # `build:operator`, esbuild, about a second): rebuilt every time so the image never
 # carries a stale bundle; an unchanged bundle hashes the same and rebuilds nothing.
@@ -469,6 +513,7 @@ main() {
       operator) build_operator ;;
       kafka | sqs) build_event_server "$t" ;;
       nats) build_nats ;;
+      registry) build_registry ;;
     esac
     log "$t: $((SECONDS - t0))s"
   done

@@ -6,7 +6,8 @@
 #            and ipset), a host process started by up.sh
 #   kind     only for LAMINA_CLUSTER=kind on machines with a Docker engine
 #   nats-server  the JetStream server of the chart's nats.enabled (image lamina/nats:dev)
-# Usage: scripts/cluster/build-tools.sh coredns|kube-router|kind|nats-server ...   (idempotent)
+#   registry  the OCI registry of the test tier (distribution's cmd/registry, image lamina/registry:dev)
+# Usage: scripts/cluster/build-tools.sh coredns|kube-router|kind|nats-server|registry ...   (idempotent)
 # Shares scripts/k8s/build.sh's lock: the machine has 2 cores, builds run one at a time.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -108,13 +109,24 @@ nats_server_cmd() {
   cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/nats-io/nats-server/v2
 }
 
-[[ $# -gt 0 ]] || die "usage: $0 coredns|kube-router|kind|nats-server ..."
+registry_cmd() {
+  local dir="$SRC_DIR/registry-$REGISTRY_VERSION"
+  mkdir -p "$dir"
+  [[ -f "$dir/go.mod" ]] ||
+    printf 'module lamina.local/registry-build\n\ngo 1.23.0\n\nrequire github.com/distribution/distribution/v3 %s\n' \
+      "$REGISTRY_VERSION" >"$dir/go.mod"
+  cd "$dir" && go build -trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
+    -o "$1" github.com/distribution/distribution/v3/cmd/registry
+}
+
+[[ $# -gt 0 ]] || die "usage: $0 coredns|kube-router|kind|nats-server|registry ..."
 for tool in "$@"; do
   case "$tool" in
     coredns) build_go coredns "$COREDNS_BIN" coredns_cmd ;;
     kube-router) build_go kube-router "$KUBE_ROUTER_BIN" kube_router_cmd ;;
     kind) build_go kind "$KIND_BIN_DIR/kind" kind_cmd ;;
     nats-server) build_go nats-server "$NATS_SERVER_BIN_DIR/nats-server" nats_server_cmd ;;
+    registry) build_go registry "$REGISTRY_BIN_DIR/registry" registry_cmd ;;
     *) die "unknown tool: $tool" ;;
   esac
 done

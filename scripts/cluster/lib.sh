@@ -25,6 +25,8 @@ CONTAINERD_DIR="$CLUSTER_DIR/containerd"
 CONTAINERD_ROOT="$CONTAINERD_DIR/root"
 CONTAINERD_STATE="$CONTAINERD_DIR/state"
 CONTAINERD_CONFIG="$CONTAINERD_DIR/config.toml"
+# containerd's per-registry hosts.toml files (config_path of the CRI registry settings).
+CONTAINERD_CERTS_DIR="$CONTAINERD_DIR/certs.d"
 # A dedicated socket: never the system's /run/containerd/containerd.sock. Unix socket
 # paths are limited to 107 bytes, so it lives under /run, not under the cache dir.
 CONTAINERD_SOCK="${LAMINA_CONTAINERD_SOCK:-/run/lamina-cluster/containerd.sock}"
@@ -59,6 +61,7 @@ PAUSE_IMAGE="localhost/lamina/pause:3.10"
 RUNTIME_IMAGE="docker.io/lamina/runtime:dev"
 OPERATOR_IMAGE="docker.io/lamina/operator:dev"
 NATS_IMAGE="docker.io/lamina/nats:dev"
+REGISTRY_IMAGE="docker.io/lamina/registry:dev"
 
 # Where the offline image build keeps its state (debootstrap tarballs, buildah storage,
 # exported archives).

@@ -273,6 +273,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         Root = "$RUNC_ROOT"
         # cgroup v1 with the cgroupfs driver, like the kubelet.
         SystemdCgroup = false
+  # Per-registry settings (hosts.toml files): the test tier's registry serves plain HTTP on
+  # the node IP (scripts/registry/up.sh writes its file; read at every pull, no restart).
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$CONTAINERD_CERTS_DIR"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"
@@ -413,9 +417,23 @@ EOF
 start_containerd() {
   running_pid containerd >/dev/null && containerd_ready && return 0
   stop_component containerd
-  mkdir -p "$(dirname "$CONTAINERD_SOCK")"
+  mkdir -p "$(dirname "$CONTAINERD_SOCK")" "$CONTAINERD_CERTS_DIR"
   log "starting containerd ($CONTAINERD_SOCK)"
+  sha256sum "$CONTAINERD_CONFIG" | cut -d' ' -f1 >"$RUN_DIR/containerd.config.sha256"
   start_detached containerd containerd --config "$CONTAINERD_CONFIG"
+}
+
+# Warm path: a containerd started with an older config.toml (a setting added since) is
+# restarted; running containers keep running (their shims outlive it) and the kubelet
+# reconnects.
+refresh_containerd_config() {
+  write_configs "$(kubelet_cgroup_root)"
+  [[ "$(sha256sum "$CONTAINERD_CONFIG" | cut -d' ' -f1)" != "$(cat "$RUN_DIR/containerd.config.sha256" 2>/dev/null)" ]] ||
+    return 0
+  log "containerd's config.toml changed: restarting containerd"
+  stop_component containerd 30
+  start_containerd
+  wait_for containerd 30 containerd_ready
 }
 
 start_etcd() {
@@ -566,6 +584,7 @@ local_up() {
 
   if all_healthy; then
     # Warm path: only refresh images whose inputs changed (a no-op in the usual case).
+    refresh_containerd_config
     ensure_images
     log "cluster already up ($(elapsed))"
     echo "KUBECONFIG=$ADMIN_KUBECONFIG"
