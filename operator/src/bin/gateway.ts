@@ -2,6 +2,7 @@
 // environments on Kubernetes. Configuration comes from LAMINA_* variables (see
 // gateway/config.ts); invalid configuration stops the process naming the variable.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
   ConfigError,
@@ -16,6 +17,7 @@ import {
   LambdaAuthorizer,
   loadAsyncConfig,
   loadConfig,
+  loadOtlpTracing,
   loadShardingConfig,
   openEventQueue,
   PooledProvider,
@@ -120,8 +122,19 @@ async function main(): Promise<void> {
   );
   // Event invocations: stored durably before the 202, processed under the same rules.
   const asyncQueue = new GatewayAsyncQueue(await openEventQueue(asyncConfig));
+  // OpenTelemetry's SDK is loaded only when tracing is on.
+  const tracing = config.tracing
+    ? (await loadOtlpTracing()).createOtlpTracing({
+        endpoint: config.tracing.otlpEndpoint,
+        headers: config.tracing.headers,
+        samplingRatio: config.tracing.samplingRatio,
+        instanceId: hostname(),
+        log: log.child({ part: 'tracing' }),
+      })
+    : undefined;
   const gateway = await createGateway({
     settings: config,
+    ...(tracing ? { tracing } : {}),
     asyncQueue,
     catalog,
     provider,
@@ -231,6 +244,11 @@ async function main(): Promise<void> {
     defaultNamespace: config.defaultNamespace,
     region: config.region,
     invokeAuth: config.auth.invoke,
+    ...(config.tracing
+      ? {
+          tracing: { otlpEndpoint: config.tracing.otlpEndpoint, samplingRatio: config.tracing.samplingRatio },
+        }
+      : {}),
   });
 
   let stopping = false;

@@ -86,9 +86,33 @@ const ConfigEnv = z.object({
   LAMINA_MAX_UNZIPPED_BYTES: int(1).default(262_144_000),
   /** How long PublishVersion waits for the operator to number a version. */
   LAMINA_PUBLISH_TIMEOUT_MS: int(1000).default(30_000),
+  /** OTLP/HTTP collector for invocation spans (base URL, or the full /v1/traces URL); unset: no tracing. */
+  LAMINA_TRACING_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]/, 'must be an http:// or https:// URL (OTLP/HTTP)')
+    .optional(),
+  /** Headers sent with each export, `key=value` comma-separated (as OTEL_EXPORTER_OTLP_HEADERS). */
+  LAMINA_TRACING_OTLP_HEADERS: z.string().default(''),
+  /** Share of invocations traced when the caller did not decide (its Sampled flag). */
+  LAMINA_TRACING_SAMPLING_RATIO: z.coerce.number().min(0).max(1).default(1),
   /** Kubeconfig to use outside a cluster (defaults: in-cluster, then ~/.kube/config). */
   KUBECONFIG: z.string().optional(),
 });
+
+/** `k=v,k2=v2` (values may be percent-encoded, as OTEL_EXPORTER_OTLP_HEADERS). */
+function parseHeaders(value: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new ConfigError(
+        `invalid gateway configuration: LAMINA_TRACING_OTLP_HEADERS: "${pair}" is not key=value`,
+      );
+    headers[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  return headers;
+}
 
 export interface GatewayConfig {
   port: number;
@@ -138,6 +162,8 @@ export interface GatewayConfig {
     maxUnzippedBytes: number;
     publishTimeoutMs: number;
   };
+  /** Invocation spans over OTLP; absent: tracing off. */
+  tracing?: { otlpEndpoint: string; headers: Record<string, string>; samplingRatio: number };
   kubeconfig?: string;
 }
 
@@ -237,6 +263,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxUnzippedBytes: c.LAMINA_MAX_UNZIPPED_BYTES,
       publishTimeoutMs: c.LAMINA_PUBLISH_TIMEOUT_MS,
     },
+    ...(c.LAMINA_TRACING_OTLP_ENDPOINT
+      ? {
+          tracing: {
+            otlpEndpoint: c.LAMINA_TRACING_OTLP_ENDPOINT,
+            headers: parseHeaders(c.LAMINA_TRACING_OTLP_HEADERS),
+            samplingRatio: c.LAMINA_TRACING_SAMPLING_RATIO,
+          },
+        }
+      : {}),
     ...(c.KUBECONFIG ? { kubeconfig: c.KUBECONFIG } : {}),
   };
 }

@@ -26,6 +26,7 @@ import { buildServer } from './server.js';
 import type { CoordinatorHooks, ShardCoordinator } from './sharding/coordinator.js';
 import type { ForwardClient } from './sharding/forward.js';
 import { ShardedInvoker, type ShardedInvokerSettings } from './sharding/sharded-invoker.js';
+import type { InvokeTracing } from './tracing/invoke-tracing.js';
 
 /** Several gateway replicas: functions sharded over them (docs/high-availability.md). */
 export interface ShardingParts {
@@ -78,6 +79,8 @@ export interface GatewayParts {
   /** Process metrics (event loop, memory) on /metrics; off in tests. */
   processMetrics?: boolean;
   sharding?: ShardingParts;
+  /** Invocation spans over OTLP (docs/metrics.md, Tracing); absent: tracing off. */
+  tracing?: InvokeTracing;
 }
 
 export interface Gateway {
@@ -163,6 +166,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     log: parts.log,
     random,
     settings: environmentSettings,
+    ...(parts.tracing ? { tracing: parts.tracing } : {}),
   });
   const sync = new CatalogSync(
     parts.catalog,
@@ -278,6 +282,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       pool.stop();
       await app.close();
       await agent.close();
+      await parts.tracing?.shutdown();
     },
     updateSettings(next) {
       settings = { ...settings, ...next };

@@ -33,6 +33,15 @@ export const AGENT_HEADERS = {
   initDurationMs: 'x-lamina-init-duration-ms',
   /** `true` when the runtime was restarted after this invoke (timeout, exit, OOM). */
   environmentReset: 'x-lamina-environment-reset',
+  // Phase timings, for the gateway's trace spans (the agent carries no tracing SDK). Offsets
+  // are milliseconds from the moment the agent received this invoke (its monotonic clock), so
+  // no clock is compared across machines; two decimals.
+  /** Where the reported Init began: negative when it ran before this invoke (at specialisation or pod start). */
+  initStartMs: 'x-lamina-init-start-ms',
+  /** Where the runtime's Invoke phase began (after a previous invoke's extensions, a suppressed Init …). */
+  invokeStartMs: 'x-lamina-invoke-start-ms',
+  /** The runtime's Invoke phase: REPORT's Duration without extensions still working after the answer. */
+  invokeDurationMs: 'x-lamina-invoke-duration-ms',
   /** Streamed responses: the function error document (base64 JSON), a trailer. */
   functionErrorBody: 'x-lamina-function-error-body',
   /** The error type of a refusal that is not the function's; the body is `{errorType, errorMessage}`. */
@@ -42,7 +51,7 @@ export const AGENT_HEADERS = {
 /**
  * A streamed invoke answers 200 with the function's content type and its bytes as they come;
  * how it ended follows in these trailers (absent when empty): the function error type and
- * document, the log tail, Init duration and reset.
+ * document, the log tail, Init duration, reset and the phase timings.
  */
 export const STREAM_TRAILERS = [
   AGENT_HEADERS.functionError,
@@ -50,7 +59,45 @@ export const STREAM_TRAILERS = [
   AGENT_HEADERS.logResult,
   AGENT_HEADERS.initDurationMs,
   AGENT_HEADERS.environmentReset,
+  AGENT_HEADERS.initStartMs,
+  AGENT_HEADERS.invokeStartMs,
+  AGENT_HEADERS.invokeDurationMs,
 ] as const;
+
+/** An invocation's phases as the agent timed them: offsets from its receipt, in milliseconds. */
+export interface PhaseTimings {
+  /** The reported Init's start (with its duration in `initDurationMs`). */
+  initStartMs?: number;
+  invokeStartMs: number;
+  invokeDurationMs: number;
+}
+
+/** Phase timings as headers (or trailers). */
+export function phaseHeaders(phases: PhaseTimings): Record<string, string> {
+  return {
+    ...(phases.initStartMs !== undefined
+      ? { [AGENT_HEADERS.initStartMs]: phases.initStartMs.toFixed(2) }
+      : {}),
+    [AGENT_HEADERS.invokeStartMs]: phases.invokeStartMs.toFixed(2),
+    [AGENT_HEADERS.invokeDurationMs]: phases.invokeDurationMs.toFixed(2),
+  };
+}
+
+/** Phase timings from headers (or trailers); `undefined` from an agent that sends none. */
+export function phasesFrom(fields: Record<string, string | string[] | undefined>): PhaseTimings | undefined {
+  const num = (name: string): number | undefined => {
+    const raw = fields[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value === undefined || value === '') return undefined;
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const invokeStartMs = num(AGENT_HEADERS.invokeStartMs);
+  const invokeDurationMs = num(AGENT_HEADERS.invokeDurationMs);
+  if (invokeStartMs === undefined || invokeDurationMs === undefined) return undefined;
+  const initStartMs = num(AGENT_HEADERS.initStartMs);
+  return { ...(initStartMs !== undefined ? { initStartMs } : {}), invokeStartMs, invokeDurationMs };
+}
 
 /** Lambda's cap on a streamed response: 20 MiB. */
 export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;

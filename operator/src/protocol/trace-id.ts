@@ -58,13 +58,26 @@ export function fromTraceparent(value: string): string | undefined {
   return `Root=1-${traceId.slice(0, 8)}-${traceId.slice(8)};Parent=${parentId};Sampled=${sampled}`;
 }
 
-/** A new root, as Lambda makes one for a caller that sent none (not sampled). */
+/**
+ * A new root, as Lambda makes one for a caller that sent none (not sampled). Its Parent is
+ * the first 16 hex digits of the Root's random part: no caller's span, and recognisably so
+ * (isNewRoot) wherever the header travels — through the async queue too — so a tracer starts
+ * a root span instead of pointing at a parent that does not exist.
+ */
 export function newTraceId(nowMs: number, randomHex: RandomHex): string {
   const seconds = Math.floor(nowMs / 1000)
     .toString(16)
     .padStart(8, '0')
     .slice(-8);
-  return `Root=1-${seconds}-${randomHex(12)};Parent=${randomHex(8)};Sampled=0`;
+  const random = randomHex(12);
+  return `Root=1-${seconds}-${random};Parent=${random.slice(0, 16)};Sampled=0`;
+}
+
+/** Whether a trace header is a root newTraceId made (its Parent names no span). */
+export function isNewRoot(traceId: string): boolean {
+  const root = /(?:^|;)\s*Root=1-[0-9a-f]{8}-([0-9a-f]{16})/i.exec(traceId)?.[1];
+  const parent = /(?:^|;)\s*Parent=([0-9a-f]{16})/i.exec(traceId)?.[1];
+  return root !== undefined && root.toLowerCase() === parent?.toLowerCase();
 }
 
 /** The caller's trace, from X-Amzn-Trace-Id or else traceparent (lower-case header names). */

@@ -7,6 +7,7 @@ import {
   MAX_STREAMED_RESPONSE_BYTES,
   newTraceId,
   normalizePayload,
+  type PhaseTimings,
 } from '../../../operator/src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { installArtifacts } from './artifacts.js';
@@ -62,6 +63,8 @@ export interface InvokeResult {
   initDurationMs?: number;
   /** The runtime was killed or died during this invoke (or, idle, since the last one). */
   environmentReset: boolean;
+  /** When Init (if reported) and the Invoke phase ran, for the gateway's trace spans. */
+  phases: PhaseTimings;
 }
 
 export interface SpecializeResult {
@@ -151,6 +154,8 @@ export class ExecutionEnvironment {
   private specializing: Promise<unknown> | undefined;
   private pendingInitFailure: InitFailure | undefined;
   private unreportedInitMs: number | undefined;
+  /** When that Init ended (monotonic), to place it relative to the invoke that reports it. */
+  private unreportedInitEndedAt: number | undefined;
   /** The end of the previous Invoke phase: extensions still working after the runtime answered. */
   private invokePhase: Promise<void> = Promise.resolve();
   private readonly log = new FunctionLog();
@@ -224,6 +229,7 @@ export class ExecutionEnvironment {
     const artifactsDurationMs = this.clock.monotonic() - started;
     const init = await this.runtime.init(config, this.streamName);
     this.unreportedInitMs = init.durationMs;
+    this.unreportedInitEndedAt = this.clock.monotonic();
     if (init.ok) {
       this.state = 'ready';
       return { state: 'ready', initDurationMs: init.durationMs, artifactsDurationMs };
@@ -246,11 +252,18 @@ export class ExecutionEnvironment {
 
   /** Runs one invocation; the caller holds the claim. */
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
+    const received = this.clock.monotonic();
     if (this.specializing) await this.specializing;
     const config = this.config;
     if (!config) throw new NotSpecializedError();
     let initDurationMs = this.unreportedInitMs;
+    let initEndedAt = this.unreportedInitEndedAt;
     this.unreportedInitMs = undefined;
+    this.unreportedInitEndedAt = undefined;
+    const initPhase = () =>
+      initDurationMs !== undefined && initEndedAt !== undefined
+        ? { initStartMs: initEndedAt - initDurationMs - received }
+        : {};
     await this.invokePhase;
     await this.runtime.resetAfterExtensionFailure();
     await this.runtime.awaitFree(config.timeout * 1000);
@@ -258,14 +271,24 @@ export class ExecutionEnvironment {
 
     const recorded = this.pendingInitFailure;
     this.pendingInitFailure = undefined;
-    if (recorded) return this.failedInit(request, config, recorded, initDurationMs, resetBefore);
+    if (recorded)
+      return this.failedInit(request, config, recorded, initDurationMs, resetBefore, {
+        ...initPhase(),
+        invokeStartMs: this.clock.monotonic() - received,
+        invokeDurationMs: 0,
+      });
     if (!this.runtime.running) {
       // Suppressed init: the runtime is (re)started inside this invoke, as Lambda retries Init.
       const init = await this.runtime.init(config, this.streamName);
       initDurationMs = init.durationMs;
+      initEndedAt = this.clock.monotonic();
       if (!init.ok) {
         this.state = 'failed';
-        return this.failedInit(request, config, init.failure, initDurationMs, resetBefore);
+        return this.failedInit(request, config, init.failure, initDurationMs, resetBefore, {
+          ...initPhase(),
+          invokeStartMs: initEndedAt - received,
+          invokeDurationMs: 0,
+        });
       }
       this.state = 'ready';
     }
@@ -376,6 +399,7 @@ export class ExecutionEnvironment {
       environmentReset: resetBefore || report.reset,
       initDurationMs,
       logTail: request.logTail ? tail : undefined,
+      phases: { ...initPhase(), invokeStartMs: started - received, invokeDurationMs: report.durationMs },
     };
   }
 
@@ -386,6 +410,7 @@ export class ExecutionEnvironment {
     failure: InitFailure,
     initDurationMs: number | undefined,
     environmentReset: boolean,
+    phases: PhaseTimings,
   ): InvokeResult {
     const { requestId } = request;
     this.log.beginCapture();
@@ -416,6 +441,7 @@ export class ExecutionEnvironment {
       environmentReset,
       initDurationMs,
       logTail: request.logTail ? tail : undefined,
+      phases,
     };
   }
 

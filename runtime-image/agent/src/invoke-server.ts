@@ -11,6 +11,7 @@ import {
   STREAM_TRAILERS,
   callerTraceId,
   decodeClientContext as decodeBase64Json,
+  phaseHeaders,
 } from '../../../operator/src/protocol/index.js';
 import {
   InvalidConfigError,
@@ -101,7 +102,7 @@ function outcomeHeaders(result: InvokeResult): Record<string, string> {
   if (result.initDurationMs !== undefined)
     headers[AGENT_HEADERS.initDurationMs] = result.initDurationMs.toFixed(2);
   if (result.environmentReset) headers[AGENT_HEADERS.environmentReset] = 'true';
-  return headers;
+  return Object.assign(headers, phaseHeaders(result.phases));
 }
 
 /** A function error document rides in a trailer; a very large one is cut to what a header holds. */

@@ -25,6 +25,32 @@ describe('gateway config', () => {
     assert.deepEqual(c.scaling, { burst: 10, rate: 1, intervalMs: 6000 });
   });
 
+  it('turns tracing on only with an OTLP endpoint, with its headers and sampling ratio', () => {
+    assert.equal(loadConfig({}).tracing, undefined);
+    assert.deepEqual(
+      loadConfig({
+        LAMINA_TRACING_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+        LAMINA_TRACING_OTLP_HEADERS: 'x-tenant=a, authorization=Bearer%20t0k',
+        LAMINA_TRACING_SAMPLING_RATIO: '0.25',
+      }).tracing,
+      {
+        otlpEndpoint: 'http://otel-collector.observability:4318',
+        headers: { 'x-tenant': 'a', authorization: 'Bearer t0k' },
+        samplingRatio: 0.25,
+      },
+    );
+    assert.throws(
+      () => loadConfig({ LAMINA_TRACING_OTLP_ENDPOINT: 'collector:4318' }),
+      /LAMINA_TRACING_OTLP_ENDPOINT/,
+    );
+    assert.throws(() => loadConfig({ LAMINA_TRACING_SAMPLING_RATIO: '2' }), /LAMINA_TRACING_SAMPLING_RATIO/);
+    assert.throws(
+      () =>
+        loadConfig({ LAMINA_TRACING_OTLP_ENDPOINT: 'http://c:4318', LAMINA_TRACING_OTLP_HEADERS: 'novalue' }),
+      /LAMINA_TRACING_OTLP_HEADERS/,
+    );
+  });
+
   it('stops on invalid configuration, naming the variable', () => {
     assert.throws(
       () => loadConfig({ LAMINA_GATEWAY_PORT: 'eighty' }),

@@ -18,6 +18,8 @@ export interface FakeResult {
   contentType?: string;
   functionError?: string;
   log?: string;
+  /** More answer headers (the agent protocol's phase timings, …). */
+  headers?: Record<string, string>;
 }
 
 export type FakeHandler = (invocation: FakeInvocation) => Promise<FakeResult> | FakeResult;
@@ -76,7 +78,7 @@ export class FakeAgents {
         Promise.resolve(handler(invocation))
           .then(async (result) => {
             if (req.headers['x-lamina-response-stream'] === 'true') return streamAnswer(res, result);
-            const headers: Record<string, string> = { 'content-type': 'application/json' };
+            const headers: Record<string, string> = { 'content-type': 'application/json', ...result.headers };
             if (result.functionError) headers['x-amz-function-error'] = result.functionError;
             if (req.headers['x-amz-log-type'] === 'Tail') {
               headers['x-amz-log-result'] = Buffer.from(result.log ?? '').toString('base64');

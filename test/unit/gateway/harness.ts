@@ -6,6 +6,7 @@ import {
   type ShardingParts,
 } from '../../../operator/src/gateway/gateway.js';
 import type { AsyncQueue } from '../../../operator/src/gateway/async/async-queue.js';
+import type { InvokeTracing } from '../../../operator/src/gateway/tracing/invoke-tracing.js';
 import { createLogger } from '../../../operator/src/shared/log.js';
 import type { CallerNamespace } from '../../../operator/src/kube/auth/caller-namespace.js';
 import { FakeAgents, type FakeHandler } from './fake-agent.js';
@@ -35,6 +36,7 @@ export async function testGateway(
     random?: () => number;
     bareNames?: CallerNamespace;
     sharding?: ShardingParts;
+    tracing?: InvokeTracing;
   } = {},
 ) {
   const catalog = new MemoryCatalog();
@@ -50,6 +52,7 @@ export async function testGateway(
     ...(opts.random ? { random: opts.random } : {}),
     ...(opts.bareNames ? { bareNames: opts.bareNames } : {}),
     ...(opts.sharding ? { sharding: opts.sharding } : {}),
+    ...(opts.tracing ? { tracing: opts.tracing } : {}),
   });
   await gateway.start();
   return {

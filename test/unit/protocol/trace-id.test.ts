@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   fromAmznTraceId,
   fromTraceparent,
+  isNewRoot,
   newTraceId,
   traceIdFromHeaders,
 } from '../../../operator/src/protocol/index.js';
@@ -19,6 +20,18 @@ describe('trace ids', () => {
       `Root=1-${NOW_HEX}-${'ab'.repeat(12)};Parent=${'ab'.repeat(8)};Sampled=0`,
     );
     assert.match(newTraceId(NOW, hex), /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
+  });
+
+  it("recognises a new root by its Parent (the Root's random part), and no caller's header as one", () => {
+    const random = (bytes: number) => '0123456789abcdef01234567'.slice(0, bytes * 2);
+    const root = newTraceId(NOW, random);
+    assert.equal(root, `Root=1-${NOW_HEX}-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0`);
+    assert.equal(isNewRoot(root), true);
+    assert.equal(
+      isNewRoot('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'),
+      false,
+    );
+    assert.equal(isNewRoot('Root=1-5759e988-bd862e3fe1be46a994272793'), false);
   });
 
   it('keeps a well-formed X-Amzn-Trace-Id and fills in a missing Parent and Sampled', () => {

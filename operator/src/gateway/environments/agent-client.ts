@@ -6,6 +6,8 @@ import {
   AGENT_HEADERS,
   AGENT_PATHS,
   type FunctionConfig,
+  type PhaseTimings,
+  phasesFrom,
   type SpecializeResult,
 } from '../../protocol/index.js';
 
@@ -42,6 +44,8 @@ export interface AgentInvokeResult {
   initDurationMs?: number;
   /** The runtime was restarted after this invoke (timeout, exit, OOM). */
   environmentReset: boolean;
+  /** When Init and the Invoke phase ran, as the agent timed them (absent from older agents). */
+  phases?: PhaseTimings;
 }
 
 /** The environment refused or failed the exchange itself (not a function error). */
@@ -102,6 +106,7 @@ export function outcome(
   const functionError = header(fields, AGENT_HEADERS.functionError);
   const logResult = header(fields, AGENT_HEADERS.logResult);
   const init = header(fields, AGENT_HEADERS.initDurationMs);
+  const phases = phasesFrom(fields);
   return {
     payload,
     ...(functionError ? { functionError } : {}),
@@ -110,6 +115,7 @@ export function outcome(
       ? { initDurationMs: Number(init) }
       : {}),
     environmentReset: header(fields, AGENT_HEADERS.environmentReset) === 'true',
+    ...(phases ? { phases } : {}),
   };
 }
 
