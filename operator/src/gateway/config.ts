@@ -109,7 +109,12 @@ function parseHeaders(value: string): Record<string, string> {
       throw new ConfigError(
         `invalid gateway configuration: LAMINA_TRACING_OTLP_HEADERS: "${pair}" is not key=value`,
       );
-    headers[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim());
+    const value = pair.slice(eq + 1).trim();
+    try {
+      headers[pair.slice(0, eq).trim()] = decodeURIComponent(value);
+    } catch {
+      headers[pair.slice(0, eq).trim()] = value; // a % that starts no escape is itself
+    }
   }
   return headers;
 }

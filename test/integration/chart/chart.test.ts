@@ -60,6 +60,39 @@ describe('Helm chart', () => {
     assert.match(stdout, /name: LAMINA_SCALING_INTERVAL_MS, value: "6000"/);
   });
 
+  it('configures tracing only when an OTLP endpoint is set, with its headers (or their Secret) and sampling ratio', async () => {
+    assert.doesNotMatch((await template()).stdout, /LAMINA_TRACING_/);
+    const { stdout } = await template(
+      '--set',
+      'tracing.otlpEndpoint=http://otel-collector.observability:4318',
+      '--set',
+      'tracing.headers.x-scope-orgid=team-a',
+      '--set',
+      'tracing.samplingRatio=0.25',
+    );
+    assert.match(
+      stdout,
+      /name: LAMINA_TRACING_OTLP_ENDPOINT, value: "http:\/\/otel-collector\.observability:4318"/,
+    );
+    assert.match(stdout, /name: LAMINA_TRACING_OTLP_HEADERS, value: "x-scope-orgid=team-a"/);
+    assert.match(stdout, /name: LAMINA_TRACING_SAMPLING_RATIO, value: "0.25"/);
+    const secret = await template(
+      '--set',
+      'tracing.otlpEndpoint=https://otlp.example',
+      '--set',
+      'tracing.headersSecret.name=otlp-auth',
+    );
+    assert.match(
+      secret.stdout,
+      /name: LAMINA_TRACING_OTLP_HEADERS\n\s+valueFrom: \{ secretKeyRef: \{ name: "otlp-auth", key: "headers" \} \}/,
+    );
+    await assert.rejects(template('--set', 'tracing.otlpEndpoint=collector:4318'), /tracing\/otlpEndpoint/);
+    await assert.rejects(
+      template('--set', 'tracing.otlpEndpoint=http://c:4318', '--set', 'tracing.samplingRatio=2'),
+      /tracing\/samplingRatio/,
+    );
+  });
+
   it('writes byte limits as plain integers and gives each gateway replica its own pool (by pod name)', async () => {
     const { stdout } = await template();
     assert.match(stdout, /name: LAMINA_SYNC_PAYLOAD_LIMIT_BYTES, value: "6291456"/);
