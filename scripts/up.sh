@@ -121,7 +121,9 @@ fi
 # NetworkPolicy lets them reach it (port 53 only; the node's other ports stay closed to them).
 LOCAL_NET_ARGS=()
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 && "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" == local ]]; then
-  LOCAL_NET_ARGS=(--set "networkPolicy.dnsCIDRs={$node_ip/32}")
+  # The test tier's registry (scripts/registry/up.sh) speaks plain HTTP on the node.
+  LOCAL_NET_ARGS=(--set "networkPolicy.dnsCIDRs={$node_ip/32}"
+    --set "operator.insecureRegistries={$node_ip:${LAMINA_REGISTRY_NODE_PORT:-30500}}")
 fi
 # Helm installs CRDs only on first install and never upgrades them: apply this checkout's, so
 # a cluster that already had Lamina gets the current schemas (validation rules, new fields).

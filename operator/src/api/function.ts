@@ -10,6 +10,7 @@ import {
   limits,
   withRules,
 } from './common.js';
+import { ImageSource } from './image.js';
 import { FunctionNetwork } from './network.js';
 
 /** A layer by name and version; `namespace/name` names a layer shared from another namespace. */
@@ -85,14 +86,19 @@ const JAVA_HANDLER = /^[A-Za-z_$][A-Za-z0-9_$.]*(::[A-Za-z_$][A-Za-z0-9_$]*)?$/;
 export const FunctionSpec = withRules(
   z.object({
     description: z.string().max(limits.descriptionLength).optional(),
-    runtime: Runtime,
+    runtime: Runtime.optional(),
     handler: z
       .string()
       .max(128)
       .regex(/^[^\s]+$/)
       .optional()
       .meta({ description: 'module.export (e.g. index.handler); optional for provided runtimes.' }),
-    code: CodeSource,
+    code: CodeSource.optional().meta({
+      description: 'The zip (PackageType Zip). Exactly one of code and image.',
+    }),
+    image: ImageSource.optional().meta({
+      description: 'A container image whose entry point talks to the Runtime API (PackageType Image).',
+    }),
     layers: z
       .array(LayerReference)
       .max(limits.layersPerFunction)
@@ -138,14 +144,34 @@ export const FunctionSpec = withRules(
   }),
   [
     {
-      rule: 'self.runtime.startsWith("provided") || has(self.handler)',
-      message: 'handler is required for the Node.js, Python and Java runtimes',
-      check: (spec) => spec.runtime.startsWith('provided') || spec.handler !== undefined,
+      rule: '[has(self.code), has(self.image)].filter(x, x).size() == 1',
+      message: 'set exactly one of code (a zip) or image (a container image)',
+      check: (spec) => (spec.code === undefined) !== (spec.image === undefined),
     },
     {
-      rule: `self.runtime.startsWith("provided") || self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${MODULE_HANDLER.source}')`,
+      rule: '!has(self.image) || (!has(self.runtime) && !has(self.handler) && !has(self.layers))',
+      message:
+        'an image function takes its runtime, handler and layers from the image: leave runtime, handler and layers out (use image.imageConfig)',
+      check: (spec) =>
+        spec.image === undefined ||
+        (spec.runtime === undefined && spec.handler === undefined && spec.layers === undefined),
+    },
+    {
+      rule: '!has(self.code) || has(self.runtime)',
+      message: 'runtime is required for a zip function',
+      check: (spec) => spec.code === undefined || spec.runtime !== undefined,
+      field: 'runtime',
+    },
+    {
+      rule: '!has(self.runtime) || self.runtime.startsWith("provided") || has(self.handler)',
+      message: 'handler is required for the Node.js, Python and Java runtimes',
+      check: (spec) => !spec.runtime || spec.runtime.startsWith('provided') || spec.handler !== undefined,
+    },
+    {
+      rule: `!has(self.runtime) || self.runtime.startsWith("provided") || self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${MODULE_HANDLER.source}')`,
       message: 'handler must be <module>.<function> (e.g. index.handler) for the Node.js and Python runtimes',
       check: (spec) =>
+        !spec.runtime ||
         spec.runtime.startsWith('provided') ||
         spec.runtime.startsWith('java') ||
         spec.handler === undefined ||
@@ -153,10 +179,13 @@ export const FunctionSpec = withRules(
       field: 'handler',
     },
     {
-      rule: `!self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${JAVA_HANDLER.source}')`,
+      rule: `!has(self.runtime) || !self.runtime.startsWith("java") || !has(self.handler) || self.handler.matches(r'${JAVA_HANDLER.source}')`,
       message: 'handler must be <package.Class>::<method> or <package.Class> for the Java runtimes',
       check: (spec) =>
-        !spec.runtime.startsWith('java') || spec.handler === undefined || JAVA_HANDLER.test(spec.handler),
+        !spec.runtime ||
+        !spec.runtime.startsWith('java') ||
+        spec.handler === undefined ||
+        JAVA_HANDLER.test(spec.handler),
       field: 'handler',
     },
     {
@@ -180,6 +209,13 @@ export const FunctionStatus = z.object({
   conditions: Conditions.optional(),
   codeSha256: Sha256.optional(),
   codeSize: z.int().min(0).optional(),
+  resolvedImageUri: z
+    .string()
+    .max(1024)
+    .optional()
+    .meta({
+      description: 'Image functions: spec.image.uri pinned to the digest its tag had at the last change.',
+    }),
   revisionId: z.string().max(128).optional(),
   layers: z.array(PinnedLayer).max(limits.layersPerFunction).optional(),
   latestVersion: z.string().max(16).optional().meta({ description: 'Newest published version number.' }),

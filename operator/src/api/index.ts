@@ -10,3 +10,4 @@ export * from './function-name.js';
 export * from './function-url.js';
 export * from './event-source-mapping.js';
 export * from './network.js';
+export * from './image.js';

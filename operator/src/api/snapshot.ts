@@ -9,9 +9,19 @@ import type { VersionSnapshot } from './version.js';
 export function snapshotOfLatest(fn: LaminaFunction): VersionSnapshot | undefined {
   const { spec, status } = fn;
   if (!status?.codeSha256 || status.codeSize === undefined || !status.revisionId) return undefined;
+  if (spec.image && !status.resolvedImageUri?.endsWith(`@sha256:${status.codeSha256}`)) return undefined;
   return {
     runtime: spec.runtime,
     handler: spec.handler,
+    ...(spec.image
+      ? {
+          image: {
+            uri: status.resolvedImageUri ?? '',
+            ...(spec.image.imageConfig ? { imageConfig: spec.image.imageConfig } : {}),
+            ...(spec.image.imagePullSecrets ? { imagePullSecrets: spec.image.imagePullSecrets } : {}),
+          },
+        }
+      : {}),
     codeSha256: status.codeSha256,
     codeSize: status.codeSize,
     memorySize: spec.memorySize ?? limits.memorySize.default,

@@ -12,11 +12,15 @@ import {
   limits,
   withRules,
 } from './common.js';
+import { ImageSnapshot } from './image.js';
 
 export const VersionSnapshot = z.object({
-  runtime: Runtime,
+  runtime: Runtime.optional().meta({ description: 'Zip functions only.' }),
   handler: z.string().max(128).optional(),
-  codeSha256: Sha256,
+  image: ImageSnapshot.optional().meta({ description: 'Image functions: the image by digest.' }),
+  codeSha256: Sha256.meta({
+    description: "The zip's digest, or the image manifest's (as Lambda reports it).",
+  }),
   codeSize: z.int().min(0),
   memorySize: z.int().min(limits.memorySize.min).max(limits.memorySize.max),
   timeout: z.int().min(limits.timeout.min).max(limits.timeout.max),

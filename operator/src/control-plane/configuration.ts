@@ -140,8 +140,8 @@ export function latestConfiguration(
 ) {
   const namespace = fn.metadata.namespace ?? 'default';
   const { spec, status = {} } = fn;
-  const pendingCode = spec.code.sha256 !== undefined && spec.code.sha256 !== status.codeSha256;
-  const codeSha256 = pendingCode ? spec.code.sha256 : (status.codeSha256 ?? upload?.sha256);
+  const pendingCode = spec.code?.sha256 !== undefined && spec.code.sha256 !== status.codeSha256;
+  const codeSha256 = pendingCode ? spec.code?.sha256 : (status.codeSha256 ?? upload?.sha256);
   const codeSize =
     upload && upload.sha256 === codeSha256
       ? upload.size

@@ -36,8 +36,8 @@ export function checkFunctionName(name: string): void {
   }
 }
 
-export function runtimeOf(value: string): FunctionSpec['runtime'] {
-  if ((RUNTIMES as readonly string[]).includes(value)) return value as FunctionSpec['runtime'];
+export function runtimeOf(value: string): NonNullable<FunctionSpec['runtime']> {
+  if ((RUNTIMES as readonly string[]).includes(value)) return value as NonNullable<FunctionSpec['runtime']>;
   if (LAMBDA_RUNTIME.test(value)) {
     throw new InvalidParameterValueException(
       `The runtime parameter of ${value} is not supported by Lamina. Supported runtimes: ${RUNTIMES.join(', ')}.`,
@@ -180,7 +180,11 @@ export function configurationPatchOf(
   if (request.Runtime !== undefined) spec.runtime = runtimeOf(request.Runtime);
   if (request.Handler !== undefined) spec.handler = request.Handler;
   const runtime = (spec.runtime as string | undefined) ?? current.runtime;
-  if (!runtime.startsWith('provided') && (spec.handler ?? current.handler) === undefined) {
+  if (
+    runtime !== undefined &&
+    !runtime.startsWith('provided') &&
+    (spec.handler ?? current.handler) === undefined
+  ) {
     throw new InvalidParameterValueException(`Handler is required for runtime ${runtime}.`);
   }
   if (request.Description !== undefined)

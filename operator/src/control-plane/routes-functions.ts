@@ -88,7 +88,7 @@ export function functionRoutes(
       await ctx.authorize(request, 'CreateFunction', 'create', 'functions', ref.namespace, ref.name);
       // Validate everything before the upload: a refused request writes nothing.
       const draft = functionSpecOf(body, ref.namespace, '0'.repeat(64));
-      await checkLayers(ctx, ref.namespace, draft.runtime, draft.layers);
+      if (draft.runtime) await checkLayers(ctx, ref.namespace, draft.runtime, draft.layers);
       const existing = await kube('the function', () => ctx.objects.functions.get(ref.namespace, ref.name));
       if (existing) {
         throw new ResourceConflictException(
@@ -127,7 +127,7 @@ export function functionRoutes(
       : latestConfiguration(fn, naming);
     const sha256 = version
       ? version.spec.snapshot?.codeSha256
-      : (fn.status?.codeSha256 ?? fn.spec.code.sha256);
+      : (fn.status?.codeSha256 ?? fn.spec.code?.sha256);
     const tags = tagsOf(fn);
     return {
       Configuration: configuration,
@@ -203,7 +203,7 @@ export function functionRoutes(
     if (draft.layers !== undefined || draft.runtime !== undefined) {
       const layers = draft.layers === undefined ? fn.spec.layers : ((draft.layers ?? []) as LayerReference[]);
       const runtime = (draft.runtime as string | undefined) ?? fn.spec.runtime;
-      await checkLayers(ctx, ref.namespace, runtime, layers, fn.status?.layers);
+      if (runtime) await checkLayers(ctx, ref.namespace, runtime, layers, fn.status?.layers);
     }
     const updated = await patchAtRevision(
       ctx.objects.functions,

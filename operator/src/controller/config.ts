@@ -31,6 +31,8 @@ const OperatorEnv = StoreEnv.extend({
   LAMINA_RETRY_SECONDS: envInt(30, 1),
   /** The gateway's base URL as clients see it (for status.url of functions with a URL). */
   LAMINA_GATEWAY_URL: z.url().optional(),
+  /** Comma-separated host[:port] of registries spoken to over plain HTTP (image functions). */
+  LAMINA_INSECURE_REGISTRIES: z.string().optional(),
 })
   .refine((env) => env.LAMINA_STORE_EMBEDDED || env.LAMINA_STORE_URL, {
     path: ['LAMINA_STORE_URL'],
@@ -53,6 +55,7 @@ export interface OperatorConfig {
   fetchTimeoutMs: number;
   retryAfterMs: number;
   gatewayUrl?: string;
+  insecureRegistries: string[];
 }
 
 export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -82,5 +85,9 @@ export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ope
     fetchTimeoutMs: e.LAMINA_FETCH_TIMEOUT_SECONDS * 1000,
     retryAfterMs: e.LAMINA_RETRY_SECONDS * 1000,
     gatewayUrl: e.LAMINA_GATEWAY_URL,
+    insecureRegistries: (e.LAMINA_INSECURE_REGISTRIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }

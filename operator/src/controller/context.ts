@@ -9,6 +9,7 @@ import {
 } from '../kube/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { CodeResolver } from './code.js';
+import type { ImageResolver } from './image-resolver.js';
 import type { KeyedMutex } from './framework/keyed-mutex.js';
 
 /** The kinds the operator reconciles, by their plural: a new kind is added here first. */
@@ -27,6 +28,8 @@ export interface ControllerContext {
   clients: Clients;
   cache: Caches;
   code: CodeResolver;
+  /** Image functions: tag to digest (a default resolver when absent). */
+  images?: ImageResolver;
   events: EventRecorder;
   clock: Clock;
   log: Logger;

@@ -7,12 +7,15 @@ import {
   type FunctionStatus,
   functionUrl,
   type LaminaFunction,
+  parseImageReference,
   type PinnedLayer,
+  pinnedImageUri,
   sameConfiguration,
   snapshotOfLatest,
 } from '../api/index.js';
 import { clip } from '../shared/index.js';
 import { type ControllerContext, isoTime, versionsOf } from './context.js';
+import { ImageResolver } from './image-resolver.js';
 import type { ConditionUpdate } from './framework/conditions.js';
 import { type Evaluation, reconciler, type StatusEvent } from './framework/reconciler.js';
 import { resolveLayerPins } from './layer-pins.js';
@@ -24,7 +27,14 @@ import { PUBLISHED_REVISION_ANNOTATION } from './versioning.js';
 type Stage = 'spec' | 'code' | 'layers' | 'size';
 
 type Check =
-  | { ok: true; codeSha256: string; codeSize: number; layers: PinnedLayer[]; revisionId: string }
+  | {
+      ok: true;
+      codeSha256: string;
+      codeSize: number;
+      layers: PinnedLayer[];
+      revisionId: string;
+      resolvedImageUri?: string;
+    }
   | ({ ok: false; stage: Stage } & Failure);
 
 export const reconcileFunction = reconciler<ControllerContext, LaminaFunction, FunctionStatus>({
@@ -37,6 +47,7 @@ export const reconcileFunction = reconciler<ControllerContext, LaminaFunction, F
     'conditions',
     'codeSha256',
     'codeSize',
+    'resolvedImageUri',
     'revisionId',
     'layers',
     'latestVersion',
@@ -56,12 +67,21 @@ async function check(ctx: ControllerContext, fn: LaminaFunction): Promise<Check>
     return { ok: false, stage: 'spec', reasonCode: Reason.InvalidParameterValue, message };
   }
   const spec = parsed.data;
+  if (spec.image) return checkImage(ctx, fn, spec);
+  if (!spec.code) {
+    return {
+      ok: false,
+      stage: 'spec',
+      reasonCode: Reason.InvalidParameterValue,
+      message: 'spec.code is required',
+    };
+  }
   const code = await ctx.code.resolve(spec.code);
   if (!code.ok) return { ...code, stage: 'code' };
 
   const pins = resolveLayerPins({
     functionNamespace: namespace,
-    runtime: spec.runtime,
+    runtime: spec.runtime ?? 'provided.al2023',
     references: spec.layers ?? [],
     previous: fn.status?.layers ?? [],
     lookup: (ns, name) => ctx.cache.layers.get(ns, name),
@@ -85,6 +105,36 @@ async function check(ctx: ControllerContext, fn: LaminaFunction): Promise<Check>
     codeSize: code.size,
     layers: pins.pins,
     revisionId: revisionIdOf(spec, code.sha256, pins.pins),
+  };
+}
+
+const defaultImages = new ImageResolver();
+
+/**
+ * An image function: its tag resolved to a digest, once per change of the spec (a moved tag
+ * reaches $LATEST at the next change, as on Lambda; published versions keep their digest).
+ */
+async function checkImage(ctx: ControllerContext, fn: LaminaFunction, spec: FunctionSpec): Promise<Check> {
+  const image = spec.image as NonNullable<FunctionSpec['image']>;
+  const ref = parseImageReference(image.uri);
+  const previous = fn.status?.resolvedImageUri;
+  const unchanged =
+    fn.status?.observedGeneration === fn.metadata.generation &&
+    fn.status?.state === 'Active' &&
+    previous?.startsWith(`${ref.registry}/${ref.repository}@`);
+  const resolution =
+    unchanged && previous
+      ? { ok: true as const, digest: previous.slice(previous.indexOf('@') + 1) }
+      : await (ctx.images ?? defaultImages).resolve(ref);
+  if (!resolution.ok) return { ...resolution, stage: 'code' };
+  const codeSha256 = resolution.digest.slice('sha256:'.length);
+  return {
+    ok: true,
+    codeSha256,
+    codeSize: 0,
+    layers: [],
+    revisionId: revisionIdOf(spec, codeSha256, []),
+    resolvedImageUri: pinnedImageUri(ref, resolution.digest),
   };
 }
 
@@ -176,6 +226,7 @@ async function evaluate(
       lastUpdateStatus: 'Successful',
       codeSha256: result.codeSha256,
       codeSize: result.codeSize,
+      resolvedImageUri: result.resolvedImageUri,
       layers: result.layers,
       revisionId: result.revisionId,
       url: fn.spec.functionUrl && ctx.gatewayUrl ? functionUrl(ctx.gatewayUrl, namespace, name) : undefined,

@@ -19,6 +19,7 @@ import type { Clock, Logger } from '../shared/index.js';
 import { reconcileAlias } from './alias.js';
 import { reconcileEventSourceMapping, splitFunctionName } from './event-source-mapping.js';
 import type { CodeResolver } from './code.js';
+import type { ImageResolver } from './image-resolver.js';
 import { type Caches, type Clients, type ControllerContext, type Kinds } from './context.js';
 import { reconcileFunction } from './function.js';
 import { KeyedMutex } from './framework/keyed-mutex.js';
@@ -33,6 +34,7 @@ export interface ManagerOptions {
   kc: KubeConfig;
   namespaces?: readonly string[];
   code: CodeResolver;
+  images?: ImageResolver;
   events: EventRecorder;
   clock: Clock;
   log: Logger;
@@ -85,6 +87,7 @@ export class Manager {
       clients: this.clients,
       cache,
       code: options.code,
+      ...(options.images ? { images: options.images } : {}),
       events: options.events,
       clock,
       log,

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { startStore, StoreClient } from '../store/index.js';
 import { CodeResolver } from './code.js';
+import { ImageResolver } from './image-resolver.js';
 import type { OperatorConfig } from './config.js';
 import { startGarbageCollector } from './gc.js';
 import { Manager } from './manager.js';
@@ -69,6 +70,11 @@ export async function startOperator(
     fetchTimeoutMs: config.fetchTimeoutMs,
     retryAfterMs: config.retryAfterMs,
   });
+  const images = new ImageResolver({
+    insecureRegistries: config.insecureRegistries,
+    fetchTimeoutMs: config.fetchTimeoutMs,
+    retryAfterMs: config.retryAfterMs,
+  });
 
   // Leadership changes are applied one after another, never overlapping.
   let transition = Promise.resolve();
@@ -80,6 +86,7 @@ export async function startOperator(
         kc,
         namespaces: config.watchNamespaces,
         code,
+        images,
         events,
         clock,
         log,

@@ -107,7 +107,10 @@ export const functionConfigSchema = z
           ctx.addIssue({ code: 'custom', path: [key], message: `key must match ${ENV_KEY.source}` });
         }
       }),
-    code: artifact,
+    // Image: the function's own container runs the runtime (pod-spec.ts); the agent beside it
+    // serves the Runtime API and downloads nothing. `runtime` is then only a label.
+    packageType: z.enum(['Zip', 'Image']).default('Zip'),
+    code: artifact.optional(),
     layers: z.array(artifact).max(5).default([]),
     functionArn: z.string().min(1),
     region: z.string().min(1).default('us-east-1'),
@@ -117,6 +120,10 @@ export const functionConfigSchema = z
   .refine((config) => config.runtime.startsWith('provided') || config.handler !== undefined, {
     path: ['handler'],
     message: 'is required for the Node.js, Python and Java runtimes',
+  })
+  .refine((config) => config.packageType === 'Image' || config.code !== undefined, {
+    path: ['code'],
+    message: 'is required for a zip function',
   });
 
 /** A validated configuration, as the agent runs it and as the gateway sends it (all defaults filled). */

@@ -16,7 +16,7 @@ export function referencedDigests({ functions, versions, layers }: References): 
   const digests = new Set<string>();
   const add = (sha?: string) => sha && digests.add(sha);
   for (const fn of functions) {
-    add(fn.spec.code.sha256);
+    add(fn.spec.code?.sha256);
     add(fn.status?.codeSha256);
     for (const layer of fn.status?.layers ?? []) add(layer.sha256);
   }

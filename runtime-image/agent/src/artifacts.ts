@@ -112,6 +112,8 @@ export async function installArtifacts(
   config: FunctionConfig,
   roots: { taskRoot: string; optRoot: string },
 ): Promise<{ unzippedBytes: number }> {
+  // An image function brings its code in its own container.
+  if (!config.code) return { unzippedBytes: 0 };
   const sources = [
     { label: 'function code', ref: config.code, target: roots.taskRoot },
     ...config.layers.map((ref, i) => ({ label: `layer ${i + 1}`, ref, target: roots.optRoot })),

@@ -40,7 +40,8 @@ export function describeExit(exit: ExitInfo): string {
     return `fork/exec ${exit.spawnError.path ?? 'runtime'}: ${reason}`;
   }
   if (exit.signal) return `Runtime exited with error: signal: ${GO_SIGNAL_NAMES[exit.signal] ?? exit.signal}`;
-  if (exit.code === 0) return 'Runtime exited without providing a reason';
+  // code null: an image function's container exited (its status is the kubelet's to report).
+  if (exit.code === 0 || exit.code === null) return 'Runtime exited without providing a reason';
   return `Runtime exited with error: exit status ${exit.code}`;
 }
 
@@ -67,7 +68,19 @@ export function classifyDeath(
   return 'Runtime.ExitError';
 }
 
-export class RuntimeProcess {
+/** What the supervisor drives: a child process, or an image function's container (container-runtime.ts). */
+export interface RuntimeHandle {
+  readonly exited: Promise<ExitInfo>;
+  readonly closed: Promise<void>;
+  readonly memory: MemoryWatch;
+  readonly pid: number | undefined;
+  readonly alive: boolean;
+  readonly killedByAgent: boolean;
+  kill(): Promise<ExitInfo>;
+  shutdown(graceMs: number): Promise<ExitInfo>;
+}
+
+export class RuntimeProcess implements RuntimeHandle {
   readonly exited: Promise<ExitInfo>;
   /** Resolves once stdout and stderr are drained too (their last bytes can trail the exit). */
   readonly closed: Promise<void>;

@@ -19,7 +19,14 @@ import {
   standbyEnvironment,
   type RuntimeLaunch,
 } from './runtime-env.js';
-import { classifyDeath, describeExit, RuntimeProcess, type ExitInfo } from './runtime-process.js';
+import { ContainerRuntime } from './container-runtime.js';
+import {
+  classifyDeath,
+  describeExit,
+  RuntimeProcess,
+  type ExitInfo,
+  type RuntimeHandle,
+} from './runtime-process.js';
 import type { AgentSettings } from './settings.js';
 import { platformRecords } from './telemetry.js';
 import { TelemetryHub } from './telemetry-hub.js';
@@ -92,7 +99,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
   private extensionFailure: { errorType: string; reason: string } | undefined;
   /** Extensions of a reset environment still receiving their SHUTDOWN. */
   private stoppingExtensions: Promise<void> = Promise.resolve();
-  private proc: RuntimeProcess | undefined;
+  private proc: RuntimeHandle | undefined;
   private address = '';
   private initWaiter: ((event: InitEvent) => void) | undefined;
   private active:
@@ -243,7 +250,11 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
       streamName,
       this.settings.secretEnvironment,
     );
-    const launch = runtimeLaunch(config, this.settings, env, isFile);
+    // An image function's runtime is its container's entry point: nothing to launch here.
+    const image = config.packageType === 'Image';
+    const launch = image
+      ? { command: '', args: [], cwd: '/', env }
+      : runtimeLaunch(config, this.settings, env, isFile);
     const names = externalExtensions(this.settings.optRoot);
     this.extensions.begin(names, {
       functionName: config.functionName,
@@ -265,7 +276,13 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
     let ready!: () => void;
     const runtimeReady = new Promise<void>((resolve) => (ready = resolve));
     this.initWaiter = (e) => (e.kind === 'ready' ? ready() : fail(e));
-    const timer = setTimeout(() => fail({ kind: 'timeout' }), this.settings.initTimeoutMs);
+    // Init's limit counts from the runtime's start: for an image, once its container runs (its
+    // image pull is not Init, as on Lambda).
+    let timer: NodeJS.Timeout | undefined;
+    const startInitTimer = () => {
+      timer ??= setTimeout(() => fail({ kind: 'timeout' }), this.settings.initTimeoutMs);
+    };
+    if (!image) startInitTimer();
     const stage = (done: Promise<unknown>) =>
       Promise.race([done.then(() => undefined), failed]) as Promise<InitEvent | undefined>;
 
@@ -283,9 +300,16 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
       this.extensions.until(() => names.every((n) => this.extensions.registeredExternal().has(n))),
     );
     if (!event) {
-      const proc =
-        this.takeStandby(config, env)?.handOver(env, launch.cwd) ??
-        new RuntimeProcess(launch, this.memoryWatch(config.memorySize), this.log);
+      let proc: RuntimeHandle;
+      if (image) {
+        const container = new ContainerRuntime(this.memoryWatch(config.memorySize));
+        void container.appeared.then(startInitTimer);
+        proc = container;
+      } else {
+        proc =
+          this.takeStandby(config, env)?.handOver(env, launch.cwd) ??
+          new RuntimeProcess(launch, this.memoryWatch(config.memorySize), this.log);
+      }
       this.proc = proc;
       void proc.exited.then((exit) => this.onRuntimeExit(proc, exit));
       event = await stage(runtimeReady);
@@ -485,7 +509,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
     invocation: Omit<Invocation, 'deadlineMs'>,
     config: FunctionConfig,
   ): Promise<InvocationReport> {
-    const proc = this.proc as RuntimeProcess;
+    const proc = this.proc as RuntimeHandle;
     const timeoutMs = config.timeout * 1000;
     const started = this.clock.monotonic();
     const raw = await new Promise<RuntimeOutcome | { kind: 'timeout' } | { kind: 'exit'; exit: ExitInfo }>(
@@ -551,7 +575,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
     if (this.active?.requestId === requestId) this.active.end(outcome);
   }
 
-  private onRuntimeExit(proc: RuntimeProcess, exit: ExitInfo): void {
+  private onRuntimeExit(proc: RuntimeHandle, exit: ExitInfo): void {
     if (proc !== this.proc) return; // killed on purpose, already accounted for
     if (this.initWaiter) return this.initWaiter({ kind: 'exit', exit });
     if (this.active) return this.active.end({ kind: 'exit', exit });

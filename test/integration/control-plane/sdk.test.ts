@@ -93,7 +93,7 @@ describe('Lambda control plane with the AWS SDK v3', () => {
     assert.equal(created.CodeSha256, sha256(v1).toString('base64'));
     assert.equal(created.FunctionArn, `arn:aws:lambda:us-east-1:${w.namespace}:function:life`);
     const fn = await w.kubectlGet<LaminaFunction>('functions', 'life');
-    assert.equal(fn?.spec.code.sha256, sha256(v1).toString('hex'));
+    assert.equal(fn?.spec.code?.sha256, sha256(v1).toString('hex'));
     assert.equal(fn?.spec.memorySize, 256);
     assert.deepEqual(fn?.spec.environment, { variables: { STAGE: 'one' } });
     assert.ok(

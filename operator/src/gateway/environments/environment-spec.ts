@@ -33,12 +33,18 @@ export function agentFunctionConfig(
     functionName: fn.metadata.name,
     namespace,
     version,
-    runtime: snapshot.runtime,
+    // An image function has no runtime of Lamina's: the label stays the custom runtime's.
+    runtime: snapshot.runtime ?? 'provided.al2023',
     ...(snapshot.handler !== undefined ? { handler: snapshot.handler } : {}),
     memorySize: snapshot.memorySize,
     timeout: snapshot.timeout,
     environment: { ...(snapshot.environment?.variables ?? {}) },
-    code: { url: blobUrl(settings.storeUrl, snapshot.codeSha256), sha256: snapshot.codeSha256 },
+    ...(snapshot.image
+      ? { packageType: 'Image' as const }
+      : {
+          packageType: 'Zip' as const,
+          code: { url: blobUrl(settings.storeUrl, snapshot.codeSha256), sha256: snapshot.codeSha256 },
+        }),
     layers: (snapshot.layers ?? []).map((l) => ({
       url: blobUrl(settings.storeUrl, l.sha256),
       sha256: l.sha256,
@@ -69,6 +75,7 @@ export function environmentSpec(
     ephemeral: snapshot.ephemeralStorageSize,
     sa: snapshot.serviceAccountName,
     secretRefs,
+    ...(snapshot.image ? { image: snapshot.image } : {}),
   });
   return {
     key: environmentKey(config.namespace, config.functionName, version, hash),
@@ -81,6 +88,7 @@ export function environmentSpec(
     ephemeralStorageSize: snapshot.ephemeralStorageSize,
     ...(snapshot.serviceAccountName ? { serviceAccountName: snapshot.serviceAccountName } : {}),
     secretRefs,
+    ...(snapshot.image ? { image: snapshot.image } : {}),
     owner: {
       apiVersion: fn.apiVersion,
       kind: fn.kind,

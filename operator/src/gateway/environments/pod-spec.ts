@@ -16,6 +16,7 @@
 // gateway never reads Secrets itself.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
+import { imageEnvironmentPodSpec } from './image-pod.js';
 import type { EnvironmentSpec } from './types.js';
 
 export const LABELS = {
@@ -66,7 +67,32 @@ export function environmentLabels(spec: EnvironmentSpec): Record<string, string>
 /** The Function owns its environments: deleting it garbage-collects them. */
 export const environmentOwners = (spec: EnvironmentSpec) => [{ ...spec.owner, blockOwnerDeletion: false }];
 
+const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
 export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod {
+  const pod = zipEnvironmentPod(spec, settings);
+  if (!spec.image || !pod.spec) return pod;
+  // Image functions (image-pod.ts): the same pod-level settings, their own containers.
+  const { containers: _zip, volumes: _volumes, ...common } = pod.spec;
+  pod.spec = {
+    ...common,
+    ...imageEnvironmentPodSpec(spec, {
+      agentImage: settings.image,
+      podName: settings.podName,
+      agentMemoryMiB: AGENT_MEMORY_MIB,
+      cpuRequestMillis: cpuRequestMillis(spec.config.memorySize),
+      securityContext: CONTAINER_SECURITY,
+    }),
+  };
+  return pod;
+}
+
+function zipEnvironmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod {
   const memory = `${spec.config.memorySize + AGENT_MEMORY_MIB}Mi`;
   return {
     apiVersion: 'v1',
@@ -112,12 +138,7 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
             failureThreshold: 1,
             timeoutSeconds: 1,
           },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-          },
+          securityContext: CONTAINER_SECURITY,
           volumeMounts: [
             { name: 'task', mountPath: '/var/task' },
             { name: 'opt', mountPath: '/opt' },

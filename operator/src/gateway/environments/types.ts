@@ -1,6 +1,7 @@
 // Execution environments: one pod each, one invocation at a time. The provider is the only
 // thing that knows how environments are made (Kubernetes pods today; a specialised generic
 // pod from a warm pool later), so the pool and the scaler are tested with a fake one.
+import type { ImageSnapshot } from '../../api/index.js';
 import type { FunctionConfig, InitializationType } from '../../protocol/index.js';
 
 /** The function configuration the in-pod agent runs (env LAMINA_FUNCTION or specialize body). */
@@ -19,6 +20,8 @@ export interface EnvironmentSpec {
   ephemeralStorageSize: number;
   serviceAccountName?: string;
   secretRefs: string[];
+  /** An image function: its image by digest, entry point overrides and pull Secrets (its own pod). */
+  image?: ImageSnapshot;
   /** The Function that owns the environment (deleting it deletes its pods). */
   owner: { apiVersion: string; kind: string; name: string; uid: string };
 }

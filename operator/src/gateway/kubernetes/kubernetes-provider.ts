@@ -37,9 +37,25 @@ export function podFailure(pod: V1Pod): string | undefined {
     if (waiting && FATAL_WAITING.has(waiting))
       return `${waiting}${c.state?.waiting?.message ? `: ${c.state.waiting.message}` : ''}`;
     const terminated = c.state?.terminated;
+    if (terminated && c.name === 'function' && isImagePod(pod)) return imageRuntimeExit(terminated);
     if (terminated) return `container exited (${terminated.reason ?? terminated.exitCode})`;
   }
   return undefined;
+}
+
+/** An image function's pod: the agent is a sidecar (image-pod.ts), the function's image the main container. */
+function isImagePod(pod: V1Pod): boolean {
+  return (pod.spec?.initContainers ?? []).some((c) => c.name === 'agent');
+}
+
+/**
+ * An image function's entry point exited (at start, or killed by the agent): Lambda's words
+ * for it, with the last lines it wrote (terminationMessagePolicy FallbackToLogsOnError).
+ */
+function imageRuntimeExit(t: { exitCode: number; reason?: string; message?: string }): string {
+  const errorType = t.reason === 'OOMKilled' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+  const tail = t.message?.trim().slice(-2048);
+  return `${errorType}: Runtime exited with error: exit status ${t.exitCode}${tail ? `\nLog tail:\n${tail}` : ''}`;
 }
 
 export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
@@ -68,7 +84,7 @@ export function podToRecord(pod: V1Pod): EnvironmentRecord | undefined {
     initializationType: (labels[LABELS.initializationType] as InitializationType | undefined) ?? 'on-demand',
     ...(ip ? { address: `http://${ip.includes(':') ? `[${ip}]` : ip}:${AGENT_PORT}` } : {}),
     ready: ready && Boolean(ip),
-    ...(requested ? { memorySize: Number(requested[1]) - AGENT_MEMORY_MIB } : {}),
+    ...(requested ? { memorySize: Number(requested[1]) - (isImagePod(pod) ? 0 : AGENT_MEMORY_MIB) } : {}),
     ...(failure ? { failure } : {}),
     ...(unschedulable ? { unschedulable } : {}),
   };

@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { type FunctionConfig, MAX_INLINE_ARTIFACT_BYTES } from '../../protocol/index.js';
 import type { Logger } from '../../shared/index.js';
 
-type Artifact = FunctionConfig['code'];
+type Artifact = NonNullable<FunctionConfig['code']>;
 
 export interface InlineArtifactsOptions {
   /** Base64 kept in memory across all zips, least recently used dropped first. */
@@ -41,8 +41,10 @@ export class InlineArtifacts {
 
   /** The configuration with each small zip's bytes inline (never fails: a miss sends it as is). */
   async withInline(config: FunctionConfig): Promise<FunctionConfig> {
-    const [code = config.code, ...layers] = await Promise.all(
-      [config.code, ...config.layers].map((ref) => this.inlined(ref)),
+    const zip = config.code;
+    if (!zip) return config; // an image function: nothing to download
+    const [code = zip, ...layers] = await Promise.all(
+      [zip, ...config.layers].map((ref) => this.inlined(ref)),
     );
     return { ...config, code, layers };
   }

@@ -52,6 +52,7 @@ export function parseShapes(value: string): PoolShape[] {
 /** The pool shape that can serve this environment, or undefined when it needs its own pod. */
 export function poolShapeFor(spec: EnvironmentSpec, shapes: readonly PoolShape[]): PoolShape | undefined {
   if (spec.serviceAccountName !== undefined || spec.secretRefs.length > 0) return undefined;
+  if (spec.image) return undefined; // its own image: never a generic pod
   const image = imageKeyOf(spec.config.runtime);
   return shapes.find(
     (s) =>

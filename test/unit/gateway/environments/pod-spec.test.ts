@@ -34,6 +34,7 @@ describe('environment pod spec', () => {
       memorySize: 1769,
       timeout: 3,
       environment: { A: '1' },
+      packageType: 'Zip',
       code: { url: `http://store:8090/blobs/sha256/${'a'.repeat(64)}`, sha256: 'a'.repeat(64) },
       layers: [{ url: `http://store:8090/blobs/sha256/${'b'.repeat(64)}`, sha256: 'b'.repeat(64) }],
       functionArn: 'arn:aws:lambda:us-east-1:default:function:calc',

@@ -46,7 +46,7 @@ describe('InlineArtifacts', () => {
     const ref = put(zip);
     const results = await Promise.all([1, 2, 3].map(() => inline.withInline(config(ref))));
     results.push(await inline.withInline(config(ref)));
-    for (const out of results) assert.equal(out.code.inline, zip.toString('base64'));
+    for (const out of results) assert.equal(out.code?.inline, zip.toString('base64'));
     assert.equal(requests.get(ref.sha256), 1);
     await inline.close();
   });
@@ -56,7 +56,7 @@ describe('InlineArtifacts', () => {
     const big = put(Buffer.alloc(MAX_INLINE_ARTIFACT_BYTES + 1, 7));
     const layer = put(Buffer.from('layer'));
     const out = await inline.withInline(config(big, [layer]));
-    assert.equal(out.code.inline, undefined);
+    assert.equal(out.code?.inline, undefined);
     assert.equal(out.layers[0]?.inline, Buffer.from('layer').toString('base64'));
     // too large is remembered: content addressed, it can never become small
     await inline.withInline(config(big));
@@ -69,7 +69,7 @@ describe('InlineArtifacts', () => {
     const lying = put(Buffer.from('pinned'), Buffer.from('something else'));
     const missing = { url: `${base}/${'e'.repeat(64)}`, sha256: 'e'.repeat(64) };
     const out = await inline.withInline(config(lying, [missing]));
-    assert.equal(out.code.inline, undefined);
+    assert.equal(out.code?.inline, undefined);
     assert.equal(out.layers[0]?.inline, undefined);
     await inline.close();
   });

@@ -1,0 +1,119 @@
+// The pod of an image function's environment (pure): the function's image is the main
+// container and runs its own entry point (a Runtime API client: awslambdaric, aws-lambda-go's
+// bootstrap, the AWS base images' entry script …); the agent is a native sidecar (an init
+// container with restartPolicy Always) serving the Runtime API on 127.0.0.1 and the gateway
+// protocol on the agent port. The pod shares one process namespace so the agent sees the
+// runtime's processes: it samples their memory and kills them on a timeout, an out-of-memory
+// or a reset. Nothing restarts them (restartPolicy Never): the kubelet reports the container
+// terminated and the gateway replaces the environment, so the Init after a reset is a new
+// environment's cold start (Lambda re-initialises in place).
+//
+// Order at start: the sidecar's postStart hook holds the function's container back until
+// the agent waits for its runtime (container-runtime.ts writes the file the hook waits for).
+// Init's 10 s start when the runtime's first process runs, after the image pull.
+import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
+import type { EnvironmentSpec } from './types.js';
+
+/** The Runtime API's port inside the pod (the agent's LAMINA_RUNTIME_API_PORT). */
+export const IMAGE_RUNTIME_API_PORT = 9001;
+const EXPECTED_FILE = '/tmp/.lamina-runtime-expected';
+/** The postStart hook gives up after this long (the agent failed to start: kubelet restarts it). */
+const SIDECAR_WAIT_SECONDS = 30;
+
+/** Lambda's reserved variables of an image function's runtime, then the function's own [LAMBDA-SPEC §3]. */
+export function imageRuntimeEnvironment(spec: EnvironmentSpec, podName: string): V1EnvVar[] {
+  const c = spec.config;
+  const reserved: Record<string, string> = {
+    AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${IMAGE_RUNTIME_API_PORT}`,
+    AWS_LAMBDA_FUNCTION_NAME: c.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: c.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(c.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${c.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `[${c.version}]${podName}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: c.initializationType,
+    AWS_REGION: c.region,
+    AWS_DEFAULT_REGION: c.region,
+    LAMBDA_TASK_ROOT: '/var/task',
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+    TZ: ':UTC',
+  };
+  // The AWS base images read the handler from _HANDLER when CMD is overridden.
+  const command = spec.image?.imageConfig?.command;
+  if (command?.[0]) reserved._HANDLER = command[0];
+  const user = Object.entries(c.environment).filter(([k]) => !(k in reserved));
+  return [...Object.entries(reserved), ...user].map(([name, value]) => ({ name, value }));
+}
+
+export interface ImagePodParts {
+  /** The agent's image (the default runtime image). */
+  agentImage: string;
+  podName: string;
+  agentMemoryMiB: number;
+  cpuRequestMillis: number;
+  /** The agent's own container as the zip pod has it (env, probe, security context). */
+  securityContext: NonNullable<V1Container['securityContext']>;
+}
+
+export function imageEnvironmentPodSpec(
+  spec: EnvironmentSpec,
+  parts: ImagePodParts,
+): NonNullable<V1Pod['spec']> {
+  const image = spec.image;
+  if (!image) throw new Error('imageEnvironmentPodSpec: not an image function');
+  const config = image.imageConfig ?? {};
+  const functionMemory = `${spec.config.memorySize}Mi`;
+  const agentMemory = `${parts.agentMemoryMiB}Mi`;
+  const wait = `i=0; until [ -e ${EXPECTED_FILE} ]; do i=$((i+1)); [ $i -gt ${SIDECAR_WAIT_SECONDS * 20} ] && exit 1; sleep 0.05; done`;
+  return {
+    shareProcessNamespace: true,
+    ...(image.imagePullSecrets?.length ? { imagePullSecrets: image.imagePullSecrets } : {}),
+    initContainers: [
+      {
+        name: 'agent',
+        image: parts.agentImage,
+        imagePullPolicy: 'IfNotPresent',
+        restartPolicy: 'Always',
+        ports: [{ name: 'http', containerPort: AGENT_PORT }],
+        env: [
+          { name: 'LAMINA_FUNCTION', value: JSON.stringify(spec.config) },
+          { name: 'LAMINA_RUNTIME_API_PORT', value: String(IMAGE_RUNTIME_API_PORT) },
+        ],
+        resources: { requests: { cpu: '10m', memory: agentMemory }, limits: { memory: agentMemory } },
+        readinessProbe: {
+          httpGet: { path: AGENT_PATHS.health, port: AGENT_PORT },
+          periodSeconds: 1,
+          failureThreshold: 1,
+          timeoutSeconds: 1,
+        },
+        lifecycle: { postStart: { exec: { command: ['sh', '-c', wait] } } },
+        securityContext: parts.securityContext,
+        volumeMounts: [{ name: 'agent-tmp', mountPath: '/tmp' }],
+      },
+    ],
+    containers: [
+      {
+        name: 'function',
+        image: image.uri,
+        imagePullPolicy: 'IfNotPresent',
+        ...(config.entryPoint ? { command: config.entryPoint } : {}),
+        ...(config.command ? { args: config.command } : {}),
+        ...(config.workingDirectory ? { workingDir: config.workingDirectory } : {}),
+        env: imageRuntimeEnvironment(spec, parts.podName),
+        envFrom: spec.secretRefs.map((name) => ({ secretRef: { name } })),
+        resources: {
+          requests: { cpu: `${parts.cpuRequestMillis}m`, memory: functionMemory },
+          limits: { memory: functionMemory },
+        },
+        // An entry point that exits at start leaves its last lines in the container's status.
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+        securityContext: parts.securityContext,
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      },
+    ],
+    volumes: [
+      { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorageSize}Mi` } },
+      { name: 'agent-tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ],
+  };
+}

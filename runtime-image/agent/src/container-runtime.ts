@@ -1,0 +1,128 @@
+// The runtime of an image function: not a child of the agent but the entry point of the
+// function's own container in the same pod (pod-spec's image pod: the agent is a native
+// sidecar, the pod shares one process namespace). The agent sees that container's processes
+// in /proc — every process whose cgroup differs from the agent's own, except the pod's
+// pause process (pid 1) — and can signal them (same user). It cannot start them again:
+// once they are gone the kubelet reports the container terminated and the gateway replaces
+// the environment (README, "Image functions"), so a later Init here fails at once.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { MemoryWatch } from './memory.js';
+import type { ExitInfo, RuntimeHandle } from './runtime-process.js';
+
+export interface ContainerRuntimeOptions {
+  procRoot?: string;
+  pollMs?: number;
+  /** Written once the agent waits for the runtime: the sidecar's postStart hook waits for it. */
+  expectedFile?: string;
+}
+
+/** The pids of processes outside the agent's container (pure over a /proc reader). */
+export function foreignPids(list: () => string[], cgroupOf: (pid: string) => string | undefined): number[] {
+  const own = cgroupOf('self');
+  const pids: number[] = [];
+  for (const name of list()) {
+    if (!/^\d+$/.test(name) || name === '1') continue;
+    const cgroup = cgroupOf(name);
+    if (cgroup !== undefined && cgroup !== own) pids.push(Number(name));
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+let containerGone = false;
+
+export class ContainerRuntime implements RuntimeHandle {
+  readonly exited: Promise<ExitInfo>;
+  readonly closed: Promise<void>;
+  /** Resolves when the container's first process is seen (its image is pulled and started). */
+  readonly appeared: Promise<void>;
+  private pids: number[] = [];
+  private killing = false;
+  private exitInfo: ExitInfo | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly memory: MemoryWatch,
+    private readonly options: ContainerRuntimeOptions = {},
+  ) {
+    let resolveExit!: (info: ExitInfo) => void;
+    let resolveAppeared!: () => void;
+    this.exited = new Promise((resolve) => (resolveExit = resolve));
+    this.appeared = new Promise((resolve) => (resolveAppeared = resolve));
+    this.closed = this.exited.then(() => undefined);
+    if (containerGone) {
+      // The container does not come back (restartPolicy Never): fail this Init at once.
+      this.exitInfo = { code: null, signal: null };
+      resolveExit(this.exitInfo);
+      resolveAppeared();
+      return;
+    }
+    const procRoot = options.procRoot ?? '/proc';
+    const read = () =>
+      foreignPids(
+        () => readdirSync(procRoot),
+        (pid) => {
+          try {
+            return readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8');
+          } catch {
+            return undefined;
+          }
+        },
+      );
+    let seen = false;
+    this.timer = setInterval(() => {
+      this.pids = read();
+      if (!seen && this.pids.length > 0) {
+        seen = true;
+        memory.attach(this.pids[0] as number);
+        resolveAppeared();
+      } else if (seen && this.pids.length === 0) {
+        clearInterval(this.timer);
+        containerGone = true;
+        this.exitInfo = { code: null, signal: this.killing ? 'SIGKILL' : null };
+        resolveExit(this.exitInfo);
+      }
+    }, options.pollMs ?? 20);
+    try {
+      writeFileSync(options.expectedFile ?? '/tmp/.lamina-runtime-expected', `${process.pid}\n`);
+    } catch {
+      // no writable /tmp (tests): nobody waits for the file
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.pids[0];
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  get killedByAgent(): boolean {
+    return this.killing;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    for (const pid of this.pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  kill(): Promise<ExitInfo> {
+    this.killing = true;
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
+  async shutdown(graceMs: number): Promise<ExitInfo> {
+    this.killing = true;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    const info = await this.exited;
+    clearTimeout(timer);
+    return info;
+  }
+}
