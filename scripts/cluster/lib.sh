@@ -125,8 +125,9 @@ start_detached() {
   shift
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   echo "---- $(date -Is) starting: $*" >>"$LOG_DIR/$name.log"
-  # 8>&- 9>&-: the daemons must not inherit (and hold) the up/build lock descriptors.
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 8>&- 9>&- &
+  # 3>&- … 9>&-: the daemons must not inherit (and hold for their whole life) a lock descriptor,
+  # neither up/build's own (8, 9) nor one a caller's `flock <file> npm run up` passed down.
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   echo $! >"$(pidfile "$name")"
 }
 
