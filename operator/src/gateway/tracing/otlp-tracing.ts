@@ -3,7 +3,6 @@
 // recorded, in a trace whose id is the invocation's Lambda trace id: ids are chosen here (the
 // trace id of a new root, the span id the function was told is its parent), so the SDK gets
 // an IdGenerator that hands out a preset id once.
-import { randomBytes } from 'node:crypto';
 import {
   diag,
   DiagLogLevel,
@@ -25,7 +24,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { Logger } from '../../shared/index.js';
+import { type Logger, randomHex } from '../../shared/index.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import { invocationSpans, type SpanKey, type SpanPlan } from './invocation-spans.js';
 import {
@@ -81,7 +80,6 @@ class PresetIds implements IdGenerator {
 }
 
 const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
-const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 export function createOtlpTracing(options: OtlpTracingOptions): InvokeTracing {
   const { log } = options;
@@ -155,8 +153,13 @@ export function createOtlpTracing(options: OtlpTracingOptions): InvokeTracing {
       return {
         header: headerFor(header, runtimeId, true),
         end(end: InvocationEnd) {
-          const plans = invocationSpans(invocationFacts(target, start, startedAt, end));
-          record(plans, context.traceId, context.parentSpanId, runtimeId);
+          // Tracing never fails an invocation.
+          try {
+            const plans = invocationSpans(invocationFacts(target, start, startedAt, end));
+            record(plans, context.traceId, context.parentSpanId, runtimeId);
+          } catch (err) {
+            log.warn('tracing: spans not recorded', { requestId: start.requestId, error: String(err) });
+          }
         },
       };
     },
