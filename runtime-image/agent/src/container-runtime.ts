@@ -30,6 +30,9 @@ export function foreignPids(list: () => string[], cgroupOf: (pid: string) => str
 
 let containerGone = false;
 
+/** The function's container has exited (its processes are gone): nothing in this pod runs it again. */
+export const imageContainerGone = (): boolean => containerGone;
+
 export class ContainerRuntime implements RuntimeHandle {
   readonly exited: Promise<ExitInfo>;
   readonly closed: Promise<void>;

@@ -11,6 +11,7 @@ import {
 } from '../../../operator/src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { installArtifacts } from './artifacts.js';
+import { imageContainerGone } from './container-runtime.js';
 import type { Clock } from './clock.js';
 import { parseFunctionConfig, type FunctionConfig } from './config.js';
 import {
@@ -190,7 +191,11 @@ export class ExecutionEnvironment {
     // A generic environment is ready for a fast cold start once its standby runtimes wait.
     const starting = this.state === 'generic' && !this.runtime.standbysParked();
     if (starting) body.standbys = 'starting';
-    return { status: this.state === 'initializing' || starting ? 503 : 200, body };
+    // An image function's container has exited: this environment cannot run it again, and its
+    // exit (status, last lines) is the kubelet's to report — never ready, so the gateway does.
+    const gone = this.config?.packageType === 'Image' && imageContainerGone();
+    if (gone) body.container = 'exited';
+    return { status: this.state === 'initializing' || starting || gone ? 503 : 200, body };
   }
 
   async specialize(input: unknown): Promise<SpecializeResult> {
