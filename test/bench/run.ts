@@ -12,13 +12,16 @@
 //      can hold (50 wanted);
 //   6. time to first byte, streamed (InvokeWithResponseStream) beside buffered (Invoke);
 //   7. scale-out of the gateway: invokes/s, latency and gateway CPU per 1,000 invokes with 1, 2
-//      and 3 replicas (values-ha.yaml), 8 functions with one warm environment each.
+//      and 3 replicas (values-ha.yaml), 8 functions with one warm environment each;
+//   8. records/s from Kafka through one function (an EventSourceMapping on the installed
+//      operator) beside a plain consumer reading the same topic (kafka.ts).
 //
 // Sizes: BENCH_COLD_CREATE (5 per runtime), BENCH_COLD_POOL (15 per runtime), BENCH_SEQUENTIAL
 // (500), BENCH_SECONDS (4), BENCH_ENVIRONMENTS (1,4,8), BENCH_BURST (50), BENCH_TTFB (50),
 // BENCH_REPLICAS (1,2,3), BENCH_WRITE=0 to leave BENCHMARKS.md alone. BENCH_ONLY=ttfb measures section 6 alone
 // (no helm upgrade, BENCHMARKS.md untouched); BENCH_ONLY=replicas section 7 alone (its values
-// restored after; BENCHMARKS.md untouched).
+// restored after; BENCHMARKS.md untouched); BENCH_ONLY=kafka section 8 alone (BENCH_KAFKA_RECORDS,
+// 100,000; BENCH_KAFKA_BATCH, mapping batch sizes, 100,1000).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +45,7 @@ import {
 import { closedLoop, dispatcher, fmt, machine, percentile, post, sequential, sleep, timed } from './lib.js';
 import { HOLD_MS, NODE_STREAMING, timeToFirstByte } from './ttfb.js';
 import { SCALE_FUNCTIONS, scaleOutRows } from './replicas.js';
+import { KAFKA_PARTITIONS, kafkaThroughput, type KafkaRow } from './kafka.js';
 
 const COLD_CREATE = Number(process.env.BENCH_COLD_CREATE ?? 5);
 const COLD_POOL = Number(process.env.BENCH_COLD_POOL ?? 15);
@@ -51,6 +55,8 @@ const ENVIRONMENTS = (process.env.BENCH_ENVIRONMENTS ?? '1,4,8').split(',').map(
 const BURST = Number(process.env.BENCH_BURST ?? 50);
 const TTFB = Number(process.env.BENCH_TTFB ?? 50);
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,3').split(',').map(Number);
+const KAFKA_RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 100_000);
+const KAFKA_BATCH = (process.env.BENCH_KAFKA_BATCH ?? '100,1000').split(',').map(Number);
 const POOL_SIZE = 2;
 const PAYLOAD = Buffer.from(JSON.stringify({ hello: 'world', n: 42 }));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -113,6 +119,28 @@ async function replicasOnly() {
   } finally {
     await ns.dispose();
     await restore?.();
+    await dispatcher.close();
+  }
+}
+
+const kafkaSection = (rows: KafkaRow[]) =>
+  `### Records/s from Kafka through one function (${KAFKA_RECORDS} records of ~20 bytes, ${KAFKA_PARTITIONS} partitions, the same topic read by each row)\n\n` +
+  table(
+    ['path', 'records/s', 'records', 's'],
+    rows.map((r) => [r.path, r.recordsPerSecond.toFixed(0), `${r.records}`, r.seconds.toFixed(2)]),
+  ) +
+  '\n\nThe plain consumer (from the first record to the last) is the ceiling of the broker and client on this machine; through the function, the rate of the mapping’s committed offsets from its first commit to its last (each commit after the batch’s invoke succeeded).';
+
+/** BENCH_ONLY=kafka: section 8 alone. */
+async function kafkaOnly() {
+  const release = await installedRelease();
+  const ns = await testNamespace(release, 'bench-kafka');
+  try {
+    progress('Kafka through one function');
+    const rows = await kafkaThroughput(release, ns.name, KAFKA_RECORDS, KAFKA_BATCH);
+    console.log(`\n${machine()}\n\n${kafkaSection(rows)}\n`);
+  } finally {
+    await ns.dispose();
     await dispatcher.close();
   }
 }
@@ -414,6 +442,10 @@ async function main() {
     );
     await deleteFunctionPods();
 
+    // 8. Kafka through one function, beside a plain consumer of the same topic.
+    progress('Kafka through one function');
+    const kafka = kafkaSection(await kafkaThroughput(release, ns.name, KAFKA_RECORDS, KAFKA_BATCH));
+
     // 7. Scale-out of the gateway over 1, 2, 3 replicas.
     progress('gateway scale-out');
     const scale = await scaleOutRows(
@@ -425,6 +457,7 @@ async function main() {
     );
     restore ??= scale.restore;
     sections.push(scaleOutSection(scale.rows));
+    sections.push(kafka);
   } finally {
     await ns.dispose();
     await restore?.();
@@ -458,7 +491,14 @@ function writeBenchmarks(report: string): void {
 }
 
 const only = process.env.BENCH_ONLY;
-(only === 'ttfb' ? ttfbOnly() : only === 'replicas' ? replicasOnly() : main()).catch((err: unknown) => {
+(only === 'ttfb'
+  ? ttfbOnly()
+  : only === 'replicas'
+    ? replicasOnly()
+    : only === 'kafka'
+      ? kafkaOnly()
+      : main()
+).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

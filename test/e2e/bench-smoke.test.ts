@@ -26,6 +26,8 @@ describe('benchmark smoke run', () => {
         BENCH_ENVIRONMENTS: '1,2',
         BENCH_BURST: '2',
         BENCH_REPLICAS: '2', // the sharded path: one upgrade to values-ha.yaml and back
+        BENCH_KAFKA_RECORDS: '2000',
+        BENCH_KAFKA_BATCH: '100',
         BENCH_WRITE: '0',
       },
     }).catch((err: { stdout?: string; stderr?: string; message: string }) =>
@@ -33,7 +35,13 @@ describe('benchmark smoke run', () => {
     );
     console.log(stdout);
     assert.match(stdout, /Path measured: the installed Helm release/);
-    for (const section of ['### Cold start', '### Warm invoke latency', '### Throughput', '### Scale-out']) {
+    for (const section of [
+      '### Cold start',
+      '### Warm invoke latency',
+      '### Throughput',
+      '### Scale-out',
+      '### Records/s from Kafka',
+    ]) {
       assert.ok(stdout.includes(section), `the report has its "${section}" table`);
     }
     assert.doesNotMatch(stdout, /\| n\/a \|/, 'every measured figure is a number');
