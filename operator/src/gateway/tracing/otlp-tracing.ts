@@ -153,13 +153,15 @@ export function createOtlpTracing(options: OtlpTracingOptions): InvokeTracing {
       return {
         header: headerFor(header, runtimeId, true),
         end(end: InvocationEnd) {
-          // Tracing never fails an invocation.
-          try {
-            const plans = invocationSpans(invocationFacts(target, start, startedAt, end));
-            record(plans, context.traceId, context.parentSpanId, runtimeId);
-          } catch (err) {
-            log.warn('tracing: spans not recorded', { requestId: start.requestId, error: String(err) });
-          }
+          // After the caller's answer is on its way; and tracing never fails an invocation.
+          setImmediate(() => {
+            try {
+              const plans = invocationSpans(invocationFacts(target, start, startedAt, end));
+              record(plans, context.traceId, context.parentSpanId, runtimeId);
+            } catch (err) {
+              log.warn('tracing: spans not recorded', { requestId: start.requestId, error: String(err) });
+            }
+          });
         },
       };
     },
