@@ -49,6 +49,8 @@ export interface OtlpTracingOptions {
   log: Logger;
   /** How long spans are batched before an export (the SDK's default: 5 s). */
   exportDelayMs?: number;
+  /** How long one export may take, its retries included (the SDK's default: 10 s). */
+  exportTimeoutMs?: number;
   /** Where spans go instead of the OTLP exporter (tests). */
   exporter?: SpanExporter;
 }
@@ -92,7 +94,8 @@ export function createOtlpTracing(options: OtlpTracingOptions): InvokeTracing {
       debug: () => undefined,
       verbose: () => undefined,
     },
-    DiagLogLevel.WARN,
+    // One gateway, one tracing setup; tests make several.
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
   const ids = new PresetIds();
   const provider = new BasicTracerProvider({
@@ -106,7 +109,11 @@ export function createOtlpTracing(options: OtlpTracingOptions): InvokeTracing {
     spanProcessors: [
       new BatchSpanProcessor(
         options.exporter ??
-          new OTLPTraceExporter({ url: tracesUrl(options.endpoint), headers: options.headers }),
+          new OTLPTraceExporter({
+            url: tracesUrl(options.endpoint),
+            headers: options.headers,
+            ...(options.exportTimeoutMs !== undefined ? { timeoutMillis: options.exportTimeoutMs } : {}),
+          }),
         options.exportDelayMs !== undefined ? { scheduledDelayMillis: options.exportDelayMs } : {},
       ),
     ],

@@ -149,6 +149,32 @@ describe('invocation tracing', () => {
     assert.equal(invoke?.attributes['error.type'], 'TooManyRequestsException');
   });
 
+  it('answers invokes while the collector is unreachable, and logs the failed export', async () => {
+    const warnings: string[] = [];
+    const log = createLogger({}, 'error');
+    const unreachable = createOtlpTracing({
+      endpoint: 'http://127.0.0.1:1', // nothing listens on port 1
+      headers: {},
+      samplingRatio: 1,
+      instanceId: 'test',
+      log: { ...log, warn: (message) => void warnings.push(message), child: () => log },
+      exportDelayMs: 10,
+      exportTimeoutMs: 300,
+    });
+    const u = await testGateway({ echo: () => ({ body: 'ok' }) }, { tracing: unreachable });
+    try {
+      u.catalog.upsertFunction(activeFunction('echo'));
+      await tick();
+      const res = await u.app.inject({ method: 'POST', url: path('echo'), payload: '{}' });
+      assert.equal(res.statusCode, 200);
+      for (let i = 0; i < 200 && !warnings.includes('tracing: export failed'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      assert.ok(warnings.includes('tracing: export failed'), warnings.join(', '));
+    } finally {
+      await u.close();
+    }
+  });
+
   it("exports to the endpoint's /v1/traces, or the traces URL given", () => {
     assert.equal(tracesUrl('http://collector:4318'), 'http://collector:4318/v1/traces');
     assert.equal(tracesUrl('http://collector:4318/'), 'http://collector:4318/v1/traces');
