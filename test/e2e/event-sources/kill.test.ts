@@ -7,7 +7,7 @@
 // duplicates stay within the batches that can be in flight at a kill (parallelization factor ×
 // batch size per kill), every partition is delivered in offset order (a batch never starts
 // past the highest offset delivered so far plus one) and the group commits every partition to
-// its end.
+// its end. The operator's lag gauge for the mapping showed the backlog and comes back to 0.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,6 +36,7 @@ const CHUNK = 100;
 const CHUNK_MS = 250;
 const FUNCTION = `esm-kill-${randomBytes(3).toString('hex')}`;
 const MAPPING = `${FUNCTION}-orders`;
+const OPERATOR_METRICS_PORT = 8081;
 
 /** One batch as the function saw it: per `topic-partition`, [offset, i] of each record. */
 type Batch = Record<string, [number, number][]>;
@@ -164,7 +165,16 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
 
   /** Holds the next batch inside the function, runs `kill`, then lets the answer go (or drops it). */
   const killMidBatch = async (kill: () => Promise<number>, answer: 'answer' | 'drop') => {
-    const res = await new Promise<ServerResponse>((resolve) => (hold = resolve));
+    const res = await new Promise<ServerResponse>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('no batch reached the function to kill it in')),
+        30_000,
+      );
+      hold = (held) => {
+        clearTimeout(timer);
+        resolve(held);
+      };
+    });
     const held = Object.values(batches.at(-1) ?? {})
       .flat()
       .map(([, i]) => i);
@@ -189,13 +199,32 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
     return pods.length;
   };
 
-  const killOperator = async (): Promise<number> => {
-    const [pod] = (
+  const operatorPod = async () =>
+    (
       await core.listNamespacedPod({
         namespace: RELEASE_NAMESPACE,
         labelSelector: 'app.kubernetes.io/component=operator,app.kubernetes.io/instance=lamina',
       })
-    ).items.filter((p) => !p.metadata?.deletionTimestamp);
+    ).items.find((p) => !p.metadata?.deletionTimestamp);
+
+  /** The mapping's lamina_event_source_offset_lag on the operator's metrics port, if it has one. */
+  const operatorLag = async (): Promise<number | undefined> => {
+    const ip = (await operatorPod())?.status?.podIP;
+    if (!ip) return undefined;
+    const text = await (await fetch(`http://${ip}:${OPERATOR_METRICS_PORT}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('lamina_event_source_offset_lag{') &&
+          l.includes(`mapping="${MAPPING}"`) &&
+          l.includes(`namespace="${ns!.name}"`),
+      );
+    return line === undefined ? undefined : Number(line.split(' ').pop());
+  };
+
+  const killOperator = async (): Promise<number> => {
+    const pod = await operatorPod();
     assert.ok(pod, 'the operator pod');
     const pids = podProcesses(pod.metadata!.uid!).filter((pid) =>
       readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main-operator.mjs'),
@@ -206,6 +235,15 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
 
   it('delivers all 10,000 records at least once, in order per partition, duplicates within the in-flight batches', async () => {
     const started = Date.now();
+    const lagSamples: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const lag = await operatorLag().catch(() => undefined); // the operator may be down
+        if (lag !== undefined) lagSamples.push(lag);
+        await sleep(500);
+      }
+    })();
     await release.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: 'lamina.dev',
       version: 'v1alpha1',
@@ -228,9 +266,18 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
       },
     });
 
-    // The stream; the kills are armed at a quarter and at half of it and strike the next
-    // batch that reaches the function, while the stream goes on.
-    const kills: Promise<{ held: number[]; killed: number; what: string; at: number }>[] = [];
+    // The stream goes on once the first batch reached the function (the group joined, the
+    // function started). The kills are armed when a quarter and half of the records have been
+    // delivered and strike the next batch that reaches the function.
+    const seen = () =>
+      new Set(batches.flatMap((b) => Object.values(b).flatMap((rs) => rs.map(([, i]) => i))));
+    type Kill = { held: number[]; killed: number; what: string; at: number };
+    const strike = (what: string, kill: () => Promise<number>, answer: 'answer' | 'drop') =>
+      killMidBatch(kill, answer).then((k): Kill => ({ ...k, what, at: Date.now() - started }));
+    let functionKill: Promise<Kill> | undefined;
+    let functionKilled = false;
+    let operatorKill: Promise<Kill> | undefined;
+    let streamFrom = 0;
     for (let sent = 0; sent < RECORDS; sent += CHUNK) {
       const tick = Date.now();
       await producer.send({
@@ -239,32 +286,30 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
           return { topic, partition: i % PARTITIONS, value: Buffer.from(JSON.stringify({ i })) };
         }),
       });
-      if (sent === RECORDS / 4)
-        kills.push(
-          killMidBatch(killFunction, 'drop').then((k) => ({
-            ...k,
-            what: 'function',
-            at: Date.now() - started,
-          })),
+      if (sent === 0) {
+        await waitFor(
+          'the first batch in the function',
+          async () => (batches.length > 0 ? true : undefined),
+          60_000,
         );
-      if (sent === RECORDS / 2) {
-        await kills[0];
-        kills.push(
-          killMidBatch(killOperator, 'answer').then((k) => ({
-            ...k,
-            what: 'operator',
-            at: Date.now() - started,
-          })),
-        );
+        streamFrom = Date.now();
       }
+      const delivered = seen().size;
+      if (!functionKill && delivered >= RECORDS / 4)
+        functionKill = strike('function', killFunction, 'drop').finally(() => (functionKilled = true));
+      if (!operatorKill && functionKilled && delivered >= RECORDS / 2)
+        operatorKill = strike('operator', killOperator, 'answer');
       await sleep(Math.max(0, CHUNK_MS - (Date.now() - tick)));
     }
-    const streamed = Date.now() - started;
+    const streamed = Date.now() - streamFrom;
+    // A slow start may leave a kill for after the stream; it still strikes a batch in flight.
+    functionKill ??= strike('function', killFunction, 'drop');
+    await functionKill;
+    operatorKill ??= strike('operator', killOperator, 'answer');
+    const kills = [functionKill, operatorKill];
     const struck = await Promise.all(kills);
     for (const k of struck) assert.ok(k.killed > 0, `the ${k.what} kill found nothing to kill`);
 
-    const seen = () =>
-      new Set(batches.flatMap((b) => Object.values(b).flatMap((rs) => rs.map(([, i]) => i))));
     await waitFor('every record delivered', async () => (seen().size === RECORDS ? true : undefined), 90_000);
     const delivered = Date.now() - started;
     await waitFor(
@@ -278,6 +323,18 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
           : undefined;
       },
       30_000,
+    );
+    // The gauge is measured every 15 s: it showed the backlog and comes back to 0.
+    await waitFor(
+      'the lag gauge to come back to 0',
+      async () => ((await operatorLag()) === 0 ? true : undefined),
+      40_000,
+    );
+    sampling = false;
+    await sampler;
+    assert.ok(
+      lagSamples.some((lag) => lag > 0),
+      `the operator's lag gauge never showed a backlog: ${JSON.stringify(lagSamples)}`,
     );
 
     // Order per partition: within a batch consecutive offsets; a batch starts at most one past
@@ -305,10 +362,11 @@ describe('Kafka mapping: nothing lost when the function and the operator are kil
     const duplicates = deliveries - RECORDS;
     const bound = struck.length * PARALLELIZATION * BATCH_SIZE;
     console.log(
-      `[kill] ${RECORDS} records in ${PARTITIONS} partitions streamed in ${streamed} ms, all delivered after ` +
-        `${delivered} ms in ${batches.length} batches; kills: ` +
+      `[kill] ${RECORDS} records in ${PARTITIONS} partitions; first batch in the function at ${streamFrom - started} ms, ` +
+        `then streamed in ${streamed} ms; all delivered at ${delivered} ms in ${batches.length} batches; kills: ` +
         struck.map((k) => `${k.what} at ${k.at} ms (${k.held.length} records in the held batch)`).join(', ') +
-        `; ${duplicates} duplicates, bound ${bound} (${struck.length} kills × parallelization ${PARALLELIZATION} × batch ${BATCH_SIZE})`,
+        `; ${duplicates} duplicates, bound ${bound} (${struck.length} kills × parallelization ${PARALLELIZATION} × batch ${BATCH_SIZE}); ` +
+        `lag gauge peaked at ${Math.max(...lagSamples)}`,
     );
     const times = new Map<number, number>();
     for (const b of batches)
