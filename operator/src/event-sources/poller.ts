@@ -99,9 +99,13 @@ export class MappingPoller {
 
   /** The source's lag into the metrics, now and every lagIntervalMs; a failed measurement is skipped. */
   private async measureLag(): Promise<void> {
+    // stop() does not wait for a measurement in flight (a source that does not answer).
+    const stopped = new Promise<undefined>((resolve) =>
+      this.abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+    );
     while (!this.stopped) {
       try {
-        const lag = await this.o.session.lag?.();
+        const lag = await Promise.race([this.o.session.lag?.(), stopped]);
         if (lag !== undefined && !this.stopped) this.metrics.lag(lag);
       } catch (err) {
         this.o.log.debug('event source lag not measured', { error: String(err) });
