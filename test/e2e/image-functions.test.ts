@@ -12,10 +12,13 @@ import { waitFor } from '../harness/gateway-kube.js';
 import { repoRoot } from '../harness/manifests.js';
 import { buildImage, ensureRegistry, pushImage } from '../harness/registry.js';
 import { installedRelease, invokeUrl, testNamespace, waitActive, type Release } from '../harness/release.js';
-import { goBootstrap } from '../harness/third-party.js';
+import { goBootstrap, pipTargetForPython } from '../harness/third-party.js';
 
 const GROUP = { group: 'lamina.dev', version: 'v1alpha1' };
 const DEBIAN = 'docker.io/library/debian:trixie-slim';
+/** The default runtime image (always built by `npm run up`): Debian trixie's Python 3.13. */
+const RUNTIME_IMAGE = 'docker.io/lamina/runtime:dev';
+const AWSLAMBDARIC_VERSION = '4.2.2';
 
 interface Status {
   state?: string;
@@ -149,6 +152,52 @@ describe('container-image functions', { timeout: 300_000 }, () => {
     const latest = await invoke('hello', { action: 'echo', value: 'latest' });
     assert.equal(latest.status, 200, latest.text);
     assert.equal((JSON.parse(latest.text) as { handler: string }).handler, 'build-two');
+  });
+
+  it('resets an image function that timed out: the agent kills its runtime and a new environment answers next', async () => {
+    await createFunction('sleepy', { image: { uri: `${registry}/${repository}:live` }, timeout: 2 });
+    await waitActive(release, ns.name, 'sleepy');
+    const hung = await invoke('sleepy', { action: 'hang' });
+    assert.equal(hung.status, 200, hung.text);
+    assert.equal(hung.error, 'Unhandled');
+    assert.match(hung.text, /Task timed out after 2\.00 seconds/);
+    const next = await invoke('sleepy', { action: 'echo', value: 'after the reset' });
+    assert.equal(next.status, 200, next.text);
+    assert.equal((JSON.parse(next.text) as { echo: string }).echo, 'after the reset');
+  });
+
+  it("runs AWS's Python client (awslambdaric) as the entry point, with imageConfig's command and working directory", async (t) => {
+    const ric = pipTargetForPython('3.13', [`awslambdaric==${AWSLAMBDARIC_VERSION}`]);
+    await buildImage('localhost/lamina-test/image-ric:v1', {
+      from: RUNTIME_IMAGE,
+      plainFiles: [
+        [ric, '/opt/ric'],
+        [join(repoRoot, 'test/fixtures/functions/python/basic/app.py'), '/var/task/app.py'],
+      ],
+      entrypoint: ['/usr/bin/python3', '-m', 'awslambdaric'],
+      env: { PYTHONPATH: '/opt/ric' },
+    });
+    await pushImage('localhost/lamina-test/image-ric:v1', registry, `${repository}-ric:v1`);
+    await createFunction('ric', {
+      image: {
+        uri: `${registry}/${repository}-ric:v1`,
+        imageConfig: { command: ['app.handler'], workingDirectory: '/var/task' },
+      },
+      timeout: 10,
+    });
+    await waitActive(release, ns.name, 'ric');
+    const first = await invoke('ric', { action: 'context_fields' });
+    assert.equal(first.status, 200, first.text);
+    const ctx = JSON.parse(first.text) as Record<string, unknown>;
+    assert.equal(ctx.function_name, 'ric');
+    assert.equal(ctx.memory_limit_in_mb, '128');
+    assert.ok((ctx.remaining as number) > 0);
+    const echo = await invoke('ric', { action: 'echo', via: 'awslambdaric' });
+    assert.deepEqual((JSON.parse(echo.text) as { event: unknown }).event, {
+      action: 'echo',
+      via: 'awslambdaric',
+    });
+    t.diagnostic(`awslambdaric image: first invoke ${first.ms} ms`);
   });
 
   it('fails a Function whose image does not exist, and its invoke at once', async () => {

@@ -57,6 +57,8 @@ export interface ImageRecipe {
   files?: [string, string][];
   entrypoint: string[];
   env?: Record<string, string>;
+  /** Files that must stay as they are (no 0755). */
+  plainFiles?: [string, string][];
 }
 
 /** Commits `recipe` as the local image `name` (a working container, committed and removed). */
@@ -64,6 +66,8 @@ export async function buildImage(name: string, recipe: ImageRecipe): Promise<voi
   const ctr = await buildah('from', '--pull=never', '--signature-policy', signaturePolicy(), recipe.from);
   for (const [source, destination] of recipe.files ?? [])
     await buildah('copy', '--quiet', '--chmod', '0755', ctr, source, destination);
+  for (const [source, destination] of recipe.plainFiles ?? [])
+    await buildah('copy', '--quiet', ctr, source, destination);
   const env = Object.entries(recipe.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   await buildah('config', '--entrypoint', JSON.stringify(recipe.entrypoint), '--cmd', '', ...env, ctr);
   await buildah('commit', '--quiet', '--rm', '--signature-policy', signaturePolicy(), ctr, name);
@@ -76,6 +80,8 @@ export async function pushImage(local: string, registry: string, reference: stri
     'push',
     '--quiet',
     '--tls-verify=false',
+    // Layers as they are: the kubelet then finds those it already has (the agent's image) unpacked.
+    '--disable-compression',
     '--signature-policy',
     signaturePolicy(),
     '--digestfile',

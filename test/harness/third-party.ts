@@ -110,6 +110,38 @@ export function npmPackage(name: string, version: string): string {
   });
 }
 
+/**
+ * Binary wheels for another CPython line than this machine's (e.g. an image's 3.13) installed
+ * with `pip install --target --python-version`; returns the target directory.
+ */
+export function pipTargetForPython(pythonVersion: string, requirements: string[]): string {
+  const key = createHash('sha256').update(requirements.join('\n')).digest('hex').slice(0, 12);
+  const dir = cached(join(thirdPartyCache(), 'pip', `cp${pythonVersion}-${key}`), (staging) => {
+    step('python3', [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--only-binary=:all:',
+      '--implementation',
+      'cp',
+      '--python-version',
+      pythonVersion,
+      '--platform',
+      'manylinux2014_x86_64',
+      '--platform',
+      'manylinux_2_28_x86_64',
+      '--platform',
+      'manylinux1_x86_64',
+      '--target',
+      join(staging, 'python'),
+      ...requirements,
+    ]);
+  });
+  return join(dir, 'python');
+}
+
 /** `pip install --target <dir>/python` with the given interpreter; returns `<dir>/python`. */
 export function pipTarget(python: string, requirements: string[]): string {
   const version = spawnSync(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {

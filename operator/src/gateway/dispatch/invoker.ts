@@ -125,7 +125,8 @@ export class Invoker {
         ...(sync && opts.stream ? { stream: opts.stream } : {}),
         timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
       });
-      lease.release();
+      // An image function's environment does not re-initialise after a reset: its container exited.
+      lease.release({ broken: result.environmentReset && target.snapshot.image !== undefined });
       trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, result });
       metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
       metrics.duration.observe(labels, (clock.now() - started) / 1000);
