@@ -151,6 +151,14 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
     },
   },
   {
+    script: 'bash examples/image-function/build.sh',
+    check: (out) => {
+      const answer = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+      assert.equal(answer.message, 'Hello, Ada, from a container image!');
+      assert.equal(answer.functionName, 'image-hello');
+    },
+  },
+  {
     script: 'kubectl logs -l lamina.dev/function=hello',
     check: (out) => {
       assert.match(out, /^START RequestId: [0-9a-f-]{36} Version: (\$LATEST|\d+)$/m);
@@ -160,8 +168,11 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
   },
 ];
 
-/** The README sections run in order; the second deploys with the AWS CLI instead of kubectl. */
-const SECTIONS = ['Walkthrough', 'Deploy with the AWS CLI / Terraform'];
+/**
+ * The README sections run in order; the second deploys with the AWS CLI instead of kubectl; the
+ * third builds an image, pushes it to the cluster's registry and runs it.
+ */
+const SECTIONS = ['Walkthrough', 'Deploy with the AWS CLI / Terraform', 'Container-image functions'];
 
 describe('README walkthrough', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'lamina-readme-'));
@@ -194,6 +205,7 @@ describe('README walkthrough', () => {
       'layer/invoke-recorder',
       'function/streamer',
       'function/greet',
+      'function/image-hello',
     ]) {
       await kubectl('delete', '--ignore-not-found', '--wait=false', object).catch(() => undefined);
     }
