@@ -40,7 +40,8 @@ export function zipBytesOf(
   }
   if (code.ImageUri !== undefined) {
     throw new InvalidParameterValueException(
-      'ImageUri (container-image functions) is not supported by Lamina.',
+      'ImageUri is not supported through the Lambda API: apply a Function with spec.image instead ' +
+        '(README, "Container-image functions").',
     );
   }
   if (code.ZipFile === undefined || code.ZipFile === '') {

@@ -101,7 +101,10 @@ export function refuseUnsupported(request: Configuration): void {
   const refuse = (what: string) => {
     throw new InvalidParameterValueException(`${what} is not supported by Lamina.`);
   };
-  if (request.PackageType === 'Image') refuse('PackageType Image (container-image functions)');
+  if (request.PackageType === 'Image')
+    refuse(
+      'PackageType Image through the Lambda API (apply a Function with spec.image instead: README, "Container-image functions")',
+    );
   if (
     request.VpcConfig &&
     ((request.VpcConfig.SubnetIds?.length ?? 0) > 0 || (request.VpcConfig.SecurityGroupIds?.length ?? 0) > 0)
@@ -109,7 +112,8 @@ export function refuseUnsupported(request: Configuration): void {
     refuse('VpcConfig (pods reach the cluster network; use a NetworkPolicy instead)');
   if (request.FileSystemConfigs?.length) refuse('FileSystemConfigs (EFS)');
   if (request.KMSKeyArn) refuse('KMSKeyArn (environment variables are stored in the Kubernetes API)');
-  if (request.ImageConfig && Object.keys(request.ImageConfig).length > 0) refuse('ImageConfig');
+  if (request.ImageConfig && Object.keys(request.ImageConfig).length > 0)
+    refuse('ImageConfig through the Lambda API (spec.image.imageConfig of a Function)');
   if (request.CodeSigningConfigArn) refuse('CodeSigningConfigArn');
   if (request.TracingConfig?.Mode === 'Active') refuse('TracingConfig Mode Active (X-Ray)');
   if (request.SnapStart?.ApplyOn === 'PublishedVersions') refuse('SnapStart');
