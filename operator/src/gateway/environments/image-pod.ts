@@ -51,7 +51,7 @@ export interface ImagePodParts {
   podName: string;
   agentMemoryMiB: number;
   cpuRequestMillis: number;
-  /** The agent's own container as the zip pod has it (env, probe, security context). */
+  /** Both containers' security context (the zip pod's: no privileges, read-only root). */
   securityContext: NonNullable<V1Container['securityContext']>;
 }
 

@@ -1,4 +1,5 @@
-// The pod of one execution environment (pure: spec in, manifest out).
+// The pod of one execution environment (pure: spec in, manifest out). An image function's
+// pod has its own containers (image-pod.ts); the pod-level settings below are shared.
 //
 // Resources: memory request = limit = memorySize MiB for the function plus AGENT_MEMORY_MIB for
 // the agent beside it. The function gets all of its memorySize, as on Lambda, where the
