@@ -101,6 +101,16 @@ export interface PoolScope {
 /** How often an adopted busy environment is asked whether it finished. */
 const ADOPTED_BUSY_POLL_MS = 250;
 
+/**
+ * A cold start cut off because the function's shard went to another replica: the function did
+ * not run, so the sharded invoker sends the invocation after its shard instead of failing it.
+ */
+export class FunctionMovedError extends ServiceException {
+  constructor() {
+    super('The function moved to another gateway replica.');
+  }
+}
+
 export class EnvironmentPool {
   private readonly envs = new Map<string, PoolEnvironment>();
   private provisionedTargets = new Map<string, ProvisionedTarget>();
@@ -150,7 +160,7 @@ export class EnvironmentPool {
       if (!moved(env.record.namespace, env.record.functionName)) continue;
       if (env.claimedBy) {
         // A cold start of this replica's own caller: nobody else would ever use it.
-        env.claimedBy.reject(new ServiceException('The function moved to another gateway replica.'));
+        env.claimedBy.reject(new FunctionMovedError());
         this.destroy(env, 'the function moved to another gateway replica');
         continue;
       }

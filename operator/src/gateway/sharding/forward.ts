@@ -21,6 +21,7 @@ import {
   readStreamed,
 } from '../environments/agent-client.js';
 import type { InvocationType, InvokeOptions, InvokeOutcome } from '../dispatch/invoker.js';
+import { FunctionMovedError } from '../environments/environment-pool.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import { writeWithBackpressure } from '../routes/backpressure.js';
 
@@ -193,9 +194,8 @@ export async function forwardRoutes(app: FastifyInstance, options: ForwardRouteO
     } catch {
       throw new ServiceException('A forwarded invocation named no target.');
     }
-    if (!options.serves(forwarded.functionName)) {
-      return reply.code(421).header(FORWARD_HEADERS.notOwner, 'true').send();
-    }
+    const notOwner = () => reply.code(421).header(FORWARD_HEADERS.notOwner, 'true').send();
+    if (!options.serves(forwarded.functionName)) return notOwner();
     const type = header(request.headers, FORWARD_HEADERS.invocationType) as InvocationType;
     const target: InvokeTarget = {
       ...options.resolve(forwarded.functionName, forwarded.version, forwarded.namespace),
@@ -212,15 +212,28 @@ export async function forwardRoutes(app: FastifyInstance, options: ForwardRouteO
       ...(traceId ? { traceId } : {}),
     };
     const payload = bodyOf(request.body);
+    // A cold start cut off by the shard moving on ran nothing: the sender follows the shard.
+    const moved = (err: unknown) => err instanceof FunctionMovedError && !reply.sent;
     if (header(request.headers, AGENT_HEADERS.responseStream) !== 'true') {
-      const result = await options.invoke(target, payload, opts);
+      let result: InvokeOutcome;
+      try {
+        result = await options.invoke(target, payload, opts);
+      } catch (err) {
+        if (moved(err)) return notOwner();
+        throw err;
+      }
       reply.code(200).header('content-type', 'application/octet-stream');
       reply.header(AGENT_HEADERS.executedVersion, result.executedVersion);
       if (result.functionError) reply.header(AGENT_HEADERS.functionError, result.functionError);
       if (result.logResult) reply.header(AGENT_HEADERS.logResult, result.logResult);
       return reply.send(result.payload);
     }
-    return streamBack(reply.raw, () => reply.hijack(), target, payload, opts, options);
+    try {
+      return await streamBack(reply.raw, () => reply.hijack(), target, payload, opts, options);
+    } catch (err) {
+      if (moved(err)) return notOwner();
+      throw err;
+    }
   });
 }
 

@@ -5,6 +5,7 @@
 import { ServiceException } from '../../errors.js';
 import type { Clock } from '../../shared/index.js';
 import type { InvokeOptions, InvokeOutcome, Invoker } from '../dispatch/invoker.js';
+import { FunctionMovedError } from '../environments/environment-pool.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import type { ShardCoordinator } from './coordinator.js';
 import { type ForwardClient, NotOwnerError, OwnerUnreachableError } from './forward.js';
@@ -72,7 +73,16 @@ export class ShardedInvoker {
     opts: InvokeOptions,
   ): Promise<{ outcome: InvokeOutcome } | undefined> {
     const route = this.coordinator.route(target.functionName);
-    if (route.kind === 'local') return { outcome: await this.runHere(target, payload, opts) };
+    if (route.kind === 'local') {
+      try {
+        return { outcome: await this.runHere(target, payload, opts) };
+      } catch (err) {
+        // Its cold start was cut off by the shard moving away: nothing ran; follow the shard.
+        if (!(err instanceof FunctionMovedError)) throw err;
+        this.coordinator.nudge();
+        return undefined;
+      }
+    }
     if (route.kind === 'remote') {
       try {
         const timeoutMs = target.snapshot.timeout * 1000 + this.settings.forwardSlackMs;

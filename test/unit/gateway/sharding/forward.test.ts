@@ -22,6 +22,11 @@ import { tick } from '../fake-provider.js';
 import { testGateway } from '../harness.js';
 
 const TOKEN = 'replica-secret';
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), 'condition not reached in 2 s');
+}
 const path = (name: string) => `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
 
 /** A coordinator as the gateway sees it: routes decided by the test. */
@@ -179,6 +184,42 @@ describe('forwarding between gateway replicas', () => {
     } finally {
       bRoute = () => ({ kind: 'remote', owner: 'a', address: aAddress });
       await c.close();
+    }
+  });
+
+  it('follows the shard when a cold start here is cut off by the shard moving away (nothing ran)', async () => {
+    let moved = false;
+    let hooks: CoordinatorHooks | undefined;
+    const coordinator = stubCoordinator(
+      () => (moved ? { kind: 'remote', owner: 'a', address: aAddress } : { kind: 'local' }),
+      () => !moved,
+    );
+    const d = await testGateway(
+      {},
+      {
+        sharding: {
+          ...sharding(coordinator),
+          coordinator: (h: CoordinatorHooks) => {
+            hooks = h;
+            return coordinator as unknown as ShardCoordinator;
+          },
+        },
+      },
+    );
+    try {
+      d.catalog.upsertFunction(activeFunction('echo'));
+      await tick();
+      d.provider.autoReady = false; // the cold start stays pending until the shard moves
+      const answer = d.app.inject({ method: 'POST', url: path('echo'), payload: { n: 3 } });
+      await waitUntil(() => d.provider.created.length === 1);
+      moved = true;
+      hooks!.released([shardOf('echo', 64)]);
+      const res = await answer;
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { event: { n: 3 }, on: 'a' }, 'run by the replica the shard went to');
+      assert.deepEqual(d.agents.invocations, [], 'nothing ran on the replica that lost the shard');
+    } finally {
+      await d.close();
     }
   });
 
