@@ -273,8 +273,14 @@ async function main() {
     // 3. Warm invoke latency.
     progress('warm invoke latency');
     await timed(() => invoke('echo'));
-    const envPod = (await live('lamina.dev/function=echo')).find(isReady);
-    if (!envPod) throw new Error('the echo function has no Ready environment after its invoke');
+    // The gateway used the environment as soon as its agent answered; the kubelet's readiness
+    // probe may report it Ready a moment later.
+    const envPod = await waitFor(
+      'a Ready environment of the echo function after its invoke',
+      async () => (await live('lamina.dev/function=echo')).find(isReady),
+      30_000,
+      200,
+    );
     const agentUrl = `http://${envPod.status!.podIP}:8080/2015-03-31/functions/function/invocations`;
     await core.createNamespacedPod({
       namespace: ns.name,
