@@ -116,6 +116,15 @@ export class EnvironmentPool {
   private provisionedTargets = new Map<string, ProvisionedTarget>();
   /** Keys whose provisioned environments failed to be created: retried with backoff. */
   private readonly provisionBackoff = new Map<string, { until: number; delayMs: number }>();
+  /**
+   * The cluster had no room for a new environment of this size or more: until `until`, or until
+   * a placed pod is removed, new on-demand environments that large are refused at once instead
+   * of each creating a pod that cannot be placed (a steady load on a full cluster would otherwise
+   * keep the API server and scheduler busy with pods that only wait to be refused).
+   */
+  private noRoom?: { until: number; memorySize: number; reason: string };
+  /** Pending pods deleted before any node took them: their removal frees no room. */
+  private readonly unplaced = new Set<string>();
   private unsubscribe?: () => void;
   private maintenanceTimer?: { cancel(): void };
 
@@ -195,6 +204,11 @@ export class EnvironmentPool {
     const warm = this.findIdle(spec.key, 'on-demand');
     if (warm) return this.lease(warm, 'on-demand', false, provisionedExists);
 
+    const full = this.refusedForRoom(spec);
+    if (full) {
+      this.ledger.release(namespace, functionName, 'on-demand');
+      throw full;
+    }
     const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
     if (!decision.allowed) {
       this.ledger.release(namespace, functionName, 'on-demand');
@@ -317,6 +331,23 @@ export class EnvironmentPool {
     };
   }
 
+  /** The 429 for a new environment while the cluster is known to have no room for it. */
+  private refusedForRoom(spec: EnvironmentSpec): TooManyRequestsException | undefined {
+    const noRoom = this.noRoom;
+    const now = this.clock.now();
+    if (!noRoom || this.settings.clusterAutoscaler) return undefined;
+    if (now >= noRoom.until) {
+      this.noRoom = undefined;
+      return undefined;
+    }
+    if (spec.config.memorySize < noRoom.memorySize) return undefined;
+    return new TooManyRequestsException(
+      'ClusterCapacityExceeded',
+      Math.max(1, Math.ceil((noRoom.until - now) / 1000)),
+      `No node has room for a new execution environment of function ${spec.functionName}: ${noRoom.reason}`,
+    );
+  }
+
   private newId(spec: EnvironmentSpec): string {
     const version = versionLabel(spec.version).toLowerCase();
     const name = `${spec.functionName.slice(0, 40)}-${version.slice(0, 8)}-${randomBytes(4).toString('hex')}`;
@@ -436,7 +467,11 @@ export class EnvironmentPool {
 
   private onProviderEvent(event: EnvironmentEvent): void {
     if (event.type === 'delete') {
-      if (event.removed) this.roomFreed(event.id);
+      if (event.removed) {
+        this.roomFreed(event.id);
+        // A placed pod is gone: its room may take the next new environment.
+        if (!this.unplaced.delete(event.id)) this.noRoom = undefined;
+      }
       const env = this.envs.get(event.id);
       if (!env) return;
       this.envs.delete(event.id);
@@ -565,6 +600,12 @@ export class EnvironmentPool {
       return;
     }
     this.events.environmentFailed?.(env.record, 'no node has room');
+    const memorySize = env.record.memorySize ?? 0;
+    this.noRoom = {
+      until: this.clock.now() + CAPACITY_RETRY_AFTER_SECONDS * 1000,
+      memorySize: Math.min(memorySize, this.noRoom?.memorySize ?? memorySize),
+      reason: env.record.unschedulable ?? 'no node has room',
+    };
     env.claimedBy.reject(
       new TooManyRequestsException(
         'ClusterCapacityExceeded',
@@ -605,6 +646,7 @@ export class EnvironmentPool {
     if (this.envs.get(env.record.id) !== env) return;
     this.envs.delete(env.record.id);
     env.capacity?.recheck?.cancel();
+    if (env.record.unschedulable && !env.record.ready) this.unplaced.add(env.record.id);
     this.log.debug('destroying environment', { id: env.record.id, reason });
     this.provider.destroy(env.record.id).catch((err: unknown) => {
       this.log.warn('environment deletion failed', { id: env.record.id, error: String(err) });

@@ -280,6 +280,62 @@ describe('EnvironmentPool', () => {
       assert.deepEqual(provider.destroyed, provider.created, 'the pending pod is removed');
     });
 
+    it('refuses new environments of that size at once for a while, without creating pods, until room is freed', async () => {
+      const t = setup();
+      await t.pool.start();
+      t.provider.autoReady = false;
+      const first = t.pool.acquire({ ...spec('f'), config: { ...spec('f').config, memorySize: 256 } });
+      const refused = assert.rejects(first, (e: unknown) => e instanceof TooManyRequestsException);
+      await tick();
+      t.provider.unschedulable(t.provider.created.at(-1)!);
+      await refused;
+      await tick(); // the refused pending pod is removed: that frees no room
+      t.clock.advance(2000);
+      const created = t.provider.created.length;
+
+      const big = { ...spec('h'), config: { ...spec('h').config, memorySize: 512 } };
+      await assert.rejects(
+        t.pool.acquire(big),
+        (e: unknown) =>
+          e instanceof TooManyRequestsException &&
+          e.reason === 'ClusterCapacityExceeded' &&
+          e.retryAfterSeconds === 8 &&
+          /Insufficient cpu/.test(e.message),
+      );
+      assert.equal(t.provider.created.length, created, 'no pod created for a refused cold start');
+      // A smaller environment may still fit: it is tried.
+      void t.pool
+        .acquire({ ...spec('s'), config: { ...spec('s').config, memorySize: 128 } })
+        .catch(() => undefined);
+      await tick();
+      assert.equal(t.provider.created.length, created + 1, 'a smaller environment is tried');
+
+      // Time passes: tried again.
+      t.clock.advance(8000);
+      void t.pool.acquire(big).catch(() => undefined);
+      await tick();
+      assert.equal(t.provider.created.length, created + 2, 'tried again after the retry-after time');
+    });
+
+    it('tries again as soon as a placed environment is removed', async () => {
+      const t = setup();
+      await t.pool.start();
+      const g = await t.pool.acquire(spec('g')); // busy: cannot be reclaimed
+      t.provider.autoReady = false;
+      const first = t.pool.acquire(spec('f'));
+      await tick();
+      t.provider.unschedulable(t.provider.created.at(-1)!);
+      await assert.rejects(first, (e: unknown) => e instanceof TooManyRequestsException);
+      await tick();
+      await assert.rejects(t.pool.acquire(spec('f')), (e: unknown) => e instanceof TooManyRequestsException);
+      const created = t.provider.created.length;
+      g.release({ broken: true }); // its pod is deleted, and its room freed
+      await tick();
+      void t.pool.acquire(spec('f')).catch(() => undefined);
+      await tick();
+      assert.equal(t.provider.created.length, created + 1);
+    });
+
     it('reclaims at most three environments for one, then throttles', async () => {
       const t = setup({ coldStartTimeoutMs: 60_000 });
       await t.pool.start();
