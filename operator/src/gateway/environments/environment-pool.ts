@@ -67,6 +67,8 @@ interface PoolEnvironment {
   idleSince?: number;
   claimedBy?: Waiter;
   retire: boolean;
+  /** Adopted and not yet asked what it is doing: settles when its agent first answers. */
+  adopting?: Promise<void>;
   /** Idle environments destroyed so far to make room for this one, and the pending re-check. */
   capacity?: {
     reclaims: number;
@@ -100,6 +102,11 @@ export interface PoolScope {
 
 /** How often an adopted busy environment is asked whether it finished. */
 const ADOPTED_BUSY_POLL_MS = 250;
+/**
+ * How long an invoke that finds no idle environment waits for environments just adopted (a
+ * shard taken over) to answer whether they are free, before it starts a new one.
+ */
+const ADOPTION_WAIT_MS = 1000;
 
 /**
  * A cold start cut off because the function's shard went to another replica: the function did
@@ -201,7 +208,7 @@ export class EnvironmentPool {
     }
     const admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
     if (!admission.admitted) throw new TooManyRequestsException(admission.reason);
-    const warm = this.findIdle(spec.key, 'on-demand');
+    const warm = this.findIdle(spec.key, 'on-demand') ?? (await this.afterAdoption(spec.key));
     if (warm) return this.lease(warm, 'on-demand', false, provisionedExists);
 
     const full = this.refusedForRoom(spec);
@@ -329,6 +336,23 @@ export class EnvironmentPool {
         }
       },
     };
+  }
+
+  /**
+   * An idle environment of `key` once the environments just adopted for it have said whether
+   * they are free (at most ADOPTION_WAIT_MS): taking over a shard should not start new
+   * environments beside the ones it brought.
+   */
+  private async afterAdoption(key: string): Promise<PoolEnvironment | undefined> {
+    const adopting = [...this.envs.values()].filter((e) => e.record.key === key && e.adopting);
+    if (adopting.length === 0) return undefined;
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([
+      Promise.any(adopting.map((e) => e.adopting)),
+      new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ADOPTION_WAIT_MS))),
+    ]);
+    timer?.cancel();
+    return this.findIdle(key, 'on-demand');
   }
 
   /** The 429 for a new environment while the cluster is known to have no room for it. */
@@ -524,8 +548,11 @@ export class EnvironmentPool {
     env.state = 'busy';
     env.idleSince = undefined;
     this.ledger.hold(namespace, functionName, kind);
+    let answered: () => void = () => undefined;
+    env.adopting = new Promise<void>((resolve) => (answered = resolve));
     const check = async () => {
       const activity = await scope.activity(address).catch(() => 'idle' as const);
+      env.adopting = undefined;
       if (activity === 'busy' && this.envs.get(env.record.id) === env) {
         this.clock.setTimeout(() => void check(), ADOPTED_BUSY_POLL_MS);
         return;
@@ -539,7 +566,7 @@ export class EnvironmentPool {
         env.idleSince = this.clock.now();
       }
     };
-    void check();
+    void check().finally(() => answered());
   }
 
   private update(env: PoolEnvironment, record: EnvironmentRecord): void {

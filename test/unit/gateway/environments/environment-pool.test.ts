@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ServiceException, TooManyRequestsException } from '../../../../operator/src/errors.js';
-import { EnvironmentPool } from '../../../../operator/src/gateway/environments/environment-pool.js';
+import {
+  EnvironmentPool,
+  type PoolScope,
+} from '../../../../operator/src/gateway/environments/environment-pool.js';
 import { environmentSpec } from '../../../../operator/src/gateway/environments/environment-spec.js';
+import { environmentRecord } from '../../../../operator/src/gateway/environments/types.js';
 import { BurstScaler } from '../../../../operator/src/gateway/scaling/burst-scaler.js';
 import { ConcurrencyLedger } from '../../../../operator/src/gateway/scaling/concurrency.js';
 import { ManualClock } from '../../../../operator/src/shared/clock.js';
@@ -22,6 +26,7 @@ function setup(
     provider?: FakeProvider;
     clusterAutoscaler?: boolean;
     coldStartTimeoutMs?: number;
+    scope?: PoolScope;
   } = {},
 ) {
   const clock = new ManualClock(1_000_000);
@@ -32,12 +37,21 @@ function setup(
     rate: opts.rate ?? 10,
     intervalMs: opts.intervalMs ?? 10_000,
   });
-  const pool = new EnvironmentPool(provider, ledger, scaler, clock, createLogger({}, 'error'), {
-    coldStartTimeoutMs: opts.coldStartTimeoutMs ?? 5000,
-    idleTimeoutMs: 60_000,
-    maintenanceIntervalMs: 1000,
-    clusterAutoscaler: opts.clusterAutoscaler ?? false,
-  });
+  const pool = new EnvironmentPool(
+    provider,
+    ledger,
+    scaler,
+    clock,
+    createLogger({}, 'error'),
+    {
+      coldStartTimeoutMs: opts.coldStartTimeoutMs ?? 5000,
+      idleTimeoutMs: 60_000,
+      maintenanceIntervalMs: 1000,
+      clusterAutoscaler: opts.clusterAutoscaler ?? false,
+    },
+    {},
+    opts.scope,
+  );
   return { clock, provider, ledger, scaler, pool };
 }
 
@@ -214,6 +228,56 @@ describe('EnvironmentPool', () => {
     assert.equal(lease.coldStart, false);
     assert.equal(lease.env.id, 'default/f-latest-1');
     assert.equal(provider.created.length, 0);
+  });
+
+  describe('environments adopted with a shard (several replicas)', () => {
+    /** f's environment, ready, found when the pool starts; its agent answers when told to. */
+    async function adopted() {
+      const s = spec();
+      const provider = new FakeProvider([
+        environmentRecord(s, 'default/f-latest-1', { ready: true, address: 'http://fake/1' }),
+      ]);
+      let answer: (activity: 'busy' | 'idle') => void = () => undefined;
+      const scope: PoolScope = {
+        serves: () => true,
+        activity: () => new Promise((resolve) => (answer = resolve)),
+      };
+      const t = setup({ provider, scope });
+      await t.pool.start();
+      return { ...t, s, answer: (activity: 'busy' | 'idle') => answer(activity) };
+    }
+
+    it('an invoke waits for an adopted environment to say it is free instead of starting another', async () => {
+      const { pool, provider, s, answer } = await adopted();
+      const pending = pool.acquire(s);
+      await tick();
+      assert.equal(provider.created.length, 0, 'no new environment while the adopted one is asked');
+      answer('idle');
+      const lease = await pending;
+      assert.equal(lease.env.id, 'default/f-latest-1');
+      assert.equal(lease.coldStart, false);
+    });
+
+    it('starts a new environment when the adopted one is busy, or does not answer within a second', async () => {
+      const busy = await adopted();
+      const first = busy.pool.acquire(busy.s);
+      await tick();
+      busy.answer('busy'); // still running an invocation its previous replica started
+      await tick();
+      await tick();
+      assert.equal(busy.provider.created.length, 1);
+      assert.equal((await first).coldStart, true);
+
+      const silent = await adopted();
+      const second = silent.pool.acquire(silent.s);
+      await tick();
+      assert.equal(silent.provider.created.length, 0);
+      silent.clock.advance(1000);
+      await tick();
+      await tick();
+      assert.equal(silent.provider.created.length, 1);
+      assert.equal((await second).coldStart, true);
+    });
   });
 
   it('destroys environments that run an old configuration', async () => {
