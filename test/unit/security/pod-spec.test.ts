@@ -56,6 +56,43 @@ describe('execution-environment pod security', () => {
     });
   }
 
+  it("an image function's pod: the same invariants for both containers; one process namespace, nothing from the host", () => {
+    const image = {
+      uri: `registry.example.com/team/fn@sha256:${'e'.repeat(64)}`,
+      imagePullSecrets: [{ name: 'regcred' }],
+    };
+    const p = pod(
+      { runtime: undefined, handler: undefined, code: undefined, image: { uri: image.uri } },
+      { runtime: undefined, handler: undefined, image },
+    );
+    const s = p.spec!;
+    assert.equal(s.securityContext?.runAsNonRoot, true);
+    assert.notEqual(s.securityContext?.runAsUser, 0);
+    assert.deepEqual(s.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
+    assert.equal(s.automountServiceAccountToken, false);
+    // The agent sees and signals the runtime's processes (same user as the zip pod's child).
+    assert.equal(s.shareProcessNamespace, true);
+    for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) assert.ok(!s[field], field);
+    for (const v of s.volumes ?? []) {
+      assert.deepEqual(Object.keys(v).sort(), ['emptyDir', 'name'], `volume ${v.name} must be an emptyDir`);
+      assert.ok(v.emptyDir?.sizeLimit, `${v.name} has a size limit`);
+    }
+    const containers = [...(s.initContainers ?? []), ...s.containers];
+    assert.deepEqual(
+      containers.map((c) => c.name),
+      ['agent', 'function'],
+    );
+    for (const c of containers) {
+      const sc = c.securityContext!;
+      assert.equal(sc.readOnlyRootFilesystem, true);
+      assert.equal(sc.allowPrivilegeEscalation, false);
+      assert.ok(!sc.privileged);
+      assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
+      assert.ok(c.resources?.limits?.memory, `${c.name} has a memory limit`);
+      assert.ok(!c.ports?.some((port) => port.hostPort), 'no host ports');
+    }
+  });
+
   it('mounts a service-account token only for a function that names its service account', () => {
     const withRole = pod({ serviceAccountName: 'reader' }, { serviceAccountName: 'reader' });
     const s = withRole.spec!;
