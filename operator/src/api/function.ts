@@ -209,13 +209,9 @@ export const FunctionStatus = z.object({
   conditions: Conditions.optional(),
   codeSha256: Sha256.optional(),
   codeSize: z.int().min(0).optional(),
-  resolvedImageUri: z
-    .string()
-    .max(1024)
-    .optional()
-    .meta({
-      description: 'Image functions: spec.image.uri pinned to the digest its tag had at the last change.',
-    }),
+  resolvedImageUri: z.string().max(1024).optional().meta({
+    description: 'Image functions: spec.image.uri pinned to the digest its tag had at the last change.',
+  }),
   revisionId: z.string().max(128).optional(),
   layers: z.array(PinnedLayer).max(limits.layersPerFunction).optional(),
   latestVersion: z.string().max(16).optional().meta({ description: 'Newest published version number.' }),
