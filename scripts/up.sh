@@ -12,16 +12,16 @@
 # Idempotent: run it again after a change and it rebuilds what changed and upgrades.
 # `npm run down` undoes it.
 #
-#   --with kafka,sqs   also run those event servers (scripts/event-servers/up.sh) for event
+#   --with kafka,sqs,nats   also run those event servers (scripts/event-servers/up.sh) for event
 #                      source mappings to read from
 set -euo pipefail
 
 WITH_SERVERS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --with) WITH_SERVERS+=("${2:?--with needs kafka, sqs or kafka,sqs}") && shift ;;
+    --with) WITH_SERVERS+=("${2:?--with needs kafka, sqs, nats or a list like kafka,sqs,nats}") && shift ;;
     --with=*) WITH_SERVERS+=("${1#--with=}") ;;
-    *) echo "[up] unknown argument: $1 (--with kafka,sqs)" >&2 && exit 2 ;;
+    *) echo "[up] unknown argument: $1 (--with kafka,sqs,nats)" >&2 && exit 2 ;;
   esac
   shift
 done
@@ -171,7 +171,7 @@ mkdir -p .lamina
 } >.lamina/env
 if [[ ${#WITH_SERVERS[@]} -gt 0 ]]; then
   log "event servers: ${WITH_SERVERS[*]}"
-  KUBECONFIG="$KUBECONFIG" bash scripts/event-servers/up.sh "${WITH_SERVERS[@]}" | sed -n 's/^\(KAFKA_BOOTSTRAP\|SQS_ENDPOINT\)=/export &/p' >>.lamina/env
+  KUBECONFIG="$KUBECONFIG" bash scripts/event-servers/up.sh "${WITH_SERVERS[@]}" | sed -n 's/^\(KAFKA_BOOTSTRAP\|SQS_ENDPOINT\|NATS_URL\)=/export &/p' >>.lamina/env
 fi
 log "ready; load the environment with: source .lamina/env"
 log "note: this local install has authentication off (auth.invoke=none, auth.store=none); a plain helm install has it on"

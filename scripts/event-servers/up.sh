@@ -3,13 +3,14 @@
 # (default: the local cluster, started if needed), namespace lamina-events:
 #   kafka  Apache Kafka 4, KRaft, one node          kafka.lamina-events:9092
 #   sqs    ElasticMQ, an SQS-compatible server      http://sqs.lamina-events:9324
+#   nats   NATS with JetStream                      nats://nats.lamina-events:4222
 # Builds their images offline into the local cluster's containerd (build-offline.sh), applies
 # manifests/, and waits until each is ready; a server that does not get ready fails with its
 # pod's log tail. Idempotent: unchanged images restart nothing.
 #
-# Usage: scripts/event-servers/up.sh kafka sqs      (or kafka,sqs)
+# Usage: scripts/event-servers/up.sh kafka sqs nats      (or kafka,sqs,nats)
 # Prints KUBECONFIG=… and, per server, the address the node reaches it at:
-#   KAFKA_BOOTSTRAP=<ip>:9092   SQS_ENDPOINT=http://<ip>:9324
+#   KAFKA_BOOTSTRAP=<ip>:9092   SQS_ENDPOINT=http://<ip>:9324   NATS_URL=nats://<ip>:4222
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,13 +26,13 @@ for arg in "$@"; do
   IFS=, read -ra names <<<"$arg"
   for name in "${names[@]}"; do
     case "$name" in
-      kafka | sqs) [[ " ${servers[*]-} " == *" $name "* ]] || servers+=("$name") ;;
+      kafka | sqs | nats) [[ " ${servers[*]-} " == *" $name "* ]] || servers+=("$name") ;;
       '') ;;
-      *) log "unknown server: $name (kafka, sqs)" && exit 2 ;;
+      *) log "unknown server: $name (kafka, sqs, nats)" && exit 2 ;;
     esac
   done
 done
-[[ ${#servers[@]} -gt 0 ]] || { log "usage: $0 kafka sqs" && exit 2; }
+[[ ${#servers[@]} -gt 0 ]] || { log "usage: $0 kafka sqs nats" && exit 2; }
 
 local_cluster=1
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" == 1 ]]; then
@@ -49,7 +50,12 @@ kubectl() { "$K8S_BIN_DIR/kubectl" "$@"; }
 # Deployment already carries it and is ready is left alone: no build, no apply (seconds, and
 # no wait for the image build lock another build may hold).
 inputs_of() {
-  (cd "$HERE" && cat fetch-jars.sh "$1"/* "manifests/$1.yaml") | sha256sum | cut -c1-16
+  # nats-server is built from its Go module by build-offline.sh: its manifest is its only input here.
+  if [[ -d "$HERE/$1" ]]; then
+    (cd "$HERE" && cat fetch-jars.sh "$1"/* "manifests/$1.yaml") | sha256sum | cut -c1-16
+  else
+    sha256sum <"$HERE/manifests/$1.yaml" | cut -c1-16
+  fi
 }
 stale=()
 for name in "${servers[@]}"; do
@@ -92,5 +98,6 @@ for name in "${servers[@]}"; do
   case "$name" in
     kafka) echo "KAFKA_BOOTSTRAP=$ip:9092" ;;
     sqs) echo "SQS_ENDPOINT=http://$ip:9324" ;;
+    nats) echo "NATS_URL=nats://$ip:4222" ;;
   esac
 done

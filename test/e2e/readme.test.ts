@@ -144,10 +144,12 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
   {
     script: 'examples/queue-consumer/',
     check: (out) => {
-      // Both Kafka records (<topic>-<partition>@<offset> value) and the SQS message (id body).
+      // Both Kafka records (<topic>-<partition>@<offset> value), the SQS message (id body) and
+      // the NATS message (<stream>#<sequence> data).
       const kafka = [...out.matchAll(/^orders-\d+@\d+ (kafka-order-\d)$/gm)].map((m) => m[1]);
       assert.deepEqual([...new Set(kafka)].sort(), ['kafka-order-1', 'kafka-order-2'], out);
       assert.match(out, /^[0-9a-f-]{36} sqs-order-1$/m);
+      assert.match(out, /^orders#\d+ nats-order-1$/m);
     },
   },
   {
@@ -182,8 +184,8 @@ describe('README walkthrough', () => {
     assert.ok(process.env.LAMINA_GATEWAY, 'LAMINA_GATEWAY must be set (npm run up prints it)');
     symlinkSync(join(repoRoot, 'examples'), join(workdir, 'examples'));
     const tools = [dirname(kubectlPath()), dirname(await awsCliPath())];
-    // The event servers that `npm run up -- --with kafka,sqs` runs, for the queue-consumer step.
-    const servers = await ensureEventServers(['kafka', 'sqs']);
+    // The event servers that `npm run up -- --with kafka,sqs,nats` runs, for the queue-consumer step.
+    const servers = await ensureEventServers(['kafka', 'sqs', 'nats']);
     env = {
       ...process.env,
       PATH: `${tools.join(':')}:${process.env.PATH}`,
@@ -192,6 +194,7 @@ describe('README walkthrough', () => {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_PAGER: '',
       SQS_ENDPOINT: servers.sqsEndpoint,
+      NATS_URL: servers.natsUrl,
     };
   });
 

@@ -1,11 +1,11 @@
-// The event servers that event-source tests read from — Apache Kafka 4 (KRaft) and an
-// SQS-compatible queue (ElasticMQ) — running as pods in the e2e cluster, built from the
+// The event servers that event-source tests read from — Apache Kafka 4 (KRaft), an
+// SQS-compatible queue (ElasticMQ) and NATS with JetStream — running as pods in the e2e cluster, built from the
 // registries by scripts/event-servers/up.sh. The script is idempotent (seconds when they
 // already run), so every test file calls ensureEventServers() before its first test. A
 // server that does not get ready fails the call with its pod's log tail.
 import { provision } from './provision.js';
 
-export type EventServer = 'kafka' | 'sqs';
+export type EventServer = 'kafka' | 'sqs' | 'nats';
 
 export interface EventServers {
   kubeconfigPath: string;
@@ -13,6 +13,8 @@ export interface EventServers {
   kafkaBootstrap?: string;
   /** The SQS API endpoint (http://<Service address>:9324), from this machine and from pods. */
   sqsEndpoint?: string;
+  /** nats://<Service address>:4222, from this machine and from pods. */
+  natsUrl?: string;
 }
 
 /** Namespace and in-cluster names, for mappings that pods (the pollers) resolve. */
@@ -26,5 +28,6 @@ export async function ensureEventServers(servers: EventServer[]): Promise<EventS
     kubeconfigPath: values.KUBECONFIG!,
     kafkaBootstrap: values.KAFKA_BOOTSTRAP,
     sqsEndpoint: values.SQS_ENDPOINT,
+    natsUrl: values.NATS_URL,
   };
 }
