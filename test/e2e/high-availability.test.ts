@@ -220,7 +220,9 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
       );
       assert.ok(
         o.doneAt >= killedAt && o.sentAt <= unroutedAt,
-        'an invoke failed that was neither in flight at the SIGKILL nor sent while the Service still routed to that replica',
+        `an invoke of ${o.fn} failed that was neither in flight at the SIGKILL nor sent while the Service still routed to that replica: ` +
+          `sent ${o.sentAt - killedAt} ms and done ${o.doneAt - killedAt} ms after the SIGKILL, the Service stopped routing at ${unroutedAt - killedAt} ms; ` +
+          `${o.status} ${JSON.stringify(o.body)}`,
       );
     }
     console.log(
