@@ -338,14 +338,20 @@ async function lifeCycle(t: TestContext, release: Release, lambda: LambdaDriver)
       60_000,
       500,
     );
-    const layer = await kubeGet(ns.name, 'layers', 'shared');
-    // The Layer keeps a deleted version's record (functions pinned to it still run).
-    const versions =
-      (layer?.status?.versions as Array<{ version: number; deleted?: boolean }> | undefined) ?? [];
-    assert.deepEqual(
-      versions.filter((v) => !v.deleted).map((v) => v.version),
-      [],
-      JSON.stringify(layer?.status),
+    // The API marks the version in the spec at once; the operator then records it in the
+    // status, which keeps a deleted version's record (functions pinned to it still run).
+    const marked = await kubeGet(ns.name, 'layers', 'shared');
+    assert.deepEqual(marked?.spec.deletedVersions, [1], JSON.stringify(marked?.spec));
+    await waitFor(
+      'the operator to record version 1 of layer shared as deleted',
+      async () => {
+        const layer = await kubeGet(ns.name, 'layers', 'shared');
+        const versions =
+          (layer?.status?.versions as Array<{ version: number; deleted?: boolean }> | undefined) ?? [];
+        return versions.length === 1 && versions.every((v) => v.deleted) ? true : undefined;
+      },
+      30_000,
+      250,
     );
     await rejected(
       lambda.call('GetLayerVersion', { LayerName: layerArn, VersionNumber: 1 }),
