@@ -27,7 +27,7 @@ export interface UploadedCode {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The request's code source as zip bytes; S3 and images are refused with what to do instead. */
+/** The request's code source as zip bytes; S3 locations are refused with what to do instead. */
 export function zipBytesOf(
   code: { ZipFile?: string; S3Bucket?: string; S3Key?: string; ImageUri?: string },
   limits: CodeLimits,
@@ -39,9 +39,9 @@ export function zipBytesOf(
     );
   }
   if (code.ImageUri !== undefined) {
+    // Callers sort image functions out first (image-spec.ts); this only keeps a zip call honest.
     throw new InvalidParameterValueException(
-      'ImageUri is not supported through the Lambda API: apply a Function with spec.image instead ' +
-        '(README, "Container-image functions").',
+      "Please don't provide ImageUri when the intended function PackageType is Zip.",
     );
   }
   if (code.ZipFile === undefined || code.ZipFile === '') {

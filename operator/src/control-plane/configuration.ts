@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import {
   limits,
   type Alias,
+  type ImageConfig,
   type LaminaFunction,
   type PinnedLayer,
   type Version,
@@ -15,6 +16,7 @@ import {
 import { functionArn, layerVersionArn } from './arns.js';
 import { destinationOf } from './destinations.js';
 import { ROLE_ANNOTATION } from './function-spec.js';
+import { imageConfigResponseOf } from './image-spec.js';
 
 export { functionArn, layerVersionArn };
 
@@ -73,21 +75,26 @@ function layersOf(region: string, layers: readonly PinnedLayer[]) {
   }));
 }
 
-/** Members common to $LATEST and published versions. */
+/**
+ * Members common to $LATEST and published versions. An image function's CodeSha256 is its
+ * manifest digest in hex, as Lambda reports it (a zip's is the base64 of the zip's digest).
+ */
 function common(
   region: string,
   name: string,
-  s: Omit<VersionSnapshot, 'revisionId' | 'codeSize' | 'codeSha256'> & {
+  s: Omit<VersionSnapshot, 'revisionId' | 'codeSize' | 'codeSha256' | 'image'> & {
     codeSha256?: string;
     codeSize?: number;
+    image?: { imageConfig?: ImageConfig };
   },
 ) {
+  const imageConfigResponse = s.image && imageConfigResponseOf(s.image.imageConfig);
   return {
     FunctionName: name,
-    Runtime: s.runtime,
+    ...(s.runtime !== undefined && { Runtime: s.runtime }),
     ...(s.handler !== undefined && { Handler: s.handler }),
     CodeSize: s.codeSize ?? 0,
-    CodeSha256: base64Sha256(s.codeSha256),
+    CodeSha256: s.image ? (s.codeSha256 ?? '') : base64Sha256(s.codeSha256),
     Description: s.description ?? '',
     Timeout: s.timeout,
     MemorySize: s.memorySize,
@@ -95,7 +102,8 @@ function common(
     TracingConfig: { Mode: 'PassThrough' },
     ...(s.layers?.length && { Layers: layersOf(region, s.layers) }),
     ...(s.deadLetterTarget && { DeadLetterConfig: { TargetArn: s.deadLetterTarget } }),
-    PackageType: 'Zip',
+    PackageType: s.image ? 'Image' : 'Zip',
+    ...(imageConfigResponse && { ImageConfigResponse: imageConfigResponse }),
     Architectures: ['x86_64'],
     EphemeralStorage: { Size: s.ephemeralStorageSize },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
@@ -152,6 +160,7 @@ export function latestConfiguration(
     ...common(naming.region, fn.metadata.name, {
       runtime: spec.runtime,
       handler: spec.handler,
+      ...(spec.image && { image: spec.image }),
       ...(codeSha256 !== undefined && { codeSha256 }),
       ...(codeSize !== undefined && { codeSize }),
       memorySize: spec.memorySize ?? limits.memorySize.default,

@@ -1,6 +1,7 @@
 // CreateFunction / UpdateFunctionConfiguration bodies → the Function's spec (pure). What
-// Lamina cannot honour (S3 code, container images, VPCs, EFS, KMS, X-Ray Active, arm64 …) is
-// refused by name rather than dropped, so a deployment never silently runs differently.
+// Lamina cannot honour (S3 code, VPCs, EFS, KMS, X-Ray Active, arm64 …) is refused by name
+// rather than dropped, so a deployment never silently runs differently. PackageType Image
+// (spec.image) is mapped in `image-spec.ts`.
 import {
   ObjectName,
   RESERVED_ENVIRONMENT_KEYS,
@@ -12,6 +13,13 @@ import {
 } from '../api/index.js';
 import { InvalidParameterValueException, ValidationException } from '../errors.js';
 import { targetOf } from './destinations.js';
+import {
+  checkConfigurationPackage,
+  checkCreatePackage,
+  imageConfigOf,
+  imageConfigPatchOf,
+  imageUriOf,
+} from './image-spec.js';
 import type { CreateFunctionRequest, UpdateFunctionConfigurationRequest } from './requests.js';
 
 /** Lambda's role ARN pattern; the role name may carry Lamina's service-account form. */
@@ -91,7 +99,6 @@ export function environmentVariables(variables: Record<string, string>): Record<
 }
 
 type Configuration = Omit<UpdateFunctionConfigurationRequest, 'RevisionId'> & {
-  PackageType?: string;
   Architectures?: string[];
   CodeSigningConfigArn?: string;
 };
@@ -101,10 +108,6 @@ export function refuseUnsupported(request: Configuration): void {
   const refuse = (what: string) => {
     throw new InvalidParameterValueException(`${what} is not supported by Lamina.`);
   };
-  if (request.PackageType === 'Image')
-    refuse(
-      'PackageType Image through the Lambda API (apply a Function with spec.image instead: README, "Container-image functions")',
-    );
   if (
     request.VpcConfig &&
     ((request.VpcConfig.SubnetIds?.length ?? 0) > 0 || (request.VpcConfig.SecurityGroupIds?.length ?? 0) > 0)
@@ -112,8 +115,6 @@ export function refuseUnsupported(request: Configuration): void {
     refuse('VpcConfig (pods reach the cluster network; use a NetworkPolicy instead)');
   if (request.FileSystemConfigs?.length) refuse('FileSystemConfigs (EFS)');
   if (request.KMSKeyArn) refuse('KMSKeyArn (environment variables are stored in the Kubernetes API)');
-  if (request.ImageConfig && Object.keys(request.ImageConfig).length > 0)
-    refuse('ImageConfig through the Lambda API (spec.image.imageConfig of a Function)');
   if (request.CodeSigningConfigArn) refuse('CodeSigningConfigArn');
   if (request.TracingConfig?.Mode === 'Active') refuse('TracingConfig Mode Active (X-Ray)');
   if (request.SnapStart?.ApplyOn === 'PublishedVersions') refuse('SnapStart');
@@ -133,13 +134,23 @@ export function refuseUnsupported(request: Configuration): void {
     );
 }
 
-/** The spec of a new Function; `codeSha256` is the uploaded zip's digest in the artifact store. */
+/**
+ * The spec of a new Function; `codeSha256` is the uploaded zip's digest in the artifact store
+ * (unused for PackageType Image, whose image the operator resolves).
+ */
 export function functionSpecOf(
   request: CreateFunctionRequest,
   namespace: string,
   codeSha256: string,
 ): FunctionSpec {
   refuseUnsupported(request);
+  if (checkCreatePackage(request) === 'Image') {
+    const imageConfig = imageConfigOf(request.ImageConfig);
+    return {
+      image: { uri: imageUriOf(request.Code.ImageUri ?? ''), ...(imageConfig && { imageConfig }) },
+      ...commonSpecOf(request, namespace),
+    };
+  }
   if (request.Runtime === undefined) {
     throw new InvalidParameterValueException('Runtime is required for .zip deployment package types.');
   }
@@ -147,16 +158,23 @@ export function functionSpecOf(
   if (!runtime.startsWith('provided') && request.Handler === undefined) {
     throw new InvalidParameterValueException(`Handler is required for runtime ${runtime}.`);
   }
-  const serviceAccountName = serviceAccountOfRole(request.Role);
   return {
     runtime,
     code: { sha256: codeSha256 },
+    ...(request.Handler !== undefined && { handler: request.Handler }),
+    ...(request.Layers?.length && { layers: request.Layers.map((arn) => layerReferenceOf(arn, namespace)) }),
+    ...commonSpecOf(request, namespace),
+  };
+}
+
+/** The members a zip and an image function share. */
+function commonSpecOf(request: CreateFunctionRequest, namespace: string) {
+  const serviceAccountName = serviceAccountOfRole(request.Role);
+  return {
     memorySize: request.MemorySize ?? limits.memorySize.default,
     timeout: request.Timeout ?? limits.timeout.default,
     publish: false,
-    ...(request.Handler !== undefined && { handler: request.Handler }),
     ...(request.Description && { description: request.Description }),
-    ...(request.Layers?.length && { layers: request.Layers.map((arn) => layerReferenceOf(arn, namespace)) }),
     ...(request.EphemeralStorage && { ephemeralStorage: { size: request.EphemeralStorage.Size } }),
     ...(request.Environment?.Variables &&
       Object.keys(request.Environment.Variables).length > 0 && {
@@ -180,7 +198,10 @@ export function configurationPatchOf(
   current: FunctionSpec,
 ): { spec: Record<string, unknown>; role?: string } {
   refuseUnsupported(request);
+  checkConfigurationPackage(current, request);
   const spec: Record<string, unknown> = {};
+  if (request.ImageConfig !== undefined && current.image)
+    spec.image = { imageConfig: imageConfigPatchOf(request.ImageConfig) };
   if (request.Runtime !== undefined) spec.runtime = runtimeOf(request.Runtime);
   if (request.Handler !== undefined) spec.handler = request.Handler;
   const runtime = (spec.runtime as string | undefined) ?? current.runtime;

@@ -2,7 +2,7 @@
 // the one function that turns a failed parse into Lambda's error: a member of the wrong type
 // is an InvalidParameterValueException, a missing or out-of-range one a ValidationException
 // in Lambda's "1 validation error detected: …" form. Fields Lamina cannot honour are declared
-// so that `refusals.ts` can name them instead of silently dropping them.
+// so that `function-spec.ts` can name them instead of silently dropping them.
 import { z } from 'zod';
 import {
   InvalidParameterValueException,
@@ -43,7 +43,13 @@ const configurationMembers = {
     .optional(),
   KMSKeyArn: z.string().optional(),
   FileSystemConfigs: z.array(z.object({ Arn: z.string(), LocalMountPath: z.string() })).optional(),
-  ImageConfig: z.record(z.string(), z.unknown()).optional(),
+  ImageConfig: z
+    .object({
+      EntryPoint: z.array(z.string().max(1024)).max(1500).optional(),
+      Command: z.array(z.string().max(1024)).max(1500).optional(),
+      WorkingDirectory: z.string().max(1000).optional(),
+    })
+    .optional(),
   SnapStart: z.object({ ApplyOn: z.enum(['PublishedVersions', 'None']).optional() }).optional(),
   LoggingConfig: z
     .object({

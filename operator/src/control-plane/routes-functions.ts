@@ -26,6 +26,7 @@ import {
   ROLE_ANNOTATION,
   TAGS_ANNOTATION,
 } from './function-spec.js';
+import { imageCodeOf, imageCodePatchOf } from './image-spec.js';
 import { kube, type MergePatch, patchAtRevision } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
 import { publishVersion, settled } from './publish.js';
@@ -95,8 +96,9 @@ export function functionRoutes(
           `Function already exist: ${functionArn(ctx.region, ref.namespace, ref.name)}`,
         );
       }
-      const code = await upload(request.headers, body.Code);
-      const spec = functionSpecOf(body, ref.namespace, code.sha256);
+      // An image function has nothing to upload: the operator resolves its tag to a digest.
+      const code = draft.image ? undefined : await upload(request.headers, body.Code);
+      const spec = code ? functionSpecOf(body, ref.namespace, code.sha256) : draft;
       const annotations: Record<string, string> = { [ROLE_ANNOTATION]: body.Role };
       if (body.Tags && Object.keys(body.Tags).length)
         annotations[TAGS_ANNOTATION] = JSON.stringify(body.Tags);
@@ -129,9 +131,13 @@ export function functionRoutes(
       ? version.spec.snapshot?.codeSha256
       : (fn.status?.codeSha256 ?? fn.spec.code?.sha256);
     const tags = tagsOf(fn);
+    const image = imageCodeOf(fn, version?.spec.snapshot);
     return {
       Configuration: configuration,
-      Code: { RepositoryType: 'S3', ...(sha256 && { Location: codeLocation(ctx, request, sha256) }) },
+      Code: image ?? {
+        RepositoryType: 'S3',
+        ...(sha256 && { Location: codeLocation(ctx, request, sha256) }),
+      },
       ...(tags && { Tags: tags }),
       ...(fn.spec.reservedConcurrentExecutions !== undefined && {
         Concurrency: { ReservedConcurrentExecutions: fn.spec.reservedConcurrentExecutions },
@@ -163,6 +169,20 @@ export function functionRoutes(
       const fn = await ctx.functionOrNotFound(ref);
       if (body.RevisionId !== undefined && body.RevisionId !== revisionIdOf(fn.metadata)) {
         throw PreconditionFailedException.revision(body.RevisionId);
+      }
+      // An image function takes a new ImageUri (its package type never changes, as on Lambda).
+      const imagePatch = imageCodePatchOf(fn.spec, body);
+      if (imagePatch) {
+        if (body.DryRun) return latestConfiguration(fn, naming);
+        const updated = await patchAtRevision(
+          ctx.objects.functions,
+          `Function ${ref.name}`,
+          ref.namespace,
+          ref.name,
+          (current) => imageCodePatchOf(current.spec, body) ?? imagePatch,
+          body.RevisionId,
+        );
+        return body.Publish ? publishAfter(updated) : latestConfiguration(updated, naming);
       }
       if (body.DryRun) {
         zipBytesOf(body, ctx.options.code);

@@ -123,7 +123,6 @@ describe('CreateFunction → Function spec', () => {
   it('refuses what Lamina cannot honour instead of dropping it', () => {
     for (const extra of [
       { VpcConfig: { SubnetIds: ['s-1'] } },
-      { PackageType: 'Image' },
       { Architectures: ['arm64'] },
       { TracingConfig: { Mode: 'Active' } },
       { KMSKeyArn: 'arn:aws:kms:us-east-1:1:key/x' },
