@@ -67,6 +67,8 @@ export interface ControlPlaneSetup {
   sigv4?: SigV4Verification;
   /** The gateway's own identity (default: the admin); given the namespace the test made. */
   gatewayIdentity?: (namespace: string) => Promise<KubeConfig>;
+  /** More environment for the operator (e.g. LAMINA_INSECURE_REGISTRIES). */
+  operatorEnv?: Record<string, string>;
 }
 
 export async function startControlPlane(
@@ -87,6 +89,7 @@ export async function startControlPlane(
       env: {
         LAMINA_STORE_DOWNLOAD_KEY: downloadKey,
         LAMINA_MAX_UNZIPPED_BYTES: String(LIMITS.maxUnzippedBytes),
+        ...options.operatorEnv,
       },
     });
     const gatewayKc = options.gatewayIdentity ? await options.gatewayIdentity(ns.name) : kc;
