@@ -411,6 +411,7 @@ build_runtime_image() {
   [[ $# -ge 5 ]] && BUILD_ARGS+=(--build-arg "STANDBY_RUNTIMES=$5")
   FROM_IMAGES=("$(base_image "$suite")")
   bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$name" runtime-image/sdks runtime-image/runtimes \
+    runtime-image/agent/launcher \
     dist/agent/agent.mjs
   export_and_import "$name" "$target"
 }

@@ -93,7 +93,11 @@ async function main(): Promise<void> {
   await catalog.start();
   const pods = new KubernetesProvider(
     kc,
-    { image: config.runtimeImage, images: config.runtimeImages },
+    {
+      image: config.runtimeImage,
+      images: config.runtimeImages,
+      insecureRegistries: config.insecureRegistries,
+    },
     log.child({ part: 'environments' }),
   );
   const warmPool = new WarmPool(

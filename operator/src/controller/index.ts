@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './layer-pins.js';
 export * from './operator.js';
 export * from './reasons.js';
+export { parseBearerChallenge, registryApiHost } from './image-resolver.js';

@@ -48,6 +48,8 @@ const ConfigEnv = z.object({
   LAMINA_RUNTIME_IMAGES: z.string().default(''),
   /** Their content revisions, `<key>=<revision>` comma-separated. */
   LAMINA_RUNTIME_IMAGE_REVISIONS: z.string().default(''),
+  /** Registries spoken to over plain HTTP when reading an image function's config (comma-separated). */
+  LAMINA_INSECURE_REGISTRIES: z.string().default(''),
   LAMINA_STORE_URL: z.string().url('must be a URL').default('http://lamina-store.lamina-system.svc:8090'),
   /** Host suffix for host-based function URLs: <function>.<namespace>.<domain>. */
   LAMINA_URL_DOMAIN: z.string().default('lamina.local'),
@@ -136,6 +138,8 @@ export interface GatewayConfig {
   runtimeImage: string;
   runtimeImageRevision: string;
   runtimeImages: ImageMap;
+  /** host[:port] of registries read over plain HTTP (image functions' ENTRYPOINT and CMD). */
+  insecureRegistries: string[];
   runtimeImageRevisions: ImageMap;
   storeUrl: string;
   urlDomain: string;
@@ -234,6 +238,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     runtimeImage: c.LAMINA_RUNTIME_IMAGE,
     runtimeImageRevision: c.LAMINA_RUNTIME_IMAGE_REVISION,
     runtimeImages,
+    insecureRegistries: c.LAMINA_INSECURE_REGISTRIES.split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
     runtimeImageRevisions,
     storeUrl: c.LAMINA_STORE_URL,
     urlDomain: c.LAMINA_URL_DOMAIN,

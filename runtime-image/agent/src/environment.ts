@@ -232,10 +232,14 @@ export class ExecutionEnvironment {
       throw err;
     }
     const artifactsDurationMs = this.clock.monotonic() - started;
+    // A failed Init's log (what the runtime wrote before it failed) is the tail of the invoke
+    // that reports the failure.
+    this.log.beginCapture();
     const init = await this.runtime.init(config, this.streamName);
     this.unreportedInitMs = init.durationMs;
     this.unreportedInitEndedAt = this.clock.monotonic();
     if (init.ok) {
+      this.log.endCapture();
       this.state = 'ready';
       return { state: 'ready', initDurationMs: init.durationMs, artifactsDurationMs };
     }
@@ -284,6 +288,7 @@ export class ExecutionEnvironment {
       });
     if (!this.runtime.running) {
       // Suppressed init: the runtime is (re)started inside this invoke, as Lambda retries Init.
+      this.log.beginCapture();
       const init = await this.runtime.init(config, this.streamName);
       initDurationMs = init.durationMs;
       initEndedAt = this.clock.monotonic();
@@ -418,7 +423,8 @@ export class ExecutionEnvironment {
     phases: PhaseTimings,
   ): InvokeResult {
     const { requestId } = request;
-    this.log.beginCapture();
+    // The capture holds the failed Init's log when it ran in this agent (not after a restart).
+    if (!this.log.capturing) this.log.beginCapture();
     this.log.platformLine(
       startLine(requestId, config.version),
       endLine(requestId),

@@ -119,6 +119,11 @@ export class FunctionLog implements LogSink {
     this.capture = new TailBuffer();
   }
 
+  /** True between beginCapture and endCapture. */
+  get capturing(): boolean {
+    return this.capture !== undefined;
+  }
+
   /** The current invocation's log so far (for recognising a runtime's dying words). */
   peekCapture(): string {
     return this.capture?.bytes().toString('utf8') ?? '';

@@ -12,6 +12,12 @@ const settingsSchema = z.object({
   LAMINA_TASK_ROOT: z.string().startsWith('/').default('/var/task'),
   LAMINA_OPT_ROOT: z.string().startsWith('/').default('/opt'),
   LAMINA_RUNTIME_DIR: z.string().startsWith('/').default('/var/runtime'),
+  /** Image functions: the emptyDir shared with the function's container (container-runtime.ts). */
+  LAMINA_LAUNCH_DIR: z.string().startsWith('/').default('/lamina'),
+  /** Image functions: the static launcher copied into LAMINA_LAUNCH_DIR. */
+  LAMINA_LAUNCHER: z.string().startsWith('/').default('/var/lamina/lamina-launch'),
+  /** Image functions: written once the agent listens for the launcher (the sidecar's postStart hook waits). */
+  LAMINA_RUNTIME_EXPECTED_FILE: z.string().startsWith('/').default('/tmp/.lamina-runtime-expected'),
   /** Function configuration JSON: specialise at start instead of waiting for POST /specialize. */
   LAMINA_FUNCTION: z.string().optional(),
   /** A cgroup (v1 memory controller or v2) under which the agent creates one child per runtime process. */
@@ -40,6 +46,8 @@ export interface AgentSettings {
   optRoot: string;
   runtimeDir: string;
   functionJson: string | undefined;
+  /** Where an image function's launcher and its sockets live (container-runtime.ts). */
+  launcher: { dir: string; binary: string; expectedFile: string };
   memoryCgroup: string | undefined;
   initTimeoutMs: number;
   nodeBin: string;
@@ -80,6 +88,11 @@ export function readSettings(env: NodeJS.ProcessEnv): AgentSettings {
     optRoot: s.LAMINA_OPT_ROOT,
     runtimeDir: s.LAMINA_RUNTIME_DIR,
     functionJson: s.LAMINA_FUNCTION,
+    launcher: {
+      dir: s.LAMINA_LAUNCH_DIR,
+      binary: s.LAMINA_LAUNCHER,
+      expectedFile: s.LAMINA_RUNTIME_EXPECTED_FILE,
+    },
     memoryCgroup: s.LAMINA_MEMORY_CGROUP,
     initTimeoutMs: s.LAMINA_INIT_TIMEOUT_MS,
     nodeBin: s.LAMINA_NODE_BIN,

@@ -19,7 +19,7 @@ import {
   standbyEnvironment,
   type RuntimeLaunch,
 } from './runtime-env.js';
-import { ContainerRuntime } from './container-runtime.js';
+import { ContainerRuntime, ImageLauncher } from './container-runtime.js';
 import {
   classifyDeath,
   describeExit,
@@ -100,6 +100,8 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
   /** Extensions of a reset environment still receiving their SHUTDOWN. */
   private stoppingExtensions: Promise<void> = Promise.resolve();
   private proc: RuntimeHandle | undefined;
+  /** Image functions: the launcher in the function's container (started with the first Init). */
+  private launcher: Promise<ImageLauncher> | undefined;
   private address = '';
   private initWaiter: ((event: InitEvent) => void) | undefined;
   private active:
@@ -302,7 +304,12 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
     if (!event) {
       let proc: RuntimeHandle;
       if (image) {
-        const container = new ContainerRuntime(this.memoryWatch(config.memorySize));
+        this.launcher ??= ImageLauncher.listen(this.settings.launcher);
+        const container = new ContainerRuntime(
+          await this.launcher,
+          this.memoryWatch(config.memorySize),
+          this.log,
+        );
         void container.appeared.then(startInitTimer);
         proc = container;
       } else {
@@ -598,6 +605,7 @@ export class RuntimeSupervisor implements RuntimeApiEvents, ExtensionsApiEvents 
       ? proc.shutdown(SHUTDOWN_GRACE_MS.external).then(() => proc.memory.dispose())
       : undefined;
     await Promise.all([runtime, this.stopExtensions('spindown'), this.stoppingExtensions]);
+    if (this.launcher) (await this.launcher).close();
     this.api.close();
   }
 }

@@ -1,33 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { foreignPids } from '../../../runtime-image/agent/src/container-runtime.js';
+import { parseLaunchReport } from '../../../runtime-image/agent/src/launch-protocol.js';
 
-describe("an image function's runtime, seen from the agent's container", () => {
-  it("counts the processes of the function's container: another cgroup and the Runtime API's address", () => {
-    const cgroups: Record<string, string> = {
-      self: '4:memory:/kubepods/pod1/agent\n',
-      '1': '4:memory:/kubepods/pod1/pause\n',
-      '7': '4:memory:/kubepods/pod1/agent\n',
-      '12': '4:memory:/kubepods/pod1/function\n',
-      '30': '4:memory:/kubepods/pod1/function\n',
-      '40': '4:memory:/system/containerd\n',
-    };
-    const environs: Record<string, string | undefined> = {
-      '1': '',
-      '7': 'LAMINA_FUNCTION={}\0AWS_LAMBDA_RUNTIME_API_X=1\0',
-      '12': 'PATH=/bin\0AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001\0',
-      '30': 'AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001\0HOME=/\0',
-      // A container runtime helper passing through the pod's process namespace: root's, unreadable.
-      '40': undefined,
-    };
-    const list = () => ['1', '7', '30', '12', '40', 'self', 'net', '99'];
-    assert.deepEqual(
-      foreignPids(
-        list,
-        (pid) => cgroups[pid],
-        (pid) => environs[pid],
-      ),
-      [12, 30],
-    );
+describe("an image function's launcher, as the agent reads it", () => {
+  it('reads the pid of the entry point it started, then how that ended', () => {
+    assert.deepEqual(parseLaunchReport('pid 42'), { kind: 'pid', pid: 42 });
+    assert.deepEqual(parseLaunchReport('exit 3'), { kind: 'exit', code: 3, signal: null });
+    assert.deepEqual(parseLaunchReport('signal 9'), { kind: 'exit', code: null, signal: 'SIGKILL' });
+    assert.deepEqual(parseLaunchReport('signal 6'), { kind: 'exit', code: null, signal: 'SIGABRT' });
+  });
+
+  it('names the errno of an entry point that could not be run, and its path', () => {
+    assert.deepEqual(parseLaunchReport('error 2 /lambda-entrypoint.sh'), {
+      kind: 'error',
+      code: 'ENOENT',
+      path: '/lambda-entrypoint.sh',
+    });
+    assert.deepEqual(parseLaunchReport('error 13 /app/run with spaces'), {
+      kind: 'error',
+      code: 'EACCES',
+      path: '/app/run with spaces',
+    });
+    assert.deepEqual(parseLaunchReport('error 111'), { kind: 'error', code: 'ECONNREFUSED', path: '' });
+  });
+
+  it('ignores what it does not know', () => {
+    assert.equal(parseLaunchReport('hello'), undefined);
+    assert.equal(parseLaunchReport('pid'), undefined);
+    assert.equal(parseLaunchReport('exit -1'), undefined);
   });
 });

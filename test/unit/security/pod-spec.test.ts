@@ -12,7 +12,8 @@ const settings = { storeUrl: 'http://store:8090/', region: 'us-east-1' };
 
 function pod(fnSpec: Parameters<typeof activeFunction>[1], snap: Parameters<typeof snapshot>[0] = {}): V1Pod {
   const spec = environmentSpec(activeFunction('f', fnSpec), '$LATEST', snapshot(snap), 'on-demand', settings);
-  return environmentPod(spec, { image: 'lamina/runtime:dev', podName: 'f-latest-1' });
+  const imageDefaults = { entrypoint: ['/var/runtime/bootstrap'], cmd: [] };
+  return environmentPod(spec, { image: 'lamina/runtime:dev', podName: 'f-latest-1', imageDefaults });
 }
 
 const variants: Array<[string, V1Pod]> = [
@@ -82,6 +83,9 @@ describe('execution-environment pod security', () => {
       containers.map((c) => c.name),
       ['agent', 'function'],
     );
+    // The launcher the agent copies for the function's container cannot be changed from it.
+    const launchMount = s.containers[0]?.volumeMounts?.find((m) => m.mountPath === '/lamina');
+    assert.equal(launchMount?.readOnly, true);
     for (const c of containers) {
       const sc = c.securityContext!;
       assert.equal(sc.readOnlyRootFilesystem, true);

@@ -125,8 +125,9 @@ export class Invoker {
         ...(sync && opts.stream ? { stream: opts.stream } : {}),
         timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
       });
-      // An image function's environment does not re-initialise after a reset: its container exited.
-      lease.release({ broken: result.environmentReset && target.snapshot.image !== undefined });
+      // Environments re-initialise in place after a reset (an image function's too: its launcher
+      // starts the entry point again); one that cannot is reported by its pod.
+      lease.release();
       trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, result });
       metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
       metrics.duration.observe(labels, (clock.now() - started) / 1000);

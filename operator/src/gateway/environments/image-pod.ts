@@ -1,16 +1,19 @@
 // The pod of an image function's environment (pure): the function's image is the main
-// container and runs its own entry point (a Runtime API client: awslambdaric, aws-lambda-go's
-// bootstrap, the AWS base images' entry script …); the agent is a native sidecar (an init
-// container with restartPolicy Always) serving the Runtime API on 127.0.0.1 and the gateway
-// protocol on the agent port. The pod shares one process namespace so the agent sees the
-// runtime's processes: it samples their memory and kills them on a timeout, an out-of-memory
-// or a reset. Nothing restarts them (restartPolicy Never): the kubelet reports the container
-// terminated and the gateway replaces the environment, so the Init after a reset is a new
-// environment's cold start (Lambda re-initialises in place).
+// container; the agent is a native sidecar (an init container with restartPolicy Always)
+// serving the Runtime API on 127.0.0.1 and the gateway protocol on the agent port.
+//
+// The function's container runs the image unchanged, but behind lamina-launch: a static
+// launcher the agent copies into the `lamina` emptyDir (mounted read-only in the function's
+// container), given the image's entry point and command as its arguments. The launcher runs
+// them when the agent asks (each Init), sends their stdout/stderr to the agent (which frames
+// them with START / END / REPORT in its log and returns the tail for LogType Tail) and
+// reports their exit status; so an Init that fails, a timeout or a crash is answered and
+// re-initialised in place as for a zip function (container-runtime.ts). The pod shares one
+// process namespace so the agent samples the runtime's memory and kills it.
 //
 // Order at start: the sidecar's postStart hook holds the function's container back until
-// the agent waits for its runtime (container-runtime.ts writes the file the hook waits for).
-// Init's 10 s start when the runtime's first process runs, after the image pull.
+// the agent listens for the launcher. Init's 10 s start when the entry point runs, after the
+// image pull.
 import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
 import type { EnvironmentSpec } from './types.js';
@@ -18,6 +21,9 @@ import type { EnvironmentSpec } from './types.js';
 /** The Runtime API's port inside the pod (the agent's LAMINA_RUNTIME_API_PORT). */
 export const IMAGE_RUNTIME_API_PORT = 9001;
 const EXPECTED_FILE = '/tmp/.lamina-runtime-expected';
+/** The emptyDir holding the launcher and the agent's sockets (the agent's LAMINA_LAUNCH_DIR). */
+const LAUNCH_DIR = '/lamina';
+export const LAUNCHER = `${LAUNCH_DIR}/lamina-launch`;
 /** The postStart hook gives up after this long (the agent failed to start: kubelet restarts it). */
 const SIDECAR_WAIT_SECONDS = 30;
 
@@ -45,6 +51,29 @@ export function imageRuntimeEnvironment(spec: EnvironmentSpec, podName: string):
   return [...Object.entries(reserved), ...user].map(([name, value]) => ({ name, value }));
 }
 
+/** What the image itself runs when imageConfig does not override it (its config's ENTRYPOINT, CMD). */
+export interface ImageDefaults {
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/**
+ * The function container's command: the launcher, then what the container would have run —
+ * imageConfig's entryPoint and command over the image's ENTRYPOINT and CMD, with Kubernetes'
+ * rule (an entry point given without a command drops the image's CMD).
+ */
+export function launchCommand(
+  image: NonNullable<EnvironmentSpec['image']>,
+  defaults?: ImageDefaults,
+): string[] {
+  const config = image.imageConfig ?? {};
+  const entry = config.entryPoint ?? defaults?.entrypoint ?? [];
+  const args = config.command ?? (config.entryPoint ? [] : (defaults?.cmd ?? []));
+  const argv = [...entry, ...args];
+  if (argv.length === 0) throw new Error(`image ${image.uri} has no entry point or command to run`);
+  return [LAUNCHER, ...argv];
+}
+
 export interface ImagePodParts {
   /** The agent's image (the default runtime image). */
   agentImage: string;
@@ -53,6 +82,8 @@ export interface ImagePodParts {
   cpuRequestMillis: number;
   /** Both containers' security context (the zip pod's: no privileges, read-only root). */
   securityContext: NonNullable<V1Container['securityContext']>;
+  /** The image's own ENTRYPOINT and CMD (image-config.ts); needed unless imageConfig.entryPoint is set. */
+  defaults?: ImageDefaults;
 }
 
 export function imageEnvironmentPodSpec(
@@ -88,7 +119,10 @@ export function imageEnvironmentPodSpec(
         },
         lifecycle: { postStart: { exec: { command: ['sh', '-c', wait] } } },
         securityContext: parts.securityContext,
-        volumeMounts: [{ name: 'agent-tmp', mountPath: '/tmp' }],
+        volumeMounts: [
+          { name: 'agent-tmp', mountPath: '/tmp' },
+          { name: 'lamina', mountPath: LAUNCH_DIR },
+        ],
       },
     ],
     containers: [
@@ -96,8 +130,7 @@ export function imageEnvironmentPodSpec(
         name: 'function',
         image: image.uri,
         imagePullPolicy: 'IfNotPresent',
-        ...(config.entryPoint ? { command: config.entryPoint } : {}),
-        ...(config.command ? { args: config.command } : {}),
+        command: launchCommand(image, parts.defaults),
         ...(config.workingDirectory ? { workingDir: config.workingDirectory } : {}),
         env: imageRuntimeEnvironment(spec, parts.podName),
         envFrom: spec.secretRefs.map((name) => ({ secretRef: { name } })),
@@ -105,15 +138,19 @@ export function imageEnvironmentPodSpec(
           requests: { cpu: `${parts.cpuRequestMillis}m`, memory: functionMemory },
           limits: { memory: functionMemory },
         },
-        // An entry point that exits at start leaves its last lines in the container's status.
+        // A launcher that cannot start leaves its last lines in the container's status.
         terminationMessagePolicy: 'FallbackToLogsOnError',
         securityContext: parts.securityContext,
-        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        volumeMounts: [
+          { name: 'tmp', mountPath: '/tmp' },
+          { name: 'lamina', mountPath: LAUNCH_DIR, readOnly: true },
+        ],
       },
     ],
     volumes: [
       { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorageSize}Mi` } },
       { name: 'agent-tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: 'lamina', emptyDir: { sizeLimit: '16Mi' } },
     ],
   };
 }

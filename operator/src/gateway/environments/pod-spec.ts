@@ -17,7 +17,7 @@
 // gateway never reads Secrets itself.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
-import { imageEnvironmentPodSpec } from './image-pod.js';
+import { type ImageDefaults, imageEnvironmentPodSpec } from './image-pod.js';
 import type { EnvironmentSpec } from './types.js';
 
 export const LABELS = {
@@ -52,6 +52,8 @@ export function cpuRequestMillis(memorySize: number): number {
 export interface PodSettings {
   image: string;
   podName: string;
+  /** An image function's own ENTRYPOINT and CMD (image-config.ts), unless imageConfig.entryPoint replaces them. */
+  imageDefaults?: ImageDefaults;
 }
 
 /** The labels that make a pod an environment of one function version (see LABELS). */
@@ -88,6 +90,7 @@ export function environmentPod(spec: EnvironmentSpec, settings: PodSettings): V1
       agentMemoryMiB: AGENT_MEMORY_MIB,
       cpuRequestMillis: cpuRequestMillis(spec.config.memorySize),
       securityContext: CONTAINER_SECURITY,
+      ...(settings.imageDefaults ? { defaults: settings.imageDefaults } : {}),
     }),
   };
   return pod;

@@ -14,6 +14,7 @@ import {
   type EnvironmentRecord,
   type EnvironmentSpec,
 } from '../environments/types.js';
+import { ImageConfigReader } from '../environments/image-config.js';
 import { FastReadiness } from './fast-readiness.js';
 import { podInformer, type ResilientInformer } from './informers.js';
 
@@ -111,6 +112,8 @@ export interface KubernetesProviderSettings {
   image: string;
   /** The images of the other runtime lines (runtime-images.ts). */
   images?: ImageMap;
+  /** Registries read over plain HTTP for image functions' ENTRYPOINT and CMD (image-config.ts). */
+  insecureRegistries?: readonly string[];
 }
 
 export class KubernetesProvider implements EnvironmentProvider {
@@ -118,6 +121,7 @@ export class KubernetesProvider implements EnvironmentProvider {
   private readonly informer: ResilientInformer<V1Pod>;
   private readonly listeners = new Set<(event: EnvironmentEvent) => void>();
   private readonly fastReadiness: FastReadiness;
+  private readonly imageConfigs: ImageConfigReader;
 
   constructor(
     kc: KubeConfig,
@@ -125,6 +129,7 @@ export class KubernetesProvider implements EnvironmentProvider {
     private readonly log: Logger,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
+    this.imageConfigs = new ImageConfigReader({ insecureRegistries: settings.insecureRegistries ?? [] });
     this.informer = podInformer(kc, `${LABELS.environment}=true`, log);
     this.fastReadiness = new FastReadiness((id) => {
       const [namespace = '', name = ''] = id.split('/');
@@ -159,7 +164,13 @@ export class KubernetesProvider implements EnvironmentProvider {
   async create(spec: EnvironmentSpec, id: string): Promise<EnvironmentRecord> {
     const [, podName = id] = id.split('/');
     const image = imageOf(imageKeyOf(spec.config.runtime), this.settings.image, this.settings.images);
-    const body = environmentPod(spec, { image, podName });
+    // An image function's container runs its image's entry point behind the launcher: the pod
+    // names it, so it is read from the registry unless imageConfig gives it.
+    const imageDefaults =
+      spec.image && !spec.image.imageConfig?.entryPoint
+        ? await this.imageConfigs.defaults(spec.image.uri)
+        : undefined;
+    const body = environmentPod(spec, { image, podName, ...(imageDefaults ? { imageDefaults } : {}) });
     let created: V1Pod;
     try {
       created = await this.core.createNamespacedPod({ namespace: spec.namespace, body });

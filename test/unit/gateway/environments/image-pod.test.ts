@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { snapshotOfLatest } from '../../../../operator/src/api/index.js';
 import { environmentSpec } from '../../../../operator/src/gateway/environments/environment-spec.js';
+import { LAUNCHER, launchCommand } from '../../../../operator/src/gateway/environments/image-pod.js';
 import { environmentPod } from '../../../../operator/src/gateway/environments/pod-spec.js';
 import { podFailure, podToRecord } from '../../../../operator/src/gateway/kubernetes/kubernetes-provider.js';
 import { poolShapeFor } from '../../../../operator/src/gateway/pool/shapes.js';
@@ -41,8 +42,17 @@ describe('image function environment pod', () => {
     assert.equal(podSpec.containers.length, 1);
     assert.equal(fnContainer.name, 'function');
     assert.equal(fnContainer.image, URI);
-    assert.deepEqual(fnContainer.command, ['/lambda-entrypoint.sh']);
-    assert.deepEqual(fnContainer.args, ['app.handler']);
+    // Behind the launcher the agent copies into the shared emptyDir (read-only here).
+    assert.deepEqual(fnContainer.command, ['/lamina/lamina-launch', '/lambda-entrypoint.sh', 'app.handler']);
+    assert.equal(fnContainer.args, undefined);
+    assert.deepEqual(
+      fnContainer.volumeMounts?.find((m) => m.name === 'lamina'),
+      { name: 'lamina', mountPath: '/lamina', readOnly: true },
+    );
+    assert.deepEqual(
+      agent.volumeMounts?.find((m) => m.name === 'lamina'),
+      { name: 'lamina', mountPath: '/lamina' },
+    );
     assert.equal(fnContainer.workingDir, '/app');
     assert.deepEqual(podSpec.imagePullSecrets, [{ name: 'regcred' }]);
     assert.equal(fnContainer.terminationMessagePolicy, 'FallbackToLogsOnError');
@@ -88,6 +98,27 @@ describe('image function environment pod', () => {
       status: { podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] },
     });
     assert.equal(record?.memorySize, 256);
+  });
+
+  it("runs the image's own ENTRYPOINT and CMD unless imageConfig replaces them, with Kubernetes' rule", () => {
+    const image = { uri: URI };
+    const defaults = { entrypoint: ['/lambda-entrypoint.sh'], cmd: ['app.handler'] };
+    assert.deepEqual(launchCommand(image, defaults), [LAUNCHER, '/lambda-entrypoint.sh', 'app.handler']);
+    assert.deepEqual(launchCommand({ ...image, imageConfig: { command: ['other.handler'] } }, defaults), [
+      LAUNCHER,
+      '/lambda-entrypoint.sh',
+      'other.handler',
+    ]);
+    // An entry point given without a command drops the image's CMD, as a container's command does.
+    assert.deepEqual(launchCommand({ ...image, imageConfig: { entryPoint: ['/bootstrap'] } }, defaults), [
+      LAUNCHER,
+      '/bootstrap',
+    ]);
+    assert.deepEqual(launchCommand({ ...image, imageConfig: { entryPoint: ['/bootstrap'] } }), [
+      LAUNCHER,
+      '/bootstrap',
+    ]);
+    assert.throws(() => launchCommand(image, { entrypoint: [], cmd: [] }), /no entry point or command/);
   });
 
   it('never takes a generic warm-pool pod', () => {

@@ -1,0 +1,133 @@
+// The ENTRYPOINT and CMD of an image function's image, read from its registry (OCI
+// distribution API: the manifest by digest, the platform's manifest of an index, then the
+// config blob) — the function's container runs them behind the launcher (image-pod.ts), so
+// the pod spec must name them. Read once per digest (a digest's config never changes), only
+// when imageConfig.entryPoint does not already say what to run. Anonymous access with the
+// registry's token challenge answered anonymously, as the operator resolves tags; an image a
+// registry serves only with credentials needs imageConfig.entryPoint (and command).
+import { parseBearerChallenge, registryApiHost } from '../../controller/index.js';
+import { parseImageReference } from '../../api/index.js';
+import type { ImageDefaults } from './image-pod.js';
+
+const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const MANIFEST_ACCEPT = [
+  ...INDEX_TYPES,
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+interface Descriptor {
+  digest?: string;
+  mediaType?: string;
+  platform?: { os?: string; architecture?: string };
+}
+
+/** Node's name for the CPU → the OCI platform's. */
+export const ociArchitecture = (arch: string): string => (arch === 'x64' ? 'amd64' : arch);
+
+/** The digest of the manifest an index holds for linux/`architecture`. */
+export function platformManifest(
+  index: { manifests?: Descriptor[] },
+  architecture: string,
+): string | undefined {
+  const found = (index.manifests ?? []).find(
+    (m) => m.platform?.os === 'linux' && m.platform.architecture === architecture,
+  );
+  return found?.digest;
+}
+
+/** ENTRYPOINT and CMD from an image config blob (either may be null or absent). */
+export function imageDefaultsOf(config: { config?: { Entrypoint?: unknown; Cmd?: unknown } }): ImageDefaults {
+  const list = (value: unknown) =>
+    Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  return { entrypoint: list(config.config?.Entrypoint), cmd: list(config.config?.Cmd) };
+}
+
+export interface ImageConfigReaderOptions {
+  /** host[:port] of registries reached over plain HTTP (the operator's insecureRegistries). */
+  insecureRegistries?: readonly string[];
+  fetchTimeoutMs?: number;
+  architecture?: string;
+}
+
+export class ImageConfigReader {
+  private readonly cache = new Map<string, Promise<ImageDefaults>>();
+
+  constructor(private readonly options: ImageConfigReaderOptions = {}) {}
+
+  /** The defaults of an image given by digest (`host/repository@sha256:…`). */
+  defaults(uri: string): Promise<ImageDefaults> {
+    let found = this.cache.get(uri);
+    if (!found) {
+      found = this.read(uri);
+      this.cache.set(uri, found);
+      found.catch(() => this.cache.delete(uri)); // tried again by the next environment
+    }
+    return found;
+  }
+
+  private async read(uri: string): Promise<ImageDefaults> {
+    const ref = parseImageReference(uri);
+    if (!ref.digest) throw new Error(`image ${uri} is not pinned by digest`);
+    const scheme = this.options.insecureRegistries?.includes(ref.registry) ? 'http' : 'https';
+    const base = `${scheme}://${registryApiHost(ref.registry)}/v2/${ref.repository}`;
+    let token: string | undefined;
+    const get = async (url: string, accept?: string): Promise<unknown> => {
+      const request = () =>
+        fetch(url, {
+          headers: {
+            ...(accept ? { accept } : {}),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 15_000),
+        });
+      let res = await request();
+      const challenge =
+        res.status === 401 ? parseBearerChallenge(res.headers.get('www-authenticate')) : undefined;
+      if (challenge) {
+        token = await this.anonymousToken(challenge, ref.repository);
+        if (token) res = await request();
+      }
+      if (!res.ok)
+        throw new Error(
+          `reading the configuration of ${uri}: the registry answered ${res.status} for ${new URL(url).pathname}` +
+            (res.status === 401 || res.status === 403
+              ? ' (set imageConfig.entryPoint for an image the registry serves only with credentials)'
+              : ''),
+        );
+      return res.json();
+    };
+    let manifest = (await get(`${base}/manifests/${ref.digest}`, MANIFEST_ACCEPT)) as {
+      mediaType?: string;
+      manifests?: Descriptor[];
+      config?: Descriptor;
+    };
+    if (manifest.manifests) {
+      const architecture = this.options.architecture ?? ociArchitecture(process.arch);
+      const digest = platformManifest(manifest, architecture);
+      if (!digest) throw new Error(`image ${uri} has no linux/${architecture} manifest`);
+      manifest = (await get(`${base}/manifests/${digest}`, MANIFEST_ACCEPT)) as typeof manifest;
+    }
+    const configDigest = manifest.config?.digest;
+    if (!configDigest) throw new Error(`image ${uri}: its manifest names no config`);
+    return imageDefaultsOf(
+      (await get(`${base}/blobs/${configDigest}`)) as Parameters<typeof imageDefaultsOf>[0],
+    );
+  }
+
+  private async anonymousToken(
+    challenge: Record<string, string>,
+    repository: string,
+  ): Promise<string | undefined> {
+    const url = new URL(challenge.realm as string);
+    if (challenge.service) url.searchParams.set('service', challenge.service);
+    url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
+    const res = await fetch(url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 15_000) });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    return body.token ?? body.access_token;
+  }
+}
