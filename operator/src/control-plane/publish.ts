@@ -61,8 +61,10 @@ export async function publishVersion(
         );
   }
   if (request.codeSha256 !== undefined && request.codeSha256 !== latest.codeSha256) {
+    // As FunctionConfiguration shows it: base64 for a zip, the manifest digest in hex for an image.
+    const shown = (hex: string) => (latest.image ? hex : base64Sha256(hex));
     throw new InvalidParameterValueException(
-      `CodeSHA256 (${base64Sha256(request.codeSha256)}) is different from current CodeSHA256 in $LATEST (${base64Sha256(latest.codeSha256)}). Please try again with the CodeSHA256 in $LATEST.`,
+      `CodeSHA256 (${shown(request.codeSha256)}) is different from current CodeSHA256 in $LATEST (${shown(latest.codeSha256)}). Please try again with the CodeSHA256 in $LATEST.`,
     );
   }
   const published = await ctx.versionsOf(namespace, name);

@@ -90,7 +90,18 @@ describe('Lambda control plane: PackageType Image', () => {
     const listed = await lambda.send(new ListFunctionsCommand({}));
     assert.equal(listed.Functions?.find((f) => f.FunctionName === 'app')?.PackageType, 'Image');
 
-    const v1 = await lambda.send(new PublishVersionCommand({ FunctionName: 'app' }));
+    // CodeSha256 preconditions take the manifest digest in hex, as the configuration shows it.
+    const stale = await failure(
+      lambda.send(new PublishVersionCommand({ FunctionName: 'app', CodeSha256: 'f'.repeat(64) })),
+    );
+    assert.equal(stale.name, 'InvalidParameterValueException');
+    assert.match(
+      stale.message,
+      /^CodeSHA256 \(f{64}\) is different from current CodeSHA256 in \$LATEST \(a{64}\)/,
+    );
+    const v1 = await lambda.send(
+      new PublishVersionCommand({ FunctionName: 'app', CodeSha256: 'a'.repeat(64) }),
+    );
     assert.equal(v1.Version, '1');
     assert.equal(v1.PackageType, 'Image');
     assert.equal(v1.CodeSha256, 'a'.repeat(64));
