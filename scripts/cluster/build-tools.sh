@@ -47,12 +47,15 @@ EOF
   echo "$dir"
 }
 
-kube_router_cmd() {
-  local dir="$SRC_DIR/kube-router-$KUBE_ROUTER_VERSION"
+# One package of a module from the Go proxy, built in a throwaway module that requires it:
+# go_module_cmd NAME GO_VERSION MODULE VERSION PACKAGE EXTRA_LDFLAGS OUT
+go_module_cmd() {
+  local name="$1" go_version="$2" module="$3" version="$4" package="$5" ldflags="$6" out="$7"
+  local dir="$SRC_DIR/$name-$version"
   mkdir -p "$dir"
   [[ -f "$dir/go.mod" ]] ||
-    printf 'module lamina.local/kube-router-build\n\ngo 1.22.0\n\nrequire github.com/cloudnativelabs/kube-router/v2 %s\n' "$KUBE_ROUTER_VERSION" >"$dir/go.mod"
-  cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+    printf 'module lamina.local/%s-build\n\ngo %s\n\nrequire %s %s\n' "$name" "$go_version" "$module" "$version" >"$dir/go.mod"
+  cd "$dir" && go build -trimpath -ldflags "-s -w${ldflags:+ $ldflags}" -o "$out" "$package"
 }
 
 build_go() {
@@ -92,41 +95,24 @@ coredns_cmd() {
     -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" -o "$1" .
 }
 
-kind_cmd() {
-  local dir="$SRC_DIR/kind-$KIND_VERSION"
-  mkdir -p "$dir"
-  [[ -f "$dir/go.mod" ]] ||
-    printf 'module lamina.local/kind-build\n\ngo 1.23.0\n\nrequire sigs.k8s.io/kind %s\n' "$KIND_VERSION" >"$dir/go.mod"
-  cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" sigs.k8s.io/kind
-}
-
-nats_server_cmd() {
-  local dir="$SRC_DIR/nats-server-$NATS_SERVER_VERSION"
-  mkdir -p "$dir"
-  [[ -f "$dir/go.mod" ]] ||
-    printf 'module lamina.local/nats-server-build\n\ngo 1.26.0\n\nrequire github.com/nats-io/nats-server/v2 %s\n' \
-      "$NATS_SERVER_VERSION" >"$dir/go.mod"
-  cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$1" github.com/nats-io/nats-server/v2
-}
-
-registry_cmd() {
-  local dir="$SRC_DIR/registry-$REGISTRY_VERSION"
-  mkdir -p "$dir"
-  [[ -f "$dir/go.mod" ]] ||
-    printf 'module lamina.local/registry-build\n\ngo 1.23.0\n\nrequire github.com/distribution/distribution/v3 %s\n' \
-      "$REGISTRY_VERSION" >"$dir/go.mod"
-  cd "$dir" && go build -trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
-    -o "$1" github.com/distribution/distribution/v3/cmd/registry
-}
-
 [[ $# -gt 0 ]] || die "usage: $0 coredns|kube-router|kind|nats-server|registry ..."
 for tool in "$@"; do
   case "$tool" in
     coredns) build_go coredns "$COREDNS_BIN" coredns_cmd ;;
-    kube-router) build_go kube-router "$KUBE_ROUTER_BIN" kube_router_cmd ;;
-    kind) build_go kind "$KIND_BIN_DIR/kind" kind_cmd ;;
-    nats-server) build_go nats-server "$NATS_SERVER_BIN_DIR/nats-server" nats_server_cmd ;;
-    registry) build_go registry "$REGISTRY_BIN_DIR/registry" registry_cmd ;;
+    kube-router)
+      build_go kube-router "$KUBE_ROUTER_BIN" go_module_cmd kube-router 1.22.0 \
+        github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router ""
+      ;;
+    kind) build_go kind "$KIND_BIN_DIR/kind" go_module_cmd kind 1.23.0 sigs.k8s.io/kind "$KIND_VERSION" sigs.k8s.io/kind "" ;;
+    nats-server)
+      build_go nats-server "$NATS_SERVER_BIN_DIR/nats-server" go_module_cmd nats-server 1.26.0 \
+        github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" github.com/nats-io/nats-server/v2 ""
+      ;;
+    registry)
+      build_go registry "$REGISTRY_BIN_DIR/registry" go_module_cmd registry 1.23.0 \
+        github.com/distribution/distribution/v3 "$REGISTRY_VERSION" github.com/distribution/distribution/v3/cmd/registry \
+        "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION"
+      ;;
     *) die "unknown tool: $tool" ;;
   esac
 done
