@@ -22,6 +22,7 @@ import {
   type EnvironmentRecord,
   environmentRecord,
   type EnvironmentSpec,
+  FunctionEnvironmentError,
 } from './types.js';
 
 export interface PoolSettings {
@@ -426,7 +427,8 @@ export class EnvironmentPool {
         (err: unknown) => {
           this.envs.delete(env.record.id);
           this.log.error('environment creation failed', { key: spec.key, error: String(err) });
-          waiter.reject(new ServiceException('The execution environment could not be created.'));
+          const reason = err instanceof FunctionEnvironmentError ? ` ${err.message}` : '';
+          waiter.reject(new ServiceException(`The execution environment could not be created.${reason}`));
         },
       );
     });

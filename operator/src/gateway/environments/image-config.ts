@@ -8,6 +8,7 @@
 import { parseBearerChallenge, registryApiHost } from '../../controller/index.js';
 import { parseImageReference } from '../../api/index.js';
 import type { ImageDefaults } from './image-pod.js';
+import { FunctionEnvironmentError } from './types.js';
 
 const INDEX_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',
@@ -70,6 +71,17 @@ export class ImageConfigReader {
   }
 
   private async read(uri: string): Promise<ImageDefaults> {
+    try {
+      return await this.fetchDefaults(uri);
+    } catch (err) {
+      const message = (err as Error).message;
+      throw new FunctionEnvironmentError(
+        message.startsWith('reading') ? message : `reading the configuration of ${uri}: ${message}`,
+      );
+    }
+  }
+
+  private async fetchDefaults(uri: string): Promise<ImageDefaults> {
     const ref = parseImageReference(uri);
     if (!ref.digest) throw new Error(`image ${uri} is not pinned by digest`);
     const scheme = this.options.insecureRegistries?.includes(ref.registry) ? 'http' : 'https';

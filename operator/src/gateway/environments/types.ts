@@ -95,3 +95,6 @@ export interface EnvironmentProvider {
 export function environmentKey(namespace: string, functionName: string, version: string, configHash: string) {
   return `${namespace}/${functionName}/${version}/${configHash}`;
 }
+
+/** Why an environment could not be created that its function's caller is told (a bad image …). */
+export class FunctionEnvironmentError extends Error {}

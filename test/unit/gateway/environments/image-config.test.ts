@@ -8,6 +8,7 @@ import {
   ociArchitecture,
   platformManifest,
 } from '../../../../operator/src/gateway/environments/image-config.js';
+import { FunctionEnvironmentError } from '../../../../operator/src/gateway/environments/types.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -81,7 +82,11 @@ describe("an image function's ENTRYPOINT and CMD, read from its registry", () =>
     it('says what the registry answered for an image it does not have, and tries again next time', async () => {
       const reader = new ImageConfigReader({ insecureRegistries: [host] });
       const uri = `${host}/team/gone@${digest('9')}`;
-      await assert.rejects(reader.defaults(uri), /answered 404 for \/v2\/team\/gone\/manifests/);
+      await assert.rejects(reader.defaults(uri), (err: Error) => {
+        assert.ok(err instanceof FunctionEnvironmentError, 'the caller is told why');
+        assert.match(err.message, /answered 404 for \/v2\/team\/gone\/manifests/);
+        return true;
+      });
       const count = requests.length;
       await assert.rejects(reader.defaults(uri), /answered 404/);
       assert.ok(requests.length > count, 'a failure is not cached');
