@@ -247,6 +247,28 @@ export_and_import() {
 
 # --------------------------------------------------------------------- targets
 
+# Commits a `scratch` image of static files, unless IMAGE already carries WANT (the hash of
+# its inputs) in annotation KEY, then exports and imports it:
+#   commit_static_image IMAGE NAME KEY WANT SRC:DEST:MODE... -- BUILDAH-CONFIG-ARGS...
+commit_static_image() {
+  local image="$1" name="$2" key="$3" want="$4" have ctr file
+  shift 4
+  have="$(bah inspect --type image --format "{{index .ImageAnnotations \"$key\"}}" "$image" 2>/dev/null || true)"
+  if [[ "$want" != "$have" ]]; then
+    log "$name: committing $image"
+    ctr="$(bah from --pull=never scratch)"
+    while [[ "$1" != -- ]]; do
+      file="$1"
+      shift
+      bah copy --quiet --chmod "${file##*:}" "$ctr" "${file%%:*}" "$(cut -d: -f2 <<<"$file")" >/dev/null
+    done
+    shift
+    bah config --os linux --arch amd64 --annotation "$key=$want" "$@" "$ctr"
+    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$image" >/dev/null
+  fi
+  export_and_import "$image" "$name"
+}
+
 build_pause() {
   local bin="$BUILDAH_DIR/pause" src="$BUILD_DIR/pause.c"
   if [[ ! -x "$bin" || "$src" -nt "$bin" ]]; then
@@ -255,19 +277,8 @@ build_pause() {
     strip "$bin.tmp"
     mv -f "$bin.tmp" "$bin"
   fi
-  local want have
-  want="$(sha256sum "$bin" | cut -d' ' -f1)"
-  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.pause"}}' "$PAUSE_IMAGE" 2>/dev/null || true)"
-  if [[ "$want" != "$have" ]]; then
-    log "pause: committing $PAUSE_IMAGE"
-    local ctr
-    ctr="$(bah from --pull=never scratch)"
-    bah copy --quiet --chmod 0755 "$ctr" "$bin" /pause >/dev/null
-    bah config --os linux --arch amd64 --entrypoint '["/pause"]' --cmd '' --user 65535:65535 \
-      --annotation "dev.lamina.pause=$want" "$ctr"
-    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$PAUSE_IMAGE" >/dev/null
-  fi
-  export_and_import "$PAUSE_IMAGE" pause
+  commit_static_image "$PAUSE_IMAGE" pause dev.lamina.pause "$(sha256sum "$bin" | cut -d' ' -f1)" \
+    "$bin:/pause:0755" -- --entrypoint '["/pause"]' --cmd '' --user 65535:65535
 }
 
 # nats-server is a static Go binary (CGO off): the image holds that one file, nothing else to
@@ -276,20 +287,9 @@ build_nats() {
   local bin="$NATS_SERVER_BIN_DIR/nats-server"
   bash "$BUILD_DIR/../../scripts/cluster/build-tools.sh" nats-server 2>&1 | sed 's/^\[cluster\]/[images]/' >&2
   [[ "${PIPESTATUS[0]}" == 0 ]] || die "nats-server build failed"
-  local want have
-  want="$(sha256sum "$bin" | cut -d' ' -f1)"
-  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.nats"}}' "$NATS_IMAGE" 2>/dev/null || true)"
-  if [[ "$want" != "$have" ]]; then
-    log "nats: committing $NATS_IMAGE (nats-server $NATS_SERVER_VERSION)"
-    local ctr
-    ctr="$(bah from --pull=never scratch)"
-    bah copy --quiet --chmod 0755 "$ctr" "$bin" /nats-server >/dev/null
-    bah config --os linux --arch amd64 --entrypoint '["/nats-server"]' --cmd '' --user 65532:65532 \
-      --port 4222 --port 8222 --annotation "dev.lamina.nats=$want" \
-      --label "org.opencontainers.image.version=$NATS_SERVER_VERSION" "$ctr"
-    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$NATS_IMAGE" >/dev/null
-  fi
-  export_and_import "$NATS_IMAGE" nats
+  commit_static_image "$NATS_IMAGE" nats dev.lamina.nats "$(sha256sum "$bin" | cut -d' ' -f1)" \
+    "$bin:/nats-server:0755" -- --entrypoint '["/nats-server"]' --cmd '' --user 65532:65532 \
+    --port 4222 --port 8222 --label "org.opencontainers.image.version=$NATS_SERVER_VERSION"
 }
 
 # The registry is static too (CGO off): the binary and a config that stores blobs under
@@ -316,21 +316,10 @@ health:
   storagedriver:
     enabled: true
 EOF2
-  local want have
-  want="$(cat "$bin" "$conf" | sha256sum | cut -d' ' -f1)"
-  have="$(bah inspect --type image --format '{{index .ImageAnnotations "dev.lamina.registry"}}' "$REGISTRY_IMAGE" 2>/dev/null || true)"
-  if [[ "$want" != "$have" ]]; then
-    log "registry: committing $REGISTRY_IMAGE (distribution $REGISTRY_VERSION)"
-    local ctr
-    ctr="$(bah from --pull=never scratch)"
-    bah copy --quiet --chmod 0755 "$ctr" "$bin" /registry >/dev/null
-    bah copy --quiet --chmod 0644 "$ctr" "$conf" /etc/distribution/config.yml >/dev/null
-    bah config --os linux --arch amd64 --entrypoint '["/registry"]' --cmd '["serve","/etc/distribution/config.yml"]' \
-      --user 65532:65532 --port 5000 --annotation "dev.lamina.registry=$want" \
-      --label "org.opencontainers.image.version=$REGISTRY_VERSION" "$ctr"
-    bah commit --quiet --rm --signature-policy "$POLICY" "$ctr" "$REGISTRY_IMAGE" >/dev/null
-  fi
-  export_and_import "$REGISTRY_IMAGE" registry
+  commit_static_image "$REGISTRY_IMAGE" registry dev.lamina.registry "$(cat "$bin" "$conf" | sha256sum | cut -d' ' -f1)" \
+    "$bin:/registry:0755" "$conf:/etc/distribution/config.yml:0644" -- \
+    --entrypoint '["/registry"]' --cmd '["serve","/etc/distribution/config.yml"]' --user 65532:65532 \
+    --port 5000 --label "org.opencontainers.image.version=$REGISTRY_VERSION"
 }
 
 # The bundles come from another part of the repo (`npm run build:agent` /
