@@ -101,6 +101,8 @@ export interface PoolScope {
   activity(address: string): Promise<'busy' | 'idle' | 'generic'>;
 }
 
+/** Unplaced pods whose removal is awaited (see `unplaced`), at most. */
+const MAX_UNPLACED_TRACKED = 1024;
 /** How often an adopted busy environment is asked whether it finished. */
 const ADOPTED_BUSY_POLL_MS = 250;
 /**
@@ -630,9 +632,12 @@ export class EnvironmentPool {
     }
     this.events.environmentFailed?.(env.record, 'no node has room');
     const memorySize = env.record.memorySize ?? 0;
+    const now = this.clock.now();
+    // A window still open keeps the smaller size it knew had no room; an expired one says nothing.
+    const known = this.noRoom && now < this.noRoom.until ? this.noRoom.memorySize : memorySize;
     this.noRoom = {
-      until: this.clock.now() + CAPACITY_RETRY_AFTER_SECONDS * 1000,
-      memorySize: Math.min(memorySize, this.noRoom?.memorySize ?? memorySize),
+      until: now + CAPACITY_RETRY_AFTER_SECONDS * 1000,
+      memorySize: Math.min(memorySize, known),
       reason: env.record.unschedulable ?? 'no node has room',
     };
     env.claimedBy.reject(
@@ -675,7 +680,13 @@ export class EnvironmentPool {
     if (this.envs.get(env.record.id) !== env) return;
     this.envs.delete(env.record.id);
     env.capacity?.recheck?.cancel();
-    if (env.record.unschedulable && !env.record.ready) this.unplaced.add(env.record.id);
+    if (env.record.unschedulable && !env.record.ready) {
+      this.unplaced.add(env.record.id);
+      // Bounded should a removal never be seen: forgetting the oldest only lets its late removal
+      // end a refusal window early (one more pod tried), never refuse anything.
+      if (this.unplaced.size > MAX_UNPLACED_TRACKED)
+        this.unplaced.delete(this.unplaced.values().next().value!);
+    }
     this.log.debug('destroying environment', { id: env.record.id, reason });
     this.provider.destroy(env.record.id).catch((err: unknown) => {
       this.log.warn('environment deletion failed', { id: env.record.id, error: String(err) });

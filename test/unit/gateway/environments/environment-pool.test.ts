@@ -381,6 +381,34 @@ describe('EnvironmentPool', () => {
       assert.equal(t.provider.created.length, created + 2, 'tried again after the retry-after time');
     });
 
+    it('starts a new refusal window from the size refused now once the last one expired', async () => {
+      const t = setup({ coldStartTimeoutMs: 60_000 });
+      await t.pool.start();
+      t.provider.autoReady = false;
+      const sized = (name: string, memorySize: number) => ({
+        ...spec(name),
+        config: { ...spec(name).config, memorySize },
+      });
+      // A 512 MB cold start waits for its pod; meanwhile a 128 MB one finds no room.
+      const large = t.pool.acquire(sized('large', 512));
+      const largeRefused = assert.rejects(large, (e: unknown) => e instanceof TooManyRequestsException);
+      await tick();
+      const largePod = t.provider.created.at(-1)!;
+      const small = t.pool.acquire(sized('small', 128));
+      const smallRefused = assert.rejects(small, (e: unknown) => e instanceof TooManyRequestsException);
+      await tick();
+      t.provider.unschedulable(t.provider.created.at(-1)!);
+      await smallRefused;
+      t.clock.advance(10_000); // the 128 MB window has expired
+      t.provider.unschedulable(largePod);
+      await largeRefused;
+      await tick();
+      const created = t.provider.created.length;
+      void t.pool.acquire(sized('mid', 256)).catch(() => undefined);
+      await tick();
+      assert.equal(t.provider.created.length, created + 1, 'a 256 MB environment is tried, not refused');
+    });
+
     it('tries again as soon as a placed environment is removed', async () => {
       const t = setup();
       await t.pool.start();
