@@ -4,7 +4,8 @@
 #   1. installs the npm dependencies when missing
 #   2. brings up the local single-node cluster (scripts/cluster/up.sh; kind where a
 #      Docker engine exists), or uses your current kubeconfig with LAMINA_USE_CURRENT_CONTEXT=1
-#   3. bundles the programs and builds the images offline into the cluster's containerd
+#   3. bundles the programs and builds the images offline into the cluster's containerd (the
+#      operator, lamina/runtime and lamina/runtime-java21; LAMINA_RUNTIME_IMAGES adds others)
 #   4. installs the Helm chart (helm built from its Go module, cached)
 #   5. applies the examples and invokes one through the gateway
 #   6. prints KUBECONFIG=… and LAMINA_GATEWAY=… and writes them (and LAMINA_STORE_URL) to .lamina/env
@@ -53,14 +54,19 @@ log "bundling and building images"
 node scripts/bundle.mjs >&2
 built_offline=0
 if [[ "${LAMINA_USE_CURRENT_CONTEXT:-0}" != 1 ]] && [[ "$(cat "$LAMINA_CACHE/cluster/mode" 2>/dev/null)" != kind ]]; then
-  # The images of the other runtime lines (Java, bookworm's and forky's Node.js/Python) are
-  # optional, each adds minutes to a fresh build: LAMINA_RUNTIME_IMAGES="runtime-java21
-  # runtime-forky" (build-offline.sh target names) or "all" builds them too.
-  extra_images=()
+  # lamina/runtime-java21 (java21) is always built beside lamina/runtime: a fresh install runs
+  # Java functions. The images of the other runtime lines (java17, bookworm's and forky's
+  # Node.js/Python) are optional, each adds minutes to a fresh build:
+  # LAMINA_RUNTIME_IMAGES="runtime-java17 runtime-forky" (build-offline.sh target names) or
+  # "all" builds them too.
+  extra_images=(runtime-java21)
   if [[ "${LAMINA_RUNTIME_IMAGES:-}" == all ]]; then
     extra_images=(runtimes)
   else
-    read -ra extra_images <<<"${LAMINA_RUNTIME_IMAGES:-}"
+    read -ra listed_images <<<"${LAMINA_RUNTIME_IMAGES:-}"
+    for image in "${listed_images[@]}"; do
+      [[ "$image" == runtime-java21 ]] || extra_images+=("$image")
+    done
   fi
   # lamina/nats:dev (nats.enabled, values-ha.yaml) is always built: about 70 s once (nats-server
   # from the Go module proxy), about 1 s after, and the HA shape then works on any install.

@@ -6,7 +6,7 @@
 #   (source .lamina/env); NAMESPACE (default: the context's) is where the functions go.
 #   `build.sh --zip-only <out.zip>` only builds the zip.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)" # -P: the repository, also through a symlink
 ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=../../scripts/versions.sh
 . "$ROOT/scripts/versions.sh"

@@ -13,6 +13,7 @@ import { ensureEventServers } from '../harness/event-servers.js';
 import { kubectl, kubectlPath } from '../harness/kube.js';
 import { repoRoot } from '../harness/manifests.js';
 import { walkthroughSteps } from '../harness/readme.js';
+import { ensureDebianPackages } from '../harness/third-party.js';
 
 const run = promisify(execFile);
 
@@ -153,6 +154,18 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
     },
   },
   {
+    script: 'bash examples/java-hello/build.sh',
+    check: (out) => {
+      const hello = /^\{"message":"Hello, Ada!".*\}$/m.exec(out)?.[0];
+      assert.ok(hello, out);
+      const answer = JSON.parse(hello) as Record<string, unknown>;
+      assert.equal(answer.java, '21');
+      assert.equal(answer.method, 'GET');
+      assert.equal(answer.function, 'java-hello');
+      assert.match(out, /^"SHOUT"$/m);
+    },
+  },
+  {
     script: 'bash examples/image-function/build.sh',
     check: (out) => {
       const answer = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
@@ -172,9 +185,15 @@ const EXPECTED: Array<{ script: string; check: (stdout: string) => void; apiErro
 
 /**
  * The README sections run in order; the second deploys with the AWS CLI instead of kubectl; the
- * third builds an image, pushes it to the cluster's registry and runs it.
+ * third builds the Java example with Maven and runs it on java21; the fourth builds an image,
+ * pushes it to the cluster's registry and runs it.
  */
-const SECTIONS = ['Walkthrough', 'Deploy with the AWS CLI / Terraform', 'Container-image functions'];
+const SECTIONS = [
+  'Walkthrough',
+  'Deploy with the AWS CLI / Terraform',
+  'Runtimes',
+  'Container-image functions',
+];
 
 describe('README walkthrough', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'lamina-readme-'));
@@ -184,6 +203,8 @@ describe('README walkthrough', () => {
     assert.ok(process.env.LAMINA_GATEWAY, 'LAMINA_GATEWAY must be set (npm run up prints it)');
     symlinkSync(join(repoRoot, 'examples'), join(workdir, 'examples'));
     const tools = [dirname(kubectlPath()), dirname(await awsCliPath())];
+    // The Runtimes section builds examples/java-hello with the JDK and Maven it asks for.
+    ensureDebianPackages(['default-jdk-headless', 'maven']);
     // The event servers that `npm run up -- --with kafka,sqs,nats` runs, for the queue-consumer step.
     const servers = await ensureEventServers(['kafka', 'sqs', 'nats']);
     env = {
@@ -209,6 +230,9 @@ describe('README walkthrough', () => {
       'function/streamer',
       'function/greet',
       'function/image-hello',
+      'function/java-hello',
+      'function/java-upper',
+      'function/java-fail',
     ]) {
       await kubectl('delete', '--ignore-not-found', '--wait=false', object).catch(() => undefined);
     }
