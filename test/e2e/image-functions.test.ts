@@ -3,7 +3,8 @@
 // by the kubelet. The runtime is AWS's own Go client (aws-lambda-go) as the image's entry
 // point, unchanged; the agent serves its Runtime API from the sidecar. Also: a version keeps
 // the digest its tag had; a missing image fails the Function (and its invoke) at once; an
-// entry point that exits gives Runtime.ExitError with its last lines.
+// entry point that exits at start is answered 200 Unhandled with Runtime.ExitError and its
+// output in LogType Tail; the image's own output is in the tail of every invoke.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,16 +50,24 @@ describe('container-image functions', { timeout: 300_000 }, () => {
         status?: Status;
       }
     ).status ?? {};
-  const invoke = async (name: string, payload: unknown, qualifier?: string) => {
+  const invoke = async (
+    name: string,
+    payload: unknown,
+    qualifier?: string,
+    headers: Record<string, string> = {},
+  ) => {
     const started = Date.now();
     const res = await fetch(invokeUrl(release, ns.name, name, qualifier), {
       method: 'POST',
       body: JSON.stringify(payload),
+      headers,
     });
     return {
       status: res.status,
       error: res.headers.get('x-amz-function-error'),
       errorType: res.headers.get('x-amzn-errortype'),
+      requestId: res.headers.get('x-amzn-requestid') ?? '',
+      log: Buffer.from(res.headers.get('x-amz-log-result') ?? '', 'base64').toString('utf8'),
       text: await res.text(),
       ms: Date.now() - started,
     };
@@ -154,7 +163,7 @@ describe('container-image functions', { timeout: 300_000 }, () => {
     assert.equal((JSON.parse(latest.text) as { handler: string }).handler, 'build-two');
   });
 
-  it('resets an image function that timed out: the agent kills its runtime and a new environment answers next', async () => {
+  it('resets an image function that timed out: the agent kills its runtime and re-initialises it for the next invoke', async () => {
     await createFunction('sleepy', { image: { uri: `${registry}/${repository}:live` }, timeout: 2 });
     await waitActive(release, ns.name, 'sleepy');
     const hung = await invoke('sleepy', { action: 'hang' });
@@ -219,22 +228,47 @@ describe('container-image functions', { timeout: 300_000 }, () => {
     assert.match(res.text, /Failed/);
   });
 
-  it('answers at once when the kubelet cannot pull a pinned image (ErrImagePull)', async () => {
+  it('answers at once when a pinned image is not in its registry', async () => {
     const absent = `${registry}/${repository}-gone@sha256:${'0'.repeat(64)}`;
     await createFunction('unpullable', { image: { uri: absent } });
     await waitActive(release, ns.name, 'unpullable');
     const res = await invoke('unpullable', {});
     assert.equal(res.status, 500, res.text);
-    assert.match(res.text, /ErrImagePull|ImagePullBackOff/);
+    // The gateway reads the image's ENTRYPOINT and CMD before it creates the pod: the registry's
+    // 404 is the answer (an image it can read but the kubelet cannot pull gives ErrImagePull).
+    assert.match(res.text, /could not be created\. reading the configuration of .*answered 404/);
   });
 
-  it('gives Runtime.ExitError with its last lines when the entry point exits at start', async () => {
+  it('answers an entry point that exits at start as Lambda does: 200 Unhandled, Runtime.ExitError, its output in the tail', async () => {
     await pushImage('localhost/lamina-test/image-exits:v1', registry, `${repository}-exits:v1`);
     await createFunction('exits', { image: { uri: `${registry}/${repository}-exits:v1` } });
     await waitActive(release, ns.name, 'exits');
-    const res = await invoke('exits', {});
-    assert.match(res.text, /Runtime\.ExitError/);
-    assert.match(res.text, /exit status 3/);
-    assert.match(res.text, /fatal: no configuration found/);
+    for (const attempt of [1, 2]) {
+      // The second invoke retries Init in the same environment, as Lambda does.
+      const res = await invoke('exits', {}, undefined, { 'X-Amz-Log-Type': 'Tail' });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.error, 'Unhandled', res.text);
+      const body = JSON.parse(res.text) as { errorType: string; errorMessage: string };
+      assert.equal(body.errorType, 'Runtime.ExitError');
+      assert.equal(
+        body.errorMessage,
+        `RequestId: ${res.requestId} Error: Runtime exited with error: exit status 3`,
+      );
+      assert.match(res.log, /loading configuration/, `attempt ${attempt}`);
+      assert.match(res.log, /fatal: no configuration found/);
+      assert.match(res.log, /INIT_REPORT .*Error Type: Runtime\.ExitError/);
+    }
+  });
+
+  it("returns the image's own printed lines in LogType Tail, framed by START / END / REPORT", async () => {
+    const res = await invoke('hello', { action: 'echo', value: 'tail' }, undefined, {
+      'X-Amz-Log-Type': 'Tail',
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.log, new RegExp(`START RequestId: ${res.requestId}`));
+    // aws-lambda-go's handler prints this line for every event (test/fixtures/functions/third-party/go).
+    assert.match(res.log, /go handler got action=echo/);
+    assert.match(res.log, new RegExp(`END RequestId: ${res.requestId}`));
+    assert.match(res.log, new RegExp(`REPORT RequestId: ${res.requestId}`));
   });
 });
