@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
 import { repoRoot } from '../harness/manifests.js';
 import { buildImage, ensureRegistry, pushImage } from '../harness/registry.js';
@@ -270,5 +270,21 @@ describe('container-image functions', { timeout: 300_000 }, () => {
     assert.match(res.log, /go handler got action=echo/);
     assert.match(res.log, new RegExp(`END RequestId: ${res.requestId}`));
     assert.match(res.log, new RegExp(`REPORT RequestId: ${res.requestId}`));
+    // The same lines are the pod's log, as a zip function's are (the agent's container).
+    const core = release.kc.makeApiClient(CoreV1Api);
+    const pods = await core.listNamespacedPod({
+      namespace: ns.name,
+      labelSelector: 'lamina.dev/function=hello,lamina.dev/version=LATEST',
+    });
+    const logs = await Promise.all(
+      pods.items.map((pod) =>
+        core.readNamespacedPodLog({ namespace: ns.name, name: pod.metadata?.name ?? '', container: 'agent' }),
+      ),
+    );
+    const podLog = logs.find((log) => log.includes(`START RequestId: ${res.requestId}`)) ?? logs.join('\n');
+    assert.match(
+      podLog,
+      new RegExp(`START RequestId: ${res.requestId}[^]*go handler got action=echo[^]*END RequestId`),
+    );
   });
 });
