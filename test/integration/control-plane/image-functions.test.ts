@@ -4,9 +4,11 @@
 // operator pins tags as it does against a real registry. Each step is checked as `kubectl`
 // sees it; refused requests leave the objects as they were.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
@@ -21,9 +23,11 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import type { LaminaFunction, Version } from '../../../operator/src/api/index.js';
+import { awsCliPath } from '../../harness/awscli.js';
 import { failure, pythonZip, ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const run = promisify(execFile);
 
 describe('Lambda control plane: PackageType Image', () => {
   let w: ControlPlaneWorld;
@@ -283,5 +287,70 @@ describe('Lambda control plane: PackageType Image', () => {
       assert.equal(now?.metadata.generation, before[name]?.metadata.generation, name);
       assert.deepEqual(now?.spec, before[name]?.spec, name);
     }
+  });
+  it("takes the README's AWS CLI commands: --package-type Image, --code ImageUri=…, --image-config", async () => {
+    const aws = await awsCliPath();
+    const cli = async (...args: string[]) => {
+      const { stdout } = await run(
+        aws,
+        ['lambda', ...args, '--endpoint-url', w.endpoint, '--output', 'text'],
+        {
+          env: {
+            ...process.env,
+            AWS_ACCESS_KEY_ID: 'lamina',
+            AWS_SECRET_ACCESS_KEY: 'lamina',
+            AWS_DEFAULT_REGION: 'us-east-1',
+            AWS_PAGER: '',
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+          timeout: 120_000,
+        },
+      );
+      return stdout.trim();
+    };
+    const version = await cli(
+      'create-function',
+      '--function-name',
+      'image-cli',
+      '--package-type',
+      'Image',
+      '--code',
+      `ImageUri=${registry}/team/app:v1`,
+      '--image-config',
+      '{"Command":["app.handler"]}',
+      '--role',
+      ROLE,
+      '--publish',
+      '--query',
+      'Version',
+    );
+    assert.equal(version, '1');
+    await cli('wait', 'function-active-v2', '--function-name', 'image-cli');
+    assert.equal(
+      await cli('get-function', '--function-name', 'image-cli', '--query', 'Code.ResolvedImageUri'),
+      `${registry}/team/app@${digest('a')}`,
+    );
+    assert.equal(
+      await cli(
+        'get-function-configuration',
+        '--function-name',
+        'image-cli',
+        '--query',
+        'ImageConfigResponse.ImageConfig.Command[0]',
+      ),
+      'app.handler',
+    );
+    const next = await cli(
+      'update-function-code',
+      '--function-name',
+      'image-cli',
+      '--image-uri',
+      `${registry}/team/app:v2`,
+      '--publish',
+      '--query',
+      'Version',
+    );
+    assert.equal(next, '2');
   });
 });
