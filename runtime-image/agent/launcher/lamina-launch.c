@@ -10,7 +10,8 @@
  *     /dev/null;
  *   - it reports "pid <n>" (or "error <errno> <path>" when the program cannot be run) and, once the
  *     program is gone, "exit <status>" or "signal <number>";
- *   - when the agent goes (the control connection closes) it kills what it started and exits.
+ *   - when the agent goes (the control connection closes, even while the program runs) it kills
+ *     what it started and exits, so the kubelet reports the container ended.
  *
  * So a runtime that exits is reported with its exit status, and is started again in place by
  * the next Init, as Lambda does, without the container ending. The image is not changed: the
@@ -21,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,10 @@
 
 static volatile sig_atomic_t terminating = 0;
 static volatile pid_t running = 0;
+
+static void on_child(int signo) {
+  (void)signo; /* only wakes poll() below */
+}
 
 static void on_terminate(int signo) {
   terminating = signo;
@@ -122,8 +128,21 @@ static void run_once(int control, const char *output_path, char **argv) {
     if (len > 0) (void)!write(control, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
   }
   else say(control, "pid %ld\n", (long)pid);
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  /* Wait for the program, watching the control connection: if the agent goes (its container
+     restarted or stopped), what it started goes too, and so does this container. */
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    /* No events asked: a unix socket reports POLLHUP once its peer closed, and a "start" the
+       agent sent early stays queued for the next round. */
+    struct pollfd watch = {.fd = control, .events = 0};
+    if (poll(&watch, 1, 250) > 0 && (watch.revents & (POLLHUP | POLLERR))) {
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      _exit(0);
+    }
   }
   running = 0;
   if (n == (ssize_t)sizeof err) return;
@@ -147,6 +166,10 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_terminate;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  struct sigaction child;
+  memset(&child, 0, sizeof child);
+  child.sa_handler = on_child; /* no SA_RESTART: poll() returns at once when the program ends */
+  sigaction(SIGCHLD, &child, NULL);
   signal(SIGPIPE, SIG_IGN);
 
   int control = connect_to(control_path);

@@ -137,6 +137,19 @@ describe("an image function's runtime behind lamina-launch", () => {
     assert.equal(launcher.exitCode, null);
   });
 
+  it('ends the runtime and the launcher (the container) when the agent goes', async () => {
+    const { agent, launcher } = await imageEnvironment([]);
+    await waitUntilSettled(agent);
+    const res = await agent.invoke({ n: 5 }, { 'x-amzn-requestid': 'req-v' });
+    const { pid } = res.json<{ pid: number }>();
+    const launcherExit = new Promise<number | null>((resolve) =>
+      launcher.once('exit', (code) => resolve(code)),
+    );
+    agent.child.kill('SIGKILL');
+    assert.equal(await launcherExit, 0);
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the runtime is gone too');
+  });
+
   it('kills the runtime on a timeout and starts it again for the next invoke', async () => {
     const { agent } = await imageEnvironment([]);
     await waitUntilSettled(agent);
