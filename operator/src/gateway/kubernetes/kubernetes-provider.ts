@@ -50,8 +50,9 @@ function isImagePod(pod: V1Pod): boolean {
 }
 
 /**
- * An image function's entry point exited (at start, or killed by the agent): Lambda's words
- * for it, with the last lines it wrote (terminationMessagePolicy FallbackToLogsOnError).
+ * An image function's container ended (its launcher could not reach the agent, or the agent
+ * went; the entry point's own exits are the agent's to answer): Lambda's words for it, with
+ * the last lines it wrote (terminationMessagePolicy FallbackToLogsOnError).
  */
 function imageRuntimeExit(t: { exitCode: number; reason?: string; message?: string }): string {
   const errorType = t.reason === 'OOMKilled' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
