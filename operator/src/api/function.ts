@@ -210,7 +210,12 @@ export const FunctionStatus = z.object({
   codeSha256: Sha256.optional(),
   codeSize: z.int().min(0).optional(),
   resolvedImageUri: z.string().max(1024).optional().meta({
-    description: 'Image functions: spec.image.uri pinned to the digest its tag had at the last change.',
+    description:
+      'Image functions: spec.image.uri pinned to the digest its tag had at the last change or resolution asked for.',
+  }),
+  imageResolvedFor: z.string().max(1024).optional().meta({
+    description:
+      'Image functions: the value of the annotation lamina.dev/resolve-image the tag was last resolved for (a new value asks for the tag to be resolved again).',
   }),
   revisionId: z.string().max(128).optional(),
   layers: z.array(PinnedLayer).max(limits.layersPerFunction).optional(),

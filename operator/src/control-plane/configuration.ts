@@ -1,8 +1,9 @@
 // Function, Version and Alias objects → Lambda's JSON (FunctionConfiguration,
 // AliasConfiguration), pure. State and LastUpdateStatus follow the operator's status, with one
 // rule of our own: a spec the operator has not yet observed (generation ahead of
-// status.observedGeneration) is an update in progress, so `aws lambda wait function-updated-v2`
-// never sees the previous "Successful" for a change it just made.
+// status.observedGeneration), or an image tag it has not yet resolved again as asked, is an
+// update in progress, so `aws lambda wait function-updated-v2` never sees the previous
+// "Successful" for a change it just made.
 import { createHash } from 'node:crypto';
 import {
   limits,
@@ -13,6 +14,7 @@ import {
   type Version,
   type VersionSnapshot,
 } from '../api/index.js';
+import { imageResolutionPending } from '../controller/index.js';
 import { functionArn, layerVersionArn } from './arns.js';
 import { destinationOf } from './destinations.js';
 import { ROLE_ANNOTATION } from './function-spec.js';
@@ -116,7 +118,9 @@ export function stateOf(fn: LaminaFunction) {
   const status = fn.status ?? {};
   const state = status.state ?? 'Pending';
   const observed =
-    status.observedGeneration !== undefined && status.observedGeneration === fn.metadata.generation;
+    status.observedGeneration !== undefined &&
+    status.observedGeneration === fn.metadata.generation &&
+    !imageResolutionPending(fn);
   const lastUpdateStatus = !observed ? 'InProgress' : (status.lastUpdateStatus ?? 'InProgress');
   return {
     State: state,

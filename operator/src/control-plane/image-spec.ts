@@ -1,6 +1,7 @@
-// Lambda's PackageType Image ↔ a Function's spec.image (pure): ImageUri and ImageConfig in,
-// ImageConfigResponse and GetFunction's ECR-shaped Code out, and Lambda's refusals of members
-// a package type does not take (its own wording, so scripts that match on it keep working).
+// Lambda's PackageType Image ↔ a Function's spec.image (pure): ImageUri and ImageConfig in (the
+// same ImageUri again: a request to resolve its tag again), ImageConfigResponse and GetFunction's
+// ECR-shaped Code out, and Lambda's refusals of members a package type does not take (its own
+// wording, so scripts that match on it keep working).
 import {
   ImageConfig,
   ImageSource,
@@ -8,6 +9,7 @@ import {
   type ImageSnapshot,
   type LaminaFunction,
 } from '../api/index.js';
+import { RESOLVE_IMAGE_ANNOTATION } from '../controller/index.js';
 import { InvalidParameterValueException } from '../errors.js';
 
 export type PackageType = 'Zip' | 'Image';
@@ -171,6 +173,20 @@ export function imageCodePatchOf(
       'Please provide ImageUri when updating a function with packageType Image.',
     );
   return { spec: { image: { uri: imageUriOf(code.ImageUri) } } };
+}
+
+/**
+ * UpdateFunctionCode naming the ImageUri the function already has: Lambda resolves it again (a
+ * tag pushed anew). The spec does not change, so the same write asks the operator for it with
+ * the annotation lamina.dev/resolve-image set to `requestedAt` (a new ImageUri is resolved anyway).
+ */
+export function withImageResolution(
+  current: Pick<LaminaFunction, 'spec'>,
+  patch: { spec: { image: { uri: string } } },
+  requestedAt: string,
+): { spec: { image: { uri: string } }; metadata?: { annotations: Record<string, string> } } {
+  if (current.spec.image?.uri !== patch.spec.image.uri) return patch;
+  return { ...patch, metadata: { annotations: { [RESOLVE_IMAGE_ANNOTATION]: requestedAt } } };
 }
 
 /**

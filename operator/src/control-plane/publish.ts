@@ -9,6 +9,7 @@ import {
   snapshotOfLatest,
   type Version,
 } from '../api/index.js';
+import { imageResolutionPending } from '../controller/index.js';
 import {
   InvalidParameterValueException,
   PreconditionFailedException,
@@ -29,13 +30,16 @@ export interface PublishRequest {
 
 const POLL_MS = 200;
 
+/** The operator has taken the Function as it is: its spec, and a request to resolve its image tag again. */
+const observedByOperator = (fn: LaminaFunction) =>
+  fn.status?.observedGeneration === fn.metadata.generation && !imageResolutionPending(fn);
+
 /** Waits until the operator has observed the Function's current spec; returns it then. */
 export async function settled(ctx: ControlPlaneContext, ref: FunctionReference): Promise<LaminaFunction> {
   const deadline = ctx.options.now() + ctx.options.publishTimeoutMs;
   for (;;) {
     const fn = await ctx.functionOrNotFound(ref);
-    const observed = fn.status?.observedGeneration === fn.metadata.generation;
-    if (observed && fn.status?.state !== 'Pending') return fn;
+    if (observedByOperator(fn) && fn.status?.state !== 'Pending') return fn;
     if (ctx.options.now() > deadline) return fn;
     await ctx.options.sleep(POLL_MS);
   }
@@ -52,7 +56,7 @@ export async function publishVersion(
     throw PreconditionFailedException.revision(request.revisionId);
   }
   const latest = snapshotOfLatest(fn);
-  const observed = fn.status?.observedGeneration === fn.metadata.generation;
+  const observed = observedByOperator(fn);
   if (!latest || fn.status?.state !== 'Active' || !observed) {
     throw observed
       ? ResourceConflictException.functionState(fn.status?.state ?? 'Pending')

@@ -26,7 +26,7 @@ import {
   ROLE_ANNOTATION,
   TAGS_ANNOTATION,
 } from './function-spec.js';
-import { imageCodeOf, imageCodePatchOf } from './image-spec.js';
+import { imageCodeOf, imageCodePatchOf, withImageResolution } from './image-spec.js';
 import { kube, type MergePatch, patchAtRevision } from './objects.js';
 import { paginate, parseMaxItems } from './pagination.js';
 import { publishVersion, settled } from './publish.js';
@@ -174,12 +174,14 @@ export function functionRoutes(
       const imagePatch = imageCodePatchOf(fn.spec, body);
       if (imagePatch) {
         if (body.DryRun) return latestConfiguration(fn, naming);
+        const requestedAt = new Date(ctx.options.now()).toISOString();
         const updated = await patchAtRevision(
           ctx.objects.functions,
           `Function ${ref.name}`,
           ref.namespace,
           ref.name,
-          (current) => imageCodePatchOf(current.spec, body) ?? imagePatch,
+          (current) =>
+            withImageResolution(current, imageCodePatchOf(current.spec, body) ?? imagePatch, requestedAt),
           body.RevisionId,
         );
         return body.Publish ? publishAfter(updated) : latestConfiguration(updated, naming);

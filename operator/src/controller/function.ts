@@ -16,6 +16,7 @@ import {
 import { clip } from '../shared/index.js';
 import { type ControllerContext, isoTime, versionsOf } from './context.js';
 import { ImageResolver } from './image-resolver.js';
+import { imageResolutionRequested, mustResolveImage } from './image-resolution.js';
 import type { ConditionUpdate } from './framework/conditions.js';
 import { type Evaluation, reconciler, type StatusEvent } from './framework/reconciler.js';
 import { resolveLayerPins } from './layer-pins.js';
@@ -48,6 +49,7 @@ export const reconcileFunction = reconciler<ControllerContext, LaminaFunction, F
     'codeSha256',
     'codeSize',
     'resolvedImageUri',
+    'imageResolvedFor',
     'revisionId',
     'layers',
     'latestVersion',
@@ -111,19 +113,16 @@ async function check(ctx: ControllerContext, fn: LaminaFunction): Promise<Check>
 const defaultImages = new ImageResolver();
 
 /**
- * An image function: its tag resolved to a digest, once per change of the spec (a moved tag
- * reaches $LATEST at the next change, as on Lambda; published versions keep their digest).
+ * An image function: its tag resolved to a digest once per change of the spec or request to
+ * resolve it again (image-resolution.ts; a moved tag is not followed by itself, as on Lambda;
+ * published versions keep their digest).
  */
 async function checkImage(ctx: ControllerContext, fn: LaminaFunction, spec: FunctionSpec): Promise<Check> {
   const image = spec.image as NonNullable<FunctionSpec['image']>;
   const ref = parseImageReference(image.uri);
   const previous = fn.status?.resolvedImageUri;
-  const unchanged =
-    fn.status?.observedGeneration === fn.metadata.generation &&
-    fn.status?.state === 'Active' &&
-    previous?.startsWith(`${ref.registry}/${ref.repository}@`);
   const resolution =
-    unchanged && previous
+    previous && !mustResolveImage(fn, ref)
       ? { ok: true as const, digest: previous.slice(previous.indexOf('@') + 1) }
       : await (ctx.images ?? defaultImages).resolve(ref);
   if (!resolution.ok) return { ...resolution, stage: 'code' };
@@ -197,6 +196,8 @@ async function evaluate(
 
   const result = await check(ctx, fn);
   const latestVersion = latestVersionOf(ctx, fn);
+  // Answered whatever the outcome: a failure is the function's state, and is tried again.
+  const imageResolvedFor = imageResolutionRequested(fn);
   const common = {
     basis: fn,
     conditions: conditionsFor(result),
@@ -212,6 +213,7 @@ async function evaluate(
         stateReasonCode: result.reasonCode,
         stateReason: clip(result.message),
         lastUpdateStatus: 'Failed',
+        imageResolvedFor,
         latestVersion,
       },
       ...(result.retryAfterMs ? { requeueAfterMs: result.retryAfterMs } : {}),
@@ -227,6 +229,7 @@ async function evaluate(
       codeSha256: result.codeSha256,
       codeSize: result.codeSize,
       resolvedImageUri: result.resolvedImageUri,
+      imageResolvedFor,
       layers: result.layers,
       revisionId: result.revisionId,
       url: fn.spec.functionUrl && ctx.gatewayUrl ? functionUrl(ctx.gatewayUrl, namespace, name) : undefined,

@@ -4,3 +4,4 @@ export * from './layer-pins.js';
 export * from './operator.js';
 export * from './reasons.js';
 export { parseBearerChallenge, registryApiHost } from './image-resolver.js';
+export { imageResolutionPending, RESOLVE_IMAGE_ANNOTATION } from './image-resolution.js';

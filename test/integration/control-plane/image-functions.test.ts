@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { LaminaFunction, Version } from '../../../operator/src/api/index.js';
 import { awsCliPath } from '../../harness/awscli.js';
+import { eventually } from '../controller/fixtures.js';
 import { failure, pythonZip, ROLE, startControlPlane, type ControlPlaneWorld } from './setup.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -158,6 +159,62 @@ describe('Lambda control plane: PackageType Image', () => {
     assert.deepEqual(configuration.ImageConfigResponse, {
       ImageConfig: { EntryPoint: ['/usr/bin/python3', '-m', 'awslambdaric'], Command: ['other.handler'] },
     });
+  });
+
+  it('resolves the same ImageUri again at UpdateFunctionCode (a tag pushed anew), and publishes the new digest', async () => {
+    const lambda = w.lambda;
+    tags.set('team/ci:latest', digest('c'));
+    const uri = `${registry}/team/ci:latest`;
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'ci',
+        Role: ROLE,
+        PackageType: 'Image',
+        Code: { ImageUri: uri },
+      }),
+    );
+    await waitUntilFunctionActiveV2({ client: lambda, ...wait }, { FunctionName: 'ci' });
+    const resolved = async (q?: string) =>
+      (await lambda.send(new GetFunctionCommand({ FunctionName: 'ci', Qualifier: q }))).Code
+        ?.ResolvedImageUri;
+    assert.equal(await resolved(), `${registry}/team/ci@${digest('c')}`);
+    const generation = (await w.kubectlGet<LaminaFunction>('functions', 'ci'))?.metadata.generation;
+
+    // CI pushes :latest again and updates the function with the same URI.
+    tags.set('team/ci:latest', digest('d'));
+    const updated = await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ci', ImageUri: uri }));
+    assert.equal(updated.LastUpdateStatus, 'InProgress');
+    await waitUntilFunctionUpdatedV2({ client: lambda, ...wait }, { FunctionName: 'ci' });
+    assert.equal(await resolved(), `${registry}/team/ci@${digest('d')}`);
+    const object = await w.kubectlGet<LaminaFunction>('functions', 'ci');
+    assert.equal(object?.metadata.generation, generation, 'the spec is unchanged');
+    assert.equal(
+      object?.status?.imageResolvedFor,
+      object?.metadata.annotations?.['lamina.dev/resolve-image'],
+    );
+
+    // Once more with Publish: the version is the digest the tag has now.
+    const v1 = await lambda.send(new PublishVersionCommand({ FunctionName: 'ci' }));
+    assert.equal(v1.CodeSha256, 'd'.repeat(64));
+    tags.set('team/ci:latest', digest('e'));
+    const v2 = await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'ci', ImageUri: uri, Publish: true }),
+    );
+    assert.equal(v2.Version, String(Number(v1.Version) + 1));
+    assert.equal(v2.CodeSha256, 'e'.repeat(64));
+    assert.equal(await resolved(v2.Version), `${registry}/team/ci@${digest('e')}`);
+    assert.equal(await resolved(v1.Version), `${registry}/team/ci@${digest('d')}`);
+    assert.equal(await resolved(), `${registry}/team/ci@${digest('e')}`);
+
+    // A tag that is gone by then fails the update, as a new tag that does not exist does.
+    tags.delete('team/ci:latest');
+    await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ci', ImageUri: uri }));
+    const failed = await eventually(async () => {
+      const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'ci' }));
+      assert.equal(c.LastUpdateStatus, 'Failed');
+      return c;
+    });
+    assert.equal(failed.LastUpdateStatusReasonCode, 'InvalidImage');
   });
 
   it("refuses what a package type does not take with Lambda's messages, and changes nothing", async () => {
@@ -352,5 +409,30 @@ describe('Lambda control plane: PackageType Image', () => {
       'Version',
     );
     assert.equal(next, '2');
+    // The same tag pushed again: the same command publishes what it points to now.
+    tags.set('team/app:v2', digest('9'));
+    const again = await cli(
+      'update-function-code',
+      '--function-name',
+      'image-cli',
+      '--image-uri',
+      `${registry}/team/app:v2`,
+      '--publish',
+      '--query',
+      'Version',
+    );
+    assert.equal(again, '3');
+    assert.equal(
+      await cli(
+        'get-function',
+        '--function-name',
+        'image-cli',
+        '--qualifier',
+        '3',
+        '--query',
+        'Code.ResolvedImageUri',
+      ),
+      `${registry}/team/app@${digest('9')}`,
+    );
   });
 });

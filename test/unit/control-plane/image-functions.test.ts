@@ -9,7 +9,11 @@ import {
   versionConfiguration,
 } from '../../../operator/src/control-plane/configuration.js';
 import { configurationPatchOf, functionSpecOf } from '../../../operator/src/control-plane/function-spec.js';
-import { imageCodeOf, imageCodePatchOf } from '../../../operator/src/control-plane/image-spec.js';
+import {
+  imageCodeOf,
+  imageCodePatchOf,
+  withImageResolution,
+} from '../../../operator/src/control-plane/image-spec.js';
 import {
   CreateFunctionRequest,
   parseRequest,
@@ -168,6 +172,30 @@ describe('UpdateFunctionCode and UpdateFunctionConfiguration of an image functio
       spec: { image: { uri: 'r.example.com/team/app:v2' } },
     });
     assert.equal(imageCodePatchOf(zipSpec(), { ZipFile: 'UEsFBg==' }), undefined);
+  });
+
+  it('asks the operator to resolve the tag again when the ImageUri is the one the function has', () => {
+    const at = '2026-12-02T01:00:00.000Z';
+    assert.deepEqual(
+      withImageResolution(imageFunction(), imageCodePatchOf(imageFunction().spec, { ImageUri: URI })!, at),
+      {
+        spec: { image: { uri: URI } },
+        metadata: { annotations: { 'lamina.dev/resolve-image': at } },
+      },
+    );
+    const moved = { spec: { image: { uri: 'r.example.com/team/app:v2' } } };
+    assert.deepEqual(withImageResolution(imageFunction(), moved, at), moved);
+  });
+
+  it('shows LastUpdateStatus InProgress until the operator has resolved the tag again as asked', () => {
+    const asked = imageFunction();
+    asked.metadata.annotations = { 'lamina.dev/resolve-image': 't2' };
+    asked.status = { ...asked.status, imageResolvedFor: 't1' };
+    const pending = latestConfiguration(asked, { region: 'us-east-1' });
+    assert.equal(pending.State, 'Active');
+    assert.equal(pending.LastUpdateStatus, 'InProgress');
+    asked.status = { ...asked.status, imageResolvedFor: 't2' };
+    assert.equal(latestConfiguration(asked, { region: 'us-east-1' }).LastUpdateStatus, 'Successful');
   });
 
   it('refuses to change the package type, in either direction', () => {
