@@ -9,14 +9,14 @@ import {
   type AgentStreamSink,
   AgentUnavailableError,
 } from '../environments/agent-client.js';
-import type { EnvironmentPool } from '../environments/environment-pool.js';
+import type { EnvironmentPool, Lease } from '../environments/environment-pool.js';
 import { type EnvironmentSettings, environmentSpec } from '../environments/environment-spec.js';
 import type { EnvironmentSpec } from '../environments/types.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { resolveFunctionReference } from '../../api/index.js';
 import { type InvokeTarget, resolveTarget } from '../routing/resolve-target.js';
 import type { RandomSource } from '../routing/weighted-routing.js';
-import type { InvokeTracing } from '../tracing/invoke-tracing.js';
+import type { InvocationTrace, InvokeTracing } from '../tracing/invoke-tracing.js';
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 
@@ -58,6 +58,8 @@ export type InvokePort = Pick<Invoker, 'resolve' | 'invoke'>;
 
 /** Slack on top of the function timeout for the agent to report a timeout itself. */
 const AGENT_SLACK_MS = 5000;
+/** Environments an invocation tries when each refuses it as busy with another invocation. */
+const BUSY_ATTEMPTS = 3;
 
 export class Invoker {
   /**
@@ -93,70 +95,98 @@ export class Invoker {
   }
 
   async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
-    const { pool, agent, metrics, clock, log } = this.deps;
+    const { pool, metrics, clock, log } = this.deps;
     const labels = { namespace: target.namespace, function: target.functionName, version: target.version };
     const spec = this.specOf(target);
     const requested = clock.now();
     const trace = this.deps.tracing?.begin(target, opts, requested);
-    let lease;
-    try {
-      lease = await pool.acquire(spec);
-    } catch (err) {
-      if (err instanceof TooManyRequestsException) metrics.throttles.inc({ ...labels, reason: err.reason });
-      else metrics.serviceErrors.inc(labels);
-      trace?.end({ endedAt: clock.now(), error: err });
-      throw err;
+    let started = requested;
+    for (let attempt = 1; ; attempt++) {
+      let lease;
+      try {
+        lease = await pool.acquire(spec);
+      } catch (err) {
+        if (err instanceof TooManyRequestsException) metrics.throttles.inc({ ...labels, reason: err.reason });
+        else metrics.serviceErrors.inc(labels);
+        trace?.end({ endedAt: clock.now(), error: err });
+        throw err;
+      }
+      try {
+        started = clock.now();
+        return await this.run(target, payload, opts, lease, labels, requested, trace, started);
+      } catch (err) {
+        // The agent refused it, running another replica's invocation (an environment adopted
+        // with a moved shard that said it was free): nothing ran. That environment stays busy
+        // until it says otherwise, and this invocation takes another one.
+        if (!(err instanceof AgentUnavailableError && err.busy) || attempt >= BUSY_ATTEMPTS) {
+          lease.release({ broken: err instanceof AgentUnavailableError });
+          trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, error: err });
+          metrics.serviceErrors.inc(labels);
+          log.error('invoke failed in the environment', {
+            requestId: opts.requestId,
+            function: target.functionName,
+            version: target.version,
+            environment: lease.env.id,
+            error: String(err),
+          });
+          throw new ServiceException('The execution environment failed while handling the request.');
+        }
+        lease.release({ busyElsewhere: true });
+        log.warn('environment busy with another invocation; taking another', {
+          requestId: opts.requestId,
+          environment: lease.env.id,
+        });
+      }
     }
+  }
+
+  /** Calls the agent with a leased environment; gives it back on success (the caller on failure). */
+  private async run(
+    target: InvokeTarget,
+    payload: Buffer,
+    opts: InvokeOptions,
+    lease: Lease,
+    labels: { namespace: string; function: string; version: string },
+    requested: number,
+    trace: InvocationTrace | undefined,
+    started: number,
+  ): Promise<InvokeOutcome> {
+    const { agent, metrics, clock } = this.deps;
     if (lease.coldStart) {
       metrics.coldStarts.inc(labels);
       metrics.coldStartDuration.observe(labels, (clock.now() - requested) / 1000);
     }
     if (lease.spillover) metrics.spillover.inc(labels);
     const sync = opts.invocationType === 'RequestResponse';
-    const started = clock.now();
-    try {
-      const result = await agent.invoke(lease.env.address, {
-        requestId: opts.requestId,
-        payload,
-        invokedFunctionArn: target.invokedFunctionArn,
-        tail: sync && opts.tail === true,
-        ...(sync && opts.clientContext ? { clientContext: opts.clientContext } : {}),
-        ...(trace ? { traceId: trace.header } : opts.traceId ? { traceId: opts.traceId } : {}),
-        ...(sync && opts.stream ? { stream: opts.stream } : {}),
-        timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
-      });
-      // Environments re-initialise in place after a reset (an image function's too: its launcher
-      // starts the entry point again); one that cannot is reported by its pod.
-      lease.release();
-      trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, result });
-      metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
-      metrics.duration.observe(labels, (clock.now() - started) / 1000);
-      if (result.functionError) metrics.errors.inc({ ...labels, error_type: result.functionError });
-      if (result.environmentReset) metrics.environmentResets.inc(labels);
-      if (result.initDurationMs !== undefined) {
-        metrics.initDuration.observe(
-          { ...labels, initialization_type: lease.env.initializationType },
-          result.initDurationMs / 1000,
-        );
-      }
-      return {
-        payload: result.payload,
-        executedVersion: target.version,
-        ...(result.functionError ? { functionError: result.functionError } : {}),
-        ...(sync && opts.tail && result.logResult ? { logResult: result.logResult } : {}),
-      };
-    } catch (err) {
-      lease.release({ broken: err instanceof AgentUnavailableError });
-      trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, error: err });
-      metrics.serviceErrors.inc(labels);
-      log.error('invoke failed in the environment', {
-        requestId: opts.requestId,
-        function: target.functionName,
-        version: target.version,
-        environment: lease.env.id,
-        error: String(err),
-      });
-      throw new ServiceException('The execution environment failed while handling the request.');
+    const result = await agent.invoke(lease.env.address, {
+      requestId: opts.requestId,
+      payload,
+      invokedFunctionArn: target.invokedFunctionArn,
+      tail: sync && opts.tail === true,
+      ...(sync && opts.clientContext ? { clientContext: opts.clientContext } : {}),
+      ...(trace ? { traceId: trace.header } : opts.traceId ? { traceId: opts.traceId } : {}),
+      ...(sync && opts.stream ? { stream: opts.stream } : {}),
+      timeoutMs: target.snapshot.timeout * 1000 + AGENT_SLACK_MS,
+    });
+    // Environments re-initialise in place after a reset (an image function's too: its launcher
+    // starts the entry point again); one that cannot is reported by its pod.
+    lease.release();
+    trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, result });
+    metrics.invocations.inc({ ...labels, invocation_type: opts.invocationType });
+    metrics.duration.observe(labels, (clock.now() - started) / 1000);
+    if (result.functionError) metrics.errors.inc({ ...labels, error_type: result.functionError });
+    if (result.environmentReset) metrics.environmentResets.inc(labels);
+    if (result.initDurationMs !== undefined) {
+      metrics.initDuration.observe(
+        { ...labels, initialization_type: lease.env.initializationType },
+        result.initDurationMs / 1000,
+      );
     }
+    return {
+      payload: result.payload,
+      executedVersion: target.version,
+      ...(result.functionError ? { functionError: result.functionError } : {}),
+      ...(sync && opts.tail && result.logResult ? { logResult: result.logResult } : {}),
+    };
   }
 }

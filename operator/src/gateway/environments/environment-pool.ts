@@ -53,8 +53,12 @@ export interface Lease {
   coldStart: boolean;
   /** Provisioned concurrency exists for this version but was all busy or not ready. */
   spillover: boolean;
-  /** Gives the environment back; `broken` destroys it instead of reusing it. */
-  release(outcome?: { broken?: boolean }): void;
+  /**
+   * Gives the environment back; `broken` destroys it instead of reusing it; `busyElsewhere`
+   * (its agent refused the invoke, running another replica's invocation) keeps it busy until
+   * it says it is free.
+   */
+  release(outcome?: { broken?: boolean; busyElsewhere?: boolean }): void;
 }
 
 interface Waiter {
@@ -105,6 +109,8 @@ export interface PoolScope {
 const MAX_UNPLACED_TRACKED = 1024;
 /** How often an adopted busy environment is asked whether it finished. */
 const ADOPTED_BUSY_POLL_MS = 250;
+/** Polls an adopted environment's agent may leave unanswered before it counts as free. */
+const ADOPTED_UNANSWERED_POLLS = 8;
 /**
  * How long an invoke that finds no idle environment waits for environments just adopted (a
  * shard taken over) to answer whether they are free, before it starts a new one.
@@ -331,7 +337,8 @@ export class EnvironmentPool {
         released = true;
         this.ledger.release(env.record.namespace, env.record.functionName, kind);
         if (this.envs.get(env.record.id) !== env) return; // already gone
-        if (outcome.broken) this.destroy(env, 'broken');
+        if (outcome.busyElsewhere && this.scope && !env.retire) this.checkAdoptedBusy(env);
+        else if (outcome.broken || outcome.busyElsewhere) this.destroy(env, 'broken');
         else if (env.retire) this.destroy(env, 'retired');
         else {
           env.state = 'idle';
@@ -554,10 +561,15 @@ export class EnvironmentPool {
     this.ledger.hold(namespace, functionName, kind);
     let answered: () => void = () => undefined;
     env.adopting = new Promise<void>((resolve) => (answered = resolve));
+    let unanswered = 0;
     const check = async () => {
-      const activity = await scope.activity(address).catch(() => 'idle' as const);
+      // An agent that does not answer (a loaded node) may still be running that invocation:
+      // it stays busy for a few more polls; then its next invoke tells.
+      const activity = await scope.activity(address).catch(() => undefined);
       env.adopting = undefined;
-      if (activity === 'busy' && this.envs.get(env.record.id) === env) {
+      if (activity === undefined) unanswered += 1;
+      const busy = activity === 'busy' || (activity === undefined && unanswered < ADOPTED_UNANSWERED_POLLS);
+      if (busy && this.envs.get(env.record.id) === env) {
         this.clock.setTimeout(() => void check(), ADOPTED_BUSY_POLL_MS);
         return;
       }

@@ -2,6 +2,7 @@
 // the function, so a changed configuration is a new environment and an unchanged one is reused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AGENT_PATHS } from '../../../../operator/src/protocol/index.js';
 import { activeFunction } from '../fixtures.js';
 import { testGateway } from '../harness.js';
 
@@ -38,6 +39,37 @@ describe('Invoker environment specs', () => {
       assert.notEqual(changed.environment, first.environment);
       assert.equal(t.provider.created.length, 2);
     } finally {
+      await t.close();
+    }
+  });
+
+  it('runs an invocation its environment refuses as busy (another replica’s invocation) on another environment', async () => {
+    let unblock: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    const t = await testGateway({
+      f: async ({ event, environment }) => {
+        if ((event as { block?: boolean }).block) await blocked;
+        return { body: { environment } };
+      },
+    });
+    try {
+      t.catalog.upsertFunction(activeFunction('f'));
+      const first = await t.app.inject({ method: 'POST', url: path('f'), payload: '{}' });
+      assert.equal(first.statusCode, 200, first.body);
+      const warm = (first.json() as { environment: string }).environment;
+      // Someone else's invocation occupies the warm environment's agent.
+      const address = t.provider.records.get(warm)!.address!;
+      const foreign = fetch(`${address}${AGENT_PATHS.invoke}`, { method: 'POST', body: '{"block":true}' });
+      while (t.agents.running === 0) await new Promise((r) => setTimeout(r, 5));
+
+      const res = await t.app.inject({ method: 'POST', url: path('f'), payload: '{}' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.notEqual((res.json() as { environment: string }).environment, warm);
+      assert.equal(t.provider.created.length, 2);
+      unblock();
+      assert.equal((await foreign).status, 200, 'the other invocation was not cut off');
+    } finally {
+      unblock();
       await t.close();
     }
   });

@@ -280,6 +280,71 @@ describe('EnvironmentPool', () => {
     });
   });
 
+  describe('an environment whose agent refuses an invoke as busy (several replicas)', () => {
+    /** f's environment, adopted idle; later activity probes answer from `answers` (throw when empty). */
+    async function adoptedIdle() {
+      const s = spec();
+      const provider = new FakeProvider([
+        environmentRecord(s, 'default/f-latest-1', { ready: true, address: 'http://fake/1' }),
+      ]);
+      const answers: Array<'busy' | 'idle'> = ['idle'];
+      const scope: PoolScope = {
+        serves: () => true,
+        activity: () => {
+          const next = answers.shift();
+          return next ? Promise.resolve(next) : Promise.reject(new Error('headers timeout'));
+        },
+      };
+      const t = setup({ provider, scope });
+      await t.pool.start();
+      await tick();
+      return { ...t, s, answers };
+    }
+
+    it('keeps it, busy, until its agent says it is free; the invoke takes another', async () => {
+      const t = await adoptedIdle();
+      const lease = await t.pool.acquire(t.s);
+      assert.equal(lease.env.id, 'default/f-latest-1');
+      t.answers.push('busy');
+      lease.release({ busyElsewhere: true });
+      await tick();
+      const other = await t.pool.acquire(t.s);
+      assert.equal(other.coldStart, true, 'the refusing environment is not taken again while busy');
+      assert.deepEqual(t.provider.destroyed, [], 'nor destroyed: it runs someone else’s invocation');
+      other.release();
+      t.answers.push('idle');
+      t.clock.advance(250);
+      await tick();
+      await tick();
+      const again = await t.pool.acquire(t.s);
+      assert.equal(again.coldStart, false);
+    });
+
+    it('counts an adopted environment that does not answer as busy for a few polls, then as free', async () => {
+      const t = await adoptedIdle();
+      const lease = await t.pool.acquire(t.s);
+      lease.release({ busyElsewhere: true }); // every probe from now on fails: the first now
+      await tick();
+      for (let poll = 2; poll <= 7; poll++) {
+        t.clock.advance(250);
+        await tick();
+        await tick();
+      }
+      const meanwhile = await t.pool.acquire(t.s);
+      assert.equal(meanwhile.coldStart, true, 'still counted busy after 7 unanswered polls');
+      meanwhile.release();
+      t.clock.advance(250);
+      await tick();
+      await tick();
+      const leases = [await t.pool.acquire(t.s), await t.pool.acquire(t.s)];
+      assert.deepEqual(
+        leases.map((l) => l.coldStart),
+        [false, false],
+        'after the eighth, both environments are free',
+      );
+    });
+  });
+
   it('destroys environments that run an old configuration', async () => {
     const { pool, provider } = setup();
     await pool.start();
