@@ -3,7 +3,8 @@
 // bootstrap, built offline with buildah) pushed to the test tier's registry under two tags, then
 // CreateFunction with PackageType Image → invoke → GetFunction's digest-pinned ResolvedImageUri
 // → UpdateFunctionCode to the second tag with Publish: version 2 runs the new image, version 1
-// the old.
+// the old. And a tag pushed again: UpdateFunctionCode with the same ImageUri publishes its new
+// digest, as a CI pipeline that pushes the same tag expects.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +134,43 @@ describe(
       const pinned = await lambda.send(new GetFunctionCommand({ FunctionName: name, Qualifier: '1' }));
       assert.equal(pinned.Code?.ResolvedImageUri, `${registry}/${repository}@${digests.one}`);
       t.diagnostic(`CreateFunction → first answer (resolve, pod, pull, runtime) ${coldStart} ms`);
+    });
+
+    it('publishes the new digest of a tag pushed again when UpdateFunctionCode names the same ImageUri', async () => {
+      const name = functionArn(ns.name, 'ci-hello');
+      const uri = `${registry}/${repository}:ci`;
+      assert.equal(
+        await pushImage('localhost/lamina-test/api-hello:one', registry, `${repository}:ci`),
+        digests.one,
+      );
+      const created = await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: name,
+          Role: ROLE,
+          PackageType: 'Image',
+          Code: { ImageUri: uri },
+          Timeout: 10,
+          Publish: true,
+        }),
+      );
+      assert.equal(created.Version, '1');
+
+      // CI pushes :ci again and runs update-function-code --image-uri <the same> --publish.
+      assert.equal(
+        await pushImage('localhost/lamina-test/api-hello:two', registry, `${repository}:ci`),
+        digests.two,
+      );
+      const v2 = await lambda.send(
+        new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri, Publish: true }),
+      );
+      assert.equal(v2.Version, '2');
+      assert.equal(`sha256:${v2.CodeSha256}`, digests.two);
+      const latest = await lambda.send(new GetFunctionCommand({ FunctionName: name }));
+      assert.equal(latest.Code?.ImageUri, uri);
+      assert.equal(latest.Code?.ResolvedImageUri, `${registry}/${repository}@${digests.two}`);
+
+      assert.equal((await invoke(name, 'rebuilt', '2')).handler, 'api-build-two');
+      assert.equal((await invoke(name, 'first build', '1')).handler, 'api-build-one');
     });
   },
 );
