@@ -238,12 +238,18 @@ describe('helm uninstall and install', () => {
       'deployment/lamina-gateway',
       '--timeout=180s',
     );
-    // The environments started from the pushed runtime image go; the next invoke starts one
-    // from the release's own image.
-    const leftovers = (await containerImages('default', 'lamina.dev/environment=true', 'function'))
+    // The environments and pool pods started from the pushed runtime image go (the gateway
+    // replaces the pool's too); the next invoke starts one from the release's own image.
+    const leftovers = (
+      await containerImages('default', 'app.kubernetes.io/managed-by=lamina-gateway', 'function')
+    )
       .filter((pod) => pod.image === pushed.runtime)
       .map((pod) => pod.pod);
     if (leftovers.length > 0) await kubectl('delete', 'pods', '-n', 'default', '--wait=true', ...leftovers);
+    // And containerd forgets the pulled references, so the next run pulls again.
+    await run('bash', ['scripts/registry/forget-pulled.sh', pushed.operator, pushed.runtime], {
+      cwd: repoRoot,
+    });
     const body = await calculatorAnswers(gateway);
     assert.equal(body.result, 42);
     const [calculator] = await containerImages('default', 'lamina.dev/function=calculator', 'function');
