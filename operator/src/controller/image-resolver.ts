@@ -7,6 +7,7 @@
 // HTTP (a test registry on a node port).
 import type { ImageReference } from '../api/index.js';
 import type { Failure } from './reasons.js';
+import { MANIFEST_TYPES, RegistryClient } from './registry-client.js';
 
 export const ImageReason = {
   /** The repository or tag does not exist in the registry. */
@@ -27,45 +28,22 @@ export interface ImageResolverOptions {
   retryAfterMs?: number;
 }
 
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-
-/** The parameters of a `Bearer realm="…",service="…",scope="…"` challenge (undefined: not Bearer). */
-export function parseBearerChallenge(header: string | null): Record<string, string> | undefined {
-  if (!header || !/^bearer\s/i.test(header)) return undefined;
-  const params: Record<string, string> = {};
-  for (const m of header.slice(7).matchAll(/([a-zA-Z_]+)="([^"]*)"/g))
-    params[m[1] as string] = m[2] as string;
-  return params.realm ? params : undefined;
-}
-
-/** Docker Hub's API host: docker.io names are served by registry-1.docker.io. */
-export function registryApiHost(registry: string): string {
-  return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
-}
-
 export class ImageResolver {
-  constructor(private readonly options: ImageResolverOptions = {}) {}
+  private readonly registry: RegistryClient;
+
+  constructor(private readonly options: ImageResolverOptions = {}) {
+    this.registry = new RegistryClient(options);
+  }
 
   async resolve(ref: ImageReference): Promise<Resolution> {
     if (ref.digest) return { ok: true, digest: ref.digest };
-    const host = registryApiHost(ref.registry);
-    const scheme = this.options.insecureRegistries?.includes(ref.registry) ? 'http' : 'https';
-    const url = `${scheme}://${host}/v2/${ref.repository}/manifests/${ref.tag ?? 'latest'}`;
     const name = `${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
     const retryAfterMs = this.options.retryAfterMs ?? 30_000;
     try {
-      let res = await this.head(url);
-      const challenge =
-        res.status === 401 ? parseBearerChallenge(res.headers.get('www-authenticate')) : undefined;
-      if (challenge) {
-        const token = await this.anonymousToken(challenge, ref.repository);
-        if (token) res = await this.head(url, token);
-      }
+      const res = await this.registry.request(ref, `manifests/${ref.tag ?? 'latest'}`, {
+        method: 'HEAD',
+        accept: MANIFEST_TYPES,
+      });
       if (res.status === 404) {
         return {
           ok: false,
@@ -101,26 +79,5 @@ export class ImageResolver {
         retryAfterMs,
       };
     }
-  }
-
-  private head(url: string, token?: string): Promise<Response> {
-    return fetch(url, {
-      method: 'HEAD',
-      headers: { accept: MANIFEST_TYPES, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 30_000),
-    });
-  }
-
-  private async anonymousToken(
-    challenge: Record<string, string>,
-    repository: string,
-  ): Promise<string | undefined> {
-    const url = new URL(challenge.realm as string);
-    if (challenge.service) url.searchParams.set('service', challenge.service);
-    url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 30_000) });
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as { token?: string; access_token?: string };
-    return body.token ?? body.access_token;
   }
 }

@@ -3,11 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseImageReference } from '../../../operator/src/api/index.js';
-import {
-  ImageResolver,
-  parseBearerChallenge,
-  registryApiHost,
-} from '../../../operator/src/controller/image-resolver.js';
+import { ImageResolver } from '../../../operator/src/controller/image-resolver.js';
+import { parseBearerChallenge, registryApiHost } from '../../../operator/src/controller/registry-client.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 

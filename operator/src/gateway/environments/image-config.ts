@@ -5,7 +5,7 @@
 // when imageConfig.entryPoint does not already say what to run. Anonymous access with the
 // registry's token challenge answered anonymously, as the operator resolves tags; an image a
 // registry serves only with credentials needs imageConfig.entryPoint (and command).
-import { parseBearerChallenge, registryApiHost } from '../../controller/index.js';
+import { RegistryClient, type RegistrySession } from '../../controller/index.js';
 import { parseImageReference } from '../../api/index.js';
 import type { ImageDefaults } from './image-pod.js';
 import { FunctionEnvironmentError } from './types.js';
@@ -56,8 +56,11 @@ export interface ImageConfigReaderOptions {
 
 export class ImageConfigReader {
   private readonly cache = new Map<string, Promise<ImageDefaults>>();
+  private readonly registry: RegistryClient;
 
-  constructor(private readonly options: ImageConfigReaderOptions = {}) {}
+  constructor(private readonly options: ImageConfigReaderOptions = {}) {
+    this.registry = new RegistryClient({ fetchTimeoutMs: 15_000, ...options });
+  }
 
   /** The defaults of an image given by digest (`host/repository@sha256:…`). */
   defaults(uri: string): Promise<ImageDefaults> {
@@ -84,35 +87,19 @@ export class ImageConfigReader {
   private async fetchDefaults(uri: string): Promise<ImageDefaults> {
     const ref = parseImageReference(uri);
     if (!ref.digest) throw new Error(`image ${uri} is not pinned by digest`);
-    const scheme = this.options.insecureRegistries?.includes(ref.registry) ? 'http' : 'https';
-    const base = `${scheme}://${registryApiHost(ref.registry)}/v2/${ref.repository}`;
-    let token: string | undefined;
-    const get = async (url: string, accept?: string): Promise<unknown> => {
-      const request = () =>
-        fetch(url, {
-          headers: {
-            ...(accept ? { accept } : {}),
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-          signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 15_000),
-        });
-      let res = await request();
-      const challenge =
-        res.status === 401 ? parseBearerChallenge(res.headers.get('www-authenticate')) : undefined;
-      if (challenge) {
-        token = await this.anonymousToken(challenge, ref.repository);
-        if (token) res = await request();
-      }
+    const session: RegistrySession = {};
+    const get = async (path: string, accept?: string): Promise<unknown> => {
+      const res = await this.registry.request(ref, path, accept ? { accept } : {}, session);
       if (!res.ok)
         throw new Error(
-          `reading the configuration of ${uri}: the registry answered ${res.status} for ${new URL(url).pathname}` +
+          `reading the configuration of ${uri}: the registry answered ${res.status} for /v2/${ref.repository}/${path}` +
             (res.status === 401 || res.status === 403
               ? ' (set imageConfig.entryPoint for an image the registry serves only with credentials)'
               : ''),
         );
       return res.json();
     };
-    let manifest = (await get(`${base}/manifests/${ref.digest}`, MANIFEST_ACCEPT)) as {
+    let manifest = (await get(`manifests/${ref.digest}`, MANIFEST_ACCEPT)) as {
       mediaType?: string;
       manifests?: Descriptor[];
       config?: Descriptor;
@@ -121,25 +108,10 @@ export class ImageConfigReader {
       const architecture = this.options.architecture ?? ociArchitecture(process.arch);
       const digest = platformManifest(manifest, architecture);
       if (!digest) throw new Error(`image ${uri} has no linux/${architecture} manifest`);
-      manifest = (await get(`${base}/manifests/${digest}`, MANIFEST_ACCEPT)) as typeof manifest;
+      manifest = (await get(`manifests/${digest}`, MANIFEST_ACCEPT)) as typeof manifest;
     }
     const configDigest = manifest.config?.digest;
     if (!configDigest) throw new Error(`image ${uri}: its manifest names no config`);
-    return imageDefaultsOf(
-      (await get(`${base}/blobs/${configDigest}`)) as Parameters<typeof imageDefaultsOf>[0],
-    );
-  }
-
-  private async anonymousToken(
-    challenge: Record<string, string>,
-    repository: string,
-  ): Promise<string | undefined> {
-    const url = new URL(challenge.realm as string);
-    if (challenge.service) url.searchParams.set('service', challenge.service);
-    url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 15_000) });
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as { token?: string; access_token?: string };
-    return body.token ?? body.access_token;
+    return imageDefaultsOf((await get(`blobs/${configDigest}`)) as Parameters<typeof imageDefaultsOf>[0]);
   }
 }
