@@ -151,6 +151,11 @@ describe('Function reconciler', () => {
       metadata: { name: 'bulk' },
       spec: { content: { inline: { 'data.bin': 'y'.repeat(12_000) } } },
     });
+    // Its version 1 first: a function naming a layer version not recorded yet fails LayerNotFound.
+    await eventually(async () => {
+      const layer = await env.api.layers.get(env.ns, 'bulk');
+      assert.equal(layer?.status?.versions?.[0]?.version, 1);
+    });
     await env.api.functions.create(
       env.ns,
       fnObject('huge', {
