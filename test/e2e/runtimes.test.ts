@@ -3,7 +3,8 @@
 // stream handler, the Java client's error shape), and one function per extra Node.js and
 // Python line answering with its exact interpreter version and the SDK it imports at load.
 // `npm run up` builds the java21 image with the default one; the bookworm and forky images
-// are built (or found built) by build-offline.sh first, as LAMINA_RUNTIME_IMAGES would.
+// are built (or found built) by build-offline.sh first, as LAMINA_RUNTIME_IMAGES would (and
+// java21's too when the release was installed without it).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,12 +12,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { helmBinary } from '../harness/chart.js';
+import { kubeconfigPath } from '../harness/kube.js';
 import { ensureDebianPackages } from '../harness/third-party.js';
 import { repoRoot } from '../harness/manifests.js';
 import {
   createFunction,
   installedRelease,
   invokeUrl,
+  RELEASE,
+  RELEASE_NAMESPACE,
   testNamespace,
   waitActive,
   type Release,
@@ -35,7 +40,25 @@ describe('runtime lines: Java, bookworm and forky images', { timeout: 900_000 },
     release = await installedRelease();
     // The example is built as its README says: Maven and a JDK on this machine.
     ensureDebianPackages(['openjdk-17-jdk-headless', 'maven']);
-    await run('bash', ['runtime-image/build/build-offline.sh', 'runtime-bookworm', 'runtime-forky'], {
+    // `npm run up` builds the java21 image and gives the release its revision; a release
+    // where it was never built (an older checkout's `npm run up`) gets it built here as well.
+    const { stdout: values } = await run(helmBinary(), [
+      '--kubeconfig',
+      await kubeconfigPath(),
+      'get',
+      'values',
+      RELEASE,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--output',
+      'json',
+    ]);
+    const upBuiltJava = Boolean(
+      (JSON.parse(values) as { images?: { runtimesRevisions?: { java21?: string } } }).images
+        ?.runtimesRevisions?.java21,
+    );
+    const images = [...(upBuiltJava ? [] : ['runtime-java21']), 'runtime-bookworm', 'runtime-forky'];
+    await run('bash', ['runtime-image/build/build-offline.sh', ...images], {
       cwd: repoRoot,
       maxBuffer: 16 << 20,
     });
