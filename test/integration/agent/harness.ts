@@ -236,10 +236,12 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
   // The image links /var/node_modules (beside the task root) to the runtime's node_modules.
   const runtimeModules = join(env.LAMINA_RUNTIME_DIR ?? '', 'node_modules');
   if (existsSync(runtimeModules)) symlinkSync(runtimeModules, join(tmp, 'node_modules'));
+  // LAMINA_AGENT_BIN runs a compiled agent (runtime-image/agent-go) with no arguments;
   // LAMINA_AGENT_ENTRY runs a built bundle (dist/agent/agent.mjs) instead of the sources.
+  const bin = process.env.LAMINA_AGENT_BIN;
   const entry = process.env.LAMINA_AGENT_ENTRY;
   const args = entry ? [entry] : ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(bin ?? process.execPath, bin ? [] : args, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
