@@ -1,0 +1,3 @@
+module lamina/agent
+
+go 1.22

@@ -1,0 +1,73 @@
+// Command lamina-agent is the execution-environment agent of every function pod: the Runtime
+// API (127.0.0.1) for the language runtime and the invoke server for the gateway. It either
+// specialises at once (LAMINA_FUNCTION) or waits generic in the warm pool for
+// POST /lamina/v1/specialize.
+package main
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	settings, err := readSettings(os.Environ())
+	var initial *FunctionConfig
+	if err == nil && settings.FunctionJSON != "" {
+		var cerr *AgentError
+		if initial, cerr = parseFunctionConfigJSON([]byte(settings.FunctionJSON)); cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		// Invalid configuration stops the process with a message naming the field.
+		agentLog("error", "invalid configuration", "error", err.Error())
+		os.Exit(2)
+	}
+
+	env := newEnvironment(settings, newFunctionLog(os.Stdout))
+	runtimeAPIPort, err := env.runtime.listen()
+	if err != nil {
+		agentLog("error", "cannot listen", "error", err.Error())
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(settings.Host, itoa(settings.InvokePort)))
+	if err != nil {
+		agentLog("error", "cannot listen", "error", err.Error())
+		os.Exit(1)
+	}
+	server := &http.Server{Handler: &invokeServer{env}}
+	go server.Serve(ln)
+	agentLog("info", "agent listening", "invokePort", ln.Addr().(*net.TCPAddr).Port, "runtimeApiPort", runtimeAPIPort, "pid", os.Getpid())
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		sig := <-signals
+		agentLog("info", "shutting down", "signal", sig.String())
+		server.Close()
+		env.shutdown()
+		os.Exit(0)
+	}()
+
+	if initial == nil {
+		// Generic (warm pool): start the language runtimes now.
+		env.startStandbys()
+	} else {
+		result, err := env.specialize([]byte(settings.FunctionJSON))
+		if err != nil {
+			// A pod started for one function is useless without it: exit so Kubernetes reports it.
+			fields := []any{"error", err.Error()}
+			if ae, ok := err.(*AgentError); ok {
+				fields = append(fields, "errorType", ae.Type)
+			}
+			agentLog("error", "specialisation failed", fields...)
+			env.shutdown()
+			os.Exit(1)
+		}
+		agentLog("info", "specialised", "state", result.State, "initDurationMs", result.InitDurationMs, "artifactsDurationMs", result.ArtifactsDurationMs)
+	}
+	select {}
+}
