@@ -123,25 +123,39 @@ func (e *Environment) health() (int, map[string]any) {
 }
 
 func (e *Environment) specialize(text []byte) (*SpecializeResult, error) {
+	c, done, err := e.beginSpecialize(text)
+	if err != nil {
+		return nil, err
+	}
+	return e.finishSpecialize(c, done)
+}
+
+// beginSpecialize validates and claims the specialisation at once (an invoke arriving
+// meanwhile waits for it instead of being refused); finishSpecialize does the work.
+func (e *Environment) beginSpecialize(text []byte) (*FunctionConfig, chan struct{}, error) {
 	e.mu.Lock()
 	if e.state == "initializing" {
 		e.mu.Unlock()
-		return nil, agentErr(errSpecializationInProgress, 409, "This environment is being specialised")
+		return nil, nil, agentErr(errSpecializationInProgress, 409, "This environment is being specialised")
 	}
 	if e.config != nil {
 		name := e.config.FunctionName
 		e.mu.Unlock()
-		return nil, agentErr(errAlreadySpecialized, 409, "This environment is already specialised for %s", name)
+		return nil, nil, agentErr(errAlreadySpecialized, 409, "This environment is already specialised for %s", name)
 	}
 	c, err := parseFunctionConfigJSON(text)
 	if err != nil {
 		e.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	e.state, e.config = "initializing", c
 	e.specializing = make(chan struct{})
 	done := e.specializing
 	e.mu.Unlock()
+	return c, done, nil
+}
+
+func (e *Environment) finishSpecialize(c *FunctionConfig, done chan struct{}) (*SpecializeResult, error) {
 	result, installErr := e.install(c)
 	e.mu.Lock()
 	e.specializing = nil

@@ -38,6 +38,16 @@ func main() {
 		agentLog("error", "cannot listen", "error", err.Error())
 		os.Exit(1)
 	}
+	var specialized *FunctionConfig
+	var specializing chan struct{}
+	if initial != nil {
+		// Claimed before the first request can arrive: an early invoke waits for this Init.
+		var serr error
+		if specialized, specializing, serr = env.beginSpecialize([]byte(settings.FunctionJSON)); serr != nil {
+			agentLog("error", "specialisation failed", "error", serr.Error())
+			os.Exit(1)
+		}
+	}
 	server := &http.Server{Handler: &invokeServer{env}}
 	go server.Serve(ln)
 	agentLog("info", "agent listening", "invokePort", ln.Addr().(*net.TCPAddr).Port, "runtimeApiPort", runtimeAPIPort, "pid", os.Getpid())
@@ -56,7 +66,7 @@ func main() {
 		// Generic (warm pool): start the language runtimes now.
 		env.startStandbys()
 	} else {
-		result, err := env.specialize([]byte(settings.FunctionJSON))
+		result, err := env.finishSpecialize(specialized, specializing)
 		if err != nil {
 			// A pod started for one function is useless without it: exit so Kubernetes reports it.
 			fields := []any{"error", err.Error()}
