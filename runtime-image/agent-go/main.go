@@ -48,6 +48,10 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	if initial == nil {
+		// Generic (warm pool): start the language runtimes before the first health check.
+		env.startStandbys()
+	}
 	server := &http.Server{Handler: &invokeServer{env}}
 	go server.Serve(ln)
 	agentLog("info", "agent listening", "invokePort", ln.Addr().(*net.TCPAddr).Port, "runtimeApiPort", runtimeAPIPort, "pid", os.Getpid())
@@ -62,10 +66,7 @@ func main() {
 		os.Exit(0)
 	}()
 
-	if initial == nil {
-		// Generic (warm pool): start the language runtimes now.
-		env.startStandbys()
-	} else {
+	if initial != nil {
 		result, err := env.finishSpecialize(specialized, specializing)
 		if err != nil {
 			// A pod started for one function is useless without it: exit so Kubernetes reports it.

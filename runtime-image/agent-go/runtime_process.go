@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,7 +51,8 @@ type RuntimeProcess struct {
 
 func startProcess(launch *Launch, memory MemoryWatch, out io.Writer, standby bool) *RuntimeProcess {
 	command, args := memory.Wrap(launch.Command, launch.Args)
-	cmd := exec.Command(command, args...)
+	// The command is looked up in the child's PATH, not the agent's (as libuv's spawn does).
+	cmd := &exec.Cmd{Path: lookPathIn(command, launch.Env["PATH"]), Args: append([]string{command}, args...)}
 	cmd.Dir = launch.Cwd
 	cmd.Env = environ(launch.Env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -241,6 +244,24 @@ func (c *pipeCopier) idle() bool {
 	default:
 	}
 	return pendingBytes(c.r) == 0
+}
+
+// lookPathIn resolves a bare command name in a PATH list; a name that is not found is kept
+// (its start then fails with "no such file or directory").
+func lookPathIn(command, path string) string {
+	if strings.Contains(command, "/") {
+		return command
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := filepath.Join(dir, command)
+		if info, err := os.Stat(candidate); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+			return candidate
+		}
+	}
+	return command
 }
 
 // pendingBytes is what a pipe holds unread (FIONREAD).
