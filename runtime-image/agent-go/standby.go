@@ -5,7 +5,10 @@ package main
 // Runtime API and blocks reading its stdin; the one a function needs is handed that function's
 // environment and working directory (runtime_env.go decides whether it can take it).
 
-import "time"
+import (
+	"syscall"
+	"time"
+)
 
 // startStandbys starts a runtime client of each kind with no function yet.
 func (s *Supervisor) startStandbys(runtimes []string, memorySize int) {
@@ -97,10 +100,20 @@ func (s *Supervisor) dismissStandbys(keep *RuntimeProcess) {
 	}
 	s.standbys = map[string]*standby{}
 	s.m.Unlock()
+	// An environment belongs to one function for life: the others go now, before Init goes on.
+	deadline := time.After(250 * time.Millisecond)
 	for _, p := range victims {
+		p.killGroup(syscall.SIGKILL)
 		go func() {
 			p.Kill()
 			p.Memory().Dispose()
 		}()
+	}
+	for _, p := range victims {
+		select {
+		case <-p.Exited():
+		case <-deadline:
+			return
+		}
 	}
 }
