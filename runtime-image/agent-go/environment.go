@@ -181,12 +181,16 @@ func (e *Environment) install(c *FunctionConfig) (*SpecializeResult, error) {
 	}
 	agentLog("info", "artifacts installed", "unzippedBytes", unzipped, "layers", len(c.Layers))
 	artifactsMs := monotonicMs(started)
+	// A failed Init's log (what the runtime wrote before it failed) is the tail of the invoke
+	// that reports the failure.
+	e.log.beginCapture()
 	init := e.runtime.init(c, e.streamName)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	d := init.DurationMs
 	e.unreportedInitMs, e.unreportedInitEnd = &d, time.Now()
 	if init.OK {
+		e.log.endCapture()
 		e.state = "ready"
 		return &SpecializeResult{State: "ready", InitDurationMs: d, ArtifactsDurationMs: artifactsMs}, nil
 	}
@@ -255,6 +259,7 @@ func (e *Environment) invoke(req *InvokeRequest) (*InvokeResult, error) {
 	}
 	if !e.runtime.running() {
 		// Suppressed init: the runtime is (re)started inside this invoke, as Lambda retries Init.
+		e.log.beginCapture()
 		init := e.runtime.init(c, e.streamName)
 		d := init.DurationMs
 		initDurationMs, initEnded = &d, time.Now()
@@ -364,7 +369,10 @@ func (e *Environment) setState(s string) {
 
 // failedInit answers an invoke whose Init failed (now, or recorded at specialisation).
 func (e *Environment) failedInit(req *InvokeRequest, c *FunctionConfig, f *InitFailure, initDurationMs *float64, reset bool, phases PhaseTimings) *InvokeResult {
-	e.log.beginCapture()
+	// The capture holds the failed Init's log when it ran in this agent (not after a restart).
+	if !e.log.capturing() {
+		e.log.beginCapture()
+	}
 	e.log.platformLine(startLine(req.RequestID, c.Version), endLine(req.RequestID), reportLine(Report{
 		req.RequestID, 0, c.MemorySize, 0, initDurationMs, "error", f.ErrorType}))
 	tail := e.log.endCapture()

@@ -159,6 +159,13 @@ func (l *FunctionLog) beginCapture() {
 	l.mu.Unlock()
 }
 
+// capturing is true between beginCapture and endCapture.
+func (l *FunctionLog) capturing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.capture != nil
+}
+
 // peekCapture is the current invocation's log so far (a runtime's dying words).
 func (l *FunctionLog) peekCapture() string {
 	l.mu.Lock()

@@ -119,13 +119,22 @@ func TestLogStreamName(t *testing.T) {
 	}
 }
 
-func TestForeignPids(t *testing.T) {
-	cgroups := map[string]string{"self": "agent", "7": "fn", "8": "fn", "9": "agent"}
-	environs := map[string]string{"7": "A=1\x00AWS_LAMBDA_RUNTIME_API=x", "8": "PATH=/bin", "9": "AWS_LAMBDA_RUNTIME_API=x"}
-	get := func(m map[string]string) func(string) (string, bool) {
-		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+func TestParseLaunchReport(t *testing.T) {
+	cases := map[string]LaunchReport{
+		"pid 42":             {Kind: "pid", Pid: 42},
+		"exit 3":             {Kind: "exit", Code: 3},
+		"signal 9":           {Kind: "exit", Code: -1, Signal: syscall.SIGKILL},
+		"error 2 /bin/entry": {Kind: "error", Errno: syscall.ENOENT, Path: "/bin/entry"},
 	}
-	if pids := foreignPids([]string{"1", "7", "8", "9", "self"}, get(cgroups), get(environs)); len(pids) != 1 || pids[0] != 7 {
-		t.Errorf("got %v", pids)
+	for line, want := range cases {
+		if got, ok := parseLaunchReport(line); !ok || got != want {
+			t.Errorf("%q: got %+v", line, got)
+		}
+	}
+	if _, ok := parseLaunchReport("hello"); ok {
+		t.Error("a line that is not a report was parsed")
+	}
+	if got := describeExit(ExitInfo{Code: -1, Spawn: syscall.EACCES, SpawnCmd: "/entry"}); got != "fork/exec /entry: permission denied" {
+		t.Errorf("got %s", got)
 	}
 }

@@ -35,6 +35,8 @@ type RuntimeHandle interface {
 	Shutdown(grace time.Duration) ExitInfo
 	// Drain waits (briefly) until what the process already wrote has reached the log.
 	Drain()
+	// closed waits (up to d) until the output after the exit has reached the log.
+	closed(d time.Duration)
 }
 
 // RuntimeProcess is a child process in its own process group.

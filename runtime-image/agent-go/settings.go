@@ -11,13 +11,15 @@ import (
 
 // Settings are the agent's, not the function's.
 type Settings struct {
-	Host              string
-	InvokePort        int
-	RuntimeAPIPort    int
-	TaskRoot          string
-	OptRoot           string
-	RuntimeDir        string
-	FunctionJSON      string
+	Host           string
+	InvokePort     int
+	RuntimeAPIPort int
+	TaskRoot       string
+	OptRoot        string
+	RuntimeDir     string
+	FunctionJSON   string
+	// Launcher: where an image function's launcher and its sockets live (container_runtime.go).
+	Launcher          LauncherPaths
 	MemoryCgroup      string
 	InitTimeoutMs     int
 	NodeBin           string
@@ -71,13 +73,18 @@ func readSettings(environ []string) (*Settings, error) {
 		return v
 	}
 	s := &Settings{
-		Host:              get("LAMINA_AGENT_HOST", "0.0.0.0"),
-		InvokePort:        num("LAMINA_AGENT_PORT", 8080, 0, 65535),
-		RuntimeAPIPort:    num("LAMINA_RUNTIME_API_PORT", 9001, 0, 65535),
-		TaskRoot:          path("LAMINA_TASK_ROOT", "/var/task"),
-		OptRoot:           path("LAMINA_OPT_ROOT", "/opt"),
-		RuntimeDir:        path("LAMINA_RUNTIME_DIR", "/var/runtime"),
-		FunctionJSON:      env["LAMINA_FUNCTION"],
+		Host:           get("LAMINA_AGENT_HOST", "0.0.0.0"),
+		InvokePort:     num("LAMINA_AGENT_PORT", 8080, 0, 65535),
+		RuntimeAPIPort: num("LAMINA_RUNTIME_API_PORT", 9001, 0, 65535),
+		TaskRoot:       path("LAMINA_TASK_ROOT", "/var/task"),
+		OptRoot:        path("LAMINA_OPT_ROOT", "/opt"),
+		RuntimeDir:     path("LAMINA_RUNTIME_DIR", "/var/runtime"),
+		FunctionJSON:   env["LAMINA_FUNCTION"],
+		Launcher: LauncherPaths{
+			Dir:          path("LAMINA_LAUNCH_DIR", "/lamina"),
+			Binary:       path("LAMINA_LAUNCHER", "/var/lamina/lamina-launch"),
+			ExpectedFile: path("LAMINA_RUNTIME_EXPECTED_FILE", "/tmp/.lamina-runtime-expected"),
+		},
 		InitTimeoutMs:     num("LAMINA_INIT_TIMEOUT_MS", 10_000, 1, 1<<31-1),
 		NodeBin:           get("LAMINA_NODE_BIN", "node"),
 		PythonBin:         get("LAMINA_PYTHON_BIN", "python3"),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,12 +103,16 @@ type Supervisor struct {
 	extensionFailure   *initEvent
 	stoppingExtensions chan struct{}
 	proc               RuntimeHandle
-	initing            bool
-	runtimeReady       bool
-	initEvt            *initEvent
-	active             *activeInvocation
-	diedWhileIdle      bool
-	standbys           map[string]*standby
+	// launcher: image functions' launcher in the function's container (set up with the first Init).
+	launcher      *ImageLauncher
+	launcherErr   error
+	launcherSet   sync.Once
+	initing       bool
+	runtimeReady  bool
+	initEvt       *initEvent
+	active        *activeInvocation
+	diedWhileIdle bool
+	standbys      map[string]*standby
 }
 
 func newSupervisor(settings *Settings, log *FunctionLog) *Supervisor {
@@ -303,7 +308,11 @@ func (s *Supervisor) init(c *FunctionConfig, streamName string) InitResult {
 	if ok {
 		var proc RuntimeHandle
 		if image {
-			container := newContainerRuntime(s.memoryWatch(c.MemorySize), "/proc", 20*time.Millisecond, "/tmp/.lamina-runtime-expected")
+			s.launcherSet.Do(func() { s.launcher, s.launcherErr = listenLauncher(s.settings.Launcher) })
+			if s.launcherErr != nil {
+				agentLog("error", "the image function's launcher could not be set up", "error", s.launcherErr.Error())
+			}
+			container := newContainerRuntime(s.launcher, s.launcherErr, s.memoryWatch(c.MemorySize), s.log.sink("function"))
 			go func() {
 				<-container.appeared
 				startInitTimer()
@@ -352,9 +361,7 @@ func (s *Supervisor) init(c *FunctionConfig, streamName string) InitResult {
 		} else {
 			exit = proc.Kill()
 		}
-		if rp, isProcess := proc.(*RuntimeProcess); isProcess {
-			rp.closed(2 * time.Second)
-		}
+		proc.closed(2 * time.Second)
 	}
 	var failure *InitFailure
 	switch event.kind {

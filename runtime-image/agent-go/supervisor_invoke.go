@@ -236,9 +236,7 @@ func (s *Supervisor) invoke(inv *Invocation, c *FunctionConfig) InvocationReport
 		if !active.exited {
 			exit = proc.Kill()
 		}
-		if rp, isProcess := proc.(*RuntimeProcess); isProcess {
-			rp.closed(200 * time.Millisecond)
-		}
+		proc.closed(200 * time.Millisecond)
 		if active.timedOut {
 			end = InvocationEnd{Kind: "timeout"}
 		} else {
@@ -274,4 +272,7 @@ func (s *Supervisor) shutdown() {
 	}
 	<-stop
 	<-stopping
+	if s.launcher != nil {
+		s.launcher.close()
+	}
 }
