@@ -26,7 +26,7 @@ func answerFor(end InvocationEnd, requestID string, timeoutSeconds int) Answer {
 		return Answer{Body: responseTooLargePayload(maxRuntimePayloadBytes), ContentType: jsonType, FunctionError: true}
 	case "streamed":
 		if end.TooLarge {
-			return Answer{Body: responseTooLargePayload(maxStreamedResponseBytes), ContentType: end.ContentType, FunctionError: true}
+			return Answer{Body: responseTooLargePayload(MaxStreamedResponseBytes), ContentType: end.ContentType, FunctionError: true}
 		}
 		if !end.HasError {
 			return Answer{Body: []byte{}, ContentType: end.ContentType}

@@ -28,7 +28,7 @@ var artifactClient = &http.Client{Timeout: downloadTimeout}
 
 func fetchArtifact(rawURL string, maxBytes int64) ([]byte, *AgentError) {
 	fail := func(format string, args ...any) ([]byte, *AgentError) {
-		return nil, agentErr(errArtifactFetchFailed, 502, format, args...)
+		return nil, agentErr(ErrorTypeArtifactFetchFailed, 502, format, args...)
 	}
 	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {
 		info, err := os.Stat(u.Path)
@@ -75,7 +75,7 @@ func fetchArtifact(rawURL string, maxBytes int64) ([]byte, *AgentError) {
 func verifyDigest(data []byte, expected, label string) *AgentError {
 	sum := sha256.Sum256(data)
 	if actual := hex.EncodeToString(sum[:]); actual != expected {
-		return agentErr(errCodeVerificationFailed, 400, "The sha256 of the %s is %s; the configuration expects %s", label, actual, expected)
+		return agentErr(ErrorTypeCodeVerificationFailed, 400, "The sha256 of the %s is %s; the configuration expects %s", label, actual, expected)
 	}
 	return nil
 }
@@ -91,11 +91,11 @@ func labelled(err error, label string) *AgentError {
 	var aerr *AgentError
 	switch {
 	case errors.As(err, &zerr):
-		return agentErr(errInvalidZipFile, 400, "%s: %s", label, zerr.Message)
+		return agentErr(ErrorTypeInvalidZipFile, 400, "%s: %s", label, zerr.Message)
 	case errors.As(err, &aerr):
 		return agentErr(aerr.Type, aerr.Status, "%s: %s", label, aerr.Message)
 	default:
-		return agentErr(errExtractionFailed, 500, "%s: %s", label, err)
+		return agentErr(ErrorTypeExtractionFailed, 500, "%s: %s", label, err)
 	}
 }
 
@@ -118,7 +118,7 @@ func installArtifacts(c *FunctionConfig, taskRoot, optRoot string) (int64, *Agen
 				b, err := decodeInline(s.ref)
 				s.ref.Inline = "" // the bytes are not kept with the configuration
 				if err != nil {
-					errs[i] = agentErr(errInvalidConfig, 400, "%s: inline bytes are not base64", s.label)
+					errs[i] = agentErr(ErrorTypeInvalidConfig, 400, "%s: inline bytes are not base64", s.label)
 				}
 				downloads[i] = b
 			} else {

@@ -15,24 +15,6 @@ import (
 	"strings"
 )
 
-var runtimes = []string{
-	"nodejs18.x", "nodejs20.x", "nodejs24.x", "python3.11", "python3.13", "python3.14",
-	"java17", "java21", "provided", "provided.al2023",
-}
-
-var reservedEnvironmentKeys = []string{
-	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
-	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
-	"LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
-}
-
-const (
-	maxUnzippedBytesDefault = 262_144_000
-	maxInlineArtifactBytes  = 256 * 1024
-)
-
 var (
 	functionNamePattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,64}$`)
 	versionPattern      = regexp.MustCompile(`^(\$LATEST|[0-9]+)$`)
@@ -189,7 +171,7 @@ func checkFunctionConfig(input any) (*FunctionConfig, problems) {
 		}
 		c.Version = s
 	}
-	c.Runtime = enum("runtime", runtimes, "")
+	c.Runtime = enum("runtime", Runtimes, "")
 	if s, ok := str("handler", false); ok {
 		if !handlerPattern.MatchString(s) {
 			bad.add("handler", "must be 1-128 characters without whitespace")
@@ -233,8 +215,8 @@ func checkFunctionConfig(input any) (*FunctionConfig, problems) {
 		}
 		c.Region = s
 	}
-	c.InitializationType = enum("initializationType", []string{"on-demand", "provisioned-concurrency"}, "on-demand")
-	def := int64(maxUnzippedBytesDefault)
+	c.InitializationType = enum("initializationType", InitializationTypes, "on-demand")
+	def := int64(MaxUnzippedBytes)
 	if n, ok := intField("maxUnzippedBytes", 1, 1<<53, &def); ok {
 		c.MaxUnzippedBytes = n
 	}
@@ -290,7 +272,7 @@ func checkEnvironment(v any, bad *problems) map[string]string {
 }
 
 func isReservedKey(k string) bool {
-	for _, r := range reservedEnvironmentKeys {
+	for _, r := range ReservedEnvironmentKeys {
 		if r == k {
 			return true
 		}
@@ -320,8 +302,8 @@ func checkArtifact(field string, v any, bad *problems) *Artifact {
 		switch {
 		case !isString || !base64Pattern.MatchString(s):
 			bad.add(field+".inline", "Invalid base64-encoded string")
-		case len(s) > (maxInlineArtifactBytes+2)/3*4:
-			bad.add(field+".inline", "Too big: expected string to have <=%d characters", (maxInlineArtifactBytes+2)/3*4)
+		case len(s) > (MaxInlineArtifactBytes+2)/3*4:
+			bad.add(field+".inline", "Too big: expected string to have <=%d characters", (MaxInlineArtifactBytes+2)/3*4)
 		default:
 			a.Inline = s
 		}

@@ -15,7 +15,7 @@ func TestValidConfigGetsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.PackageType != "Zip" || c.Region != "us-east-1" || c.InitializationType != "on-demand" ||
-		c.MaxUnzippedBytes != maxUnzippedBytesDefault || len(c.Layers) != 0 || len(c.Environment) != 0 {
+		c.MaxUnzippedBytes != MaxUnzippedBytes || len(c.Layers) != 0 || len(c.Environment) != 0 {
 		t.Fatalf("defaults not filled in: %+v", c)
 	}
 }
@@ -24,7 +24,7 @@ func TestInvalidConfigNamesEveryField(t *testing.T) {
 	text := strings.Replace(strings.Replace(strings.Replace(validConfig, `"index.handler"`, `""`, 1),
 		`"nodejs20.x"`, `"cobol"`, 1), `"memorySize":128`, `"memorySize":64`, 1)
 	_, err := parseFunctionConfigJSON([]byte(text))
-	if err == nil || err.Type != errInvalidConfig || err.Status != 400 {
+	if err == nil || err.Type != ErrorTypeInvalidConfig || err.Status != 400 {
 		t.Fatalf("want a 400 InvalidParameterValueException, got %v", err)
 	}
 	for _, field := range []string{"handler: ", "runtime: ", "memorySize: "} {

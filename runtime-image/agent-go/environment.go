@@ -136,12 +136,12 @@ func (e *Environment) beginSpecialize(text []byte) (*FunctionConfig, chan struct
 	e.mu.Lock()
 	if e.state == "initializing" {
 		e.mu.Unlock()
-		return nil, nil, agentErr(errSpecializationInProgress, 409, "This environment is being specialised")
+		return nil, nil, agentErr(ErrorTypeSpecializationInProgress, 409, "This environment is being specialised")
 	}
 	if e.config != nil {
 		name := e.config.FunctionName
 		e.mu.Unlock()
-		return nil, nil, agentErr(errAlreadySpecialized, 409, "This environment is already specialised for %s", name)
+		return nil, nil, agentErr(ErrorTypeAlreadySpecialized, 409, "This environment is already specialised for %s", name)
 	}
 	c, err := parseFunctionConfigJSON(text)
 	if err != nil {

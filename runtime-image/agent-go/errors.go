@@ -2,22 +2,7 @@ package main
 
 import "fmt"
 
-// Error types of the agent's own refusals (operator/src/protocol/agent-http.ts).
-const (
-	errInvalidConfig            = "InvalidParameterValueException"
-	errCodeVerificationFailed   = "CodeVerificationFailedException"
-	errInvalidZipFile           = "InvalidZipFileException"
-	errArtifactFetchFailed      = "Lamina.ArtifactFetchFailed"
-	errExtractionFailed         = "Lamina.ExtractionFailed"
-	errAlreadySpecialized       = "Lamina.AlreadySpecialized"
-	errSpecializationInProgress = "Lamina.SpecializationInProgress"
-	errNotSpecialized           = "Lamina.NotSpecialized"
-	errEnvironmentBusy          = "Lamina.EnvironmentBusy"
-	errRequestTooLarge          = "RequestEntityTooLargeException"
-	errInvalidRequestContent    = "InvalidRequestContentException"
-	errNotFound                 = "Lamina.NotFound"
-	errService                  = "ServiceException"
-)
+// The error types of the agent's own refusals are generated: ErrorType* in protocol_gen.go.
 
 // AgentError is a typed refusal: a Lambda-style error type and an HTTP status. httpx.go is
 // the one place that puts one on the wire.
@@ -33,12 +18,12 @@ func agentErr(errorType string, status int, format string, args ...any) *AgentEr
 	return &AgentError{Type: errorType, Message: fmt.Sprintf(format, args...), Status: status}
 }
 
-func invalidConfig(msg string) *AgentError { return agentErr(errInvalidConfig, 400, "%s", msg) }
+func invalidConfig(msg string) *AgentError { return agentErr(ErrorTypeInvalidConfig, 400, "%s", msg) }
 
 func notSpecialized() *AgentError {
-	return agentErr(errNotSpecialized, 409, "This environment has no function yet; POST /lamina/v1/specialize first")
+	return agentErr(ErrorTypeNotSpecialized, 409, "This environment has no function yet; POST /lamina/v1/specialize first")
 }
 
 func environmentBusy() *AgentError {
-	return agentErr(errEnvironmentBusy, 503, "This environment is already running an invocation")
+	return agentErr(ErrorTypeEnvironmentBusy, 503, "This environment is already running an invocation")
 }

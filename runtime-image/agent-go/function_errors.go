@@ -13,8 +13,6 @@ const (
 	maxRuntimePayloadBytes = 6*1024*1024 + 100
 	// maxInvokeRequestBytes is a synchronous Invoke request's cap.
 	maxInvokeRequestBytes = 6 * 1024 * 1024
-	// maxStreamedResponseBytes is Lambda's cap on a streamed response.
-	maxStreamedResponseBytes = 20 * 1024 * 1024
 )
 
 type errorPayload struct {

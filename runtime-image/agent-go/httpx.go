@@ -32,9 +32,9 @@ func sendError(w http.ResponseWriter, err error) {
 	var ae *AgentError
 	if !errors.As(err, &ae) {
 		agentLog("error", "unexpected error", "error", err.Error())
-		ae = &AgentError{Type: errService, Message: err.Error(), Status: 500}
+		ae = &AgentError{Type: ErrorTypeService, Message: err.Error(), Status: 500}
 	}
-	sendJSON(w, ae.Status, errorPayload{ae.Type, ae.Message}, "X-Amzn-Errortype", ae.Type)
+	sendJSON(w, ae.Status, errorPayload{ae.Type, ae.Message}, HeaderErrorType, ae.Type)
 }
 
 // readBody reads up to limit bytes; past it the rest is drained and dropped and ok is false.

@@ -14,19 +14,12 @@ import (
 	"sync"
 )
 
-var invokePathPattern = regexp.MustCompile(`^/2015-03-31/functions/[^/]+/invocations$`)
+var invokePathPattern = regexp.MustCompile(InvokePathPattern)
 
 const (
 	maxSpecializeBytes   = 1024 * 1024
 	maxErrorTrailerBytes = 8 * 1024
-	invalidClientContext = "Client context must be a valid Base64-encoded JSON object."
 )
-
-// streamTrailers are how a streamed invoke ended, sent after its bytes.
-var streamTrailers = []string{
-	"X-Amz-Function-Error", "X-Lamina-Function-Error-Body", "X-Amz-Log-Result", "X-Lamina-Init-Duration-Ms",
-	"X-Lamina-Environment-Reset", "X-Lamina-Init-Start-Ms", "X-Lamina-Invoke-Start-Ms", "X-Lamina-Invoke-Duration-Ms",
-}
 
 type invokeServer struct{ env *Environment }
 
@@ -35,13 +28,13 @@ func (s *invokeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case r.Method == "POST" && invokePathPattern.MatchString(p):
 		err = s.invoke(w, r)
-	case r.Method == "GET" && p == "/healthz":
+	case r.Method == "GET" && p == PathHealth:
 		status, body := s.env.health()
 		sendJSON(w, status, body)
-	case r.Method == "POST" && p == "/lamina/v1/specialize":
+	case r.Method == "POST" && p == PathSpecialize:
 		err = s.specialize(w, r)
 	default:
-		err = agentErr(errNotFound, 404, "No route for %s %s", r.Method, p)
+		err = agentErr(ErrorTypeNotFound, 404, "No route for %s %s", r.Method, p)
 	}
 	if err != nil {
 		sendError(w, err)
@@ -75,7 +68,7 @@ func decodeClientContext(value string) (string, error) {
 	}
 	var decoded any
 	if err != nil || json.Unmarshal(raw, &decoded) != nil {
-		return "", agentErr(errInvalidRequestContent, 400, "%s", invalidClientContext)
+		return "", agentErr(ErrorTypeInvalidRequestContent, 400, "%s", InvalidClientContextMessage)
 	}
 	text, _ := json.Marshal(decoded)
 	var b strings.Builder
@@ -102,22 +95,22 @@ func utf16Pair(c rune) (rune, rune) {
 func outcomeHeaders(res *InvokeResult) map[string]string {
 	h := map[string]string{}
 	if res.FunctionError {
-		h["X-Amz-Function-Error"] = "Unhandled"
+		h[HeaderFunctionError] = "Unhandled"
 	}
 	if len(res.LogTail) > 0 {
-		h["X-Amz-Log-Result"] = base64.StdEncoding.EncodeToString(res.LogTail)
+		h[HeaderLogResult] = base64.StdEncoding.EncodeToString(res.LogTail)
 	}
 	if res.InitDurationMs != nil {
-		h["X-Lamina-Init-Duration-Ms"] = fixed2(*res.InitDurationMs)
+		h[HeaderInitDurationMs] = fixed2(*res.InitDurationMs)
 	}
 	if res.EnvironmentReset {
-		h["X-Lamina-Environment-Reset"] = "true"
+		h[HeaderEnvironmentReset] = "true"
 	}
 	if res.Phases.InitStartMs != nil {
-		h["X-Lamina-Init-Start-Ms"] = fixed2(*res.Phases.InitStartMs)
+		h[HeaderInitStartMs] = fixed2(*res.Phases.InitStartMs)
 	}
-	h["X-Lamina-Invoke-Start-Ms"] = fixed2(res.Phases.InvokeStartMs)
-	h["X-Lamina-Invoke-Duration-Ms"] = fixed2(res.Phases.InvokeDurationMs)
+	h[HeaderInvokeStartMs] = fixed2(res.Phases.InvokeStartMs)
+	h[HeaderInvokeDurationMs] = fixed2(res.Phases.InvokeDurationMs)
 	return h
 }
 
@@ -141,8 +134,8 @@ func (s *streamSink) Start(contentType string) {
 	s.started = true
 	h := s.w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("Trailer", strings.Join(streamTrailers, ", "))
-	h.Set("X-Amzn-Requestid", s.requestID)
+	h.Set("Trailer", strings.Join(StreamTrailers, ", "))
+	h.Set(HeaderRequestId, s.requestID)
 	s.w.WriteHeader(200)
 	s.rc.Flush()
 }
@@ -180,7 +173,7 @@ func (s *invokeServer) streamInvoke(w http.ResponseWriter, req *InvokeRequest) e
 		if len(body) > maxErrorTrailerBytes {
 			body = body[:maxErrorTrailerBytes]
 		}
-		trailers["X-Lamina-Function-Error-Body"] = base64.StdEncoding.EncodeToString(body)
+		trailers[HeaderFunctionErrorBody] = base64.StdEncoding.EncodeToString(body)
 	} else if !result.Streamed && len(result.Body) > 0 && !sink.broken {
 		w.Write(result.Body)
 	}
@@ -201,13 +194,13 @@ func (s *invokeServer) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		return agentErr(errRequestTooLarge, 413, "Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeRequestBytes)
+		return agentErr(ErrorTypeRequestTooLarge, 413, "Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeRequestBytes)
 	}
-	clientContext, err := decodeClientContext(r.Header.Get("X-Amz-Client-Context"))
+	clientContext, err := decodeClientContext(r.Header.Get(HeaderClientContext))
 	if err != nil {
 		return err
 	}
-	requestID := r.Header.Get("X-Amzn-Requestid")
+	requestID := r.Header.Get(HeaderRequestId)
 	if requestID == "" {
 		requestID = uuid()
 	}
@@ -216,12 +209,12 @@ func (s *invokeServer) invoke(w http.ResponseWriter, r *http.Request) error {
 		Body:      body,
 		// A synchronous Invoke payload is JSON whatever the client labelled it.
 		ContentType:        "application/json",
-		LogTail:            strings.EqualFold(r.Header.Get("X-Amz-Log-Type"), "tail"),
-		InvokedFunctionArn: r.Header.Get("X-Lamina-Invoked-Function-Arn"),
+		LogTail:            strings.EqualFold(r.Header.Get(HeaderLogType), "tail"),
+		InvokedFunctionArn: r.Header.Get(HeaderInvokedFunctionArn),
 		ClientContext:      clientContext,
-		TraceID:            callerTraceID(r.Header.Get("X-Amzn-Trace-Id"), r.Header.Get("Traceparent"), randomHexBytes),
+		TraceID:            callerTraceID(r.Header.Get(HeaderTraceId), r.Header.Get("Traceparent"), randomHexBytes),
 	}
-	if r.Header.Get("X-Lamina-Response-Stream") == "true" {
+	if r.Header.Get(HeaderResponseStream) == "true" {
 		return s.streamInvoke(w, req)
 	}
 	result, err := s.env.invoke(req)
@@ -231,8 +224,8 @@ func (s *invokeServer) invoke(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", result.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(result.Body)))
-	h.Set("X-Amzn-Requestid", requestID)
-	h.Set("X-Amz-Executed-Version", result.ExecutedVersion)
+	h.Set(HeaderRequestId, requestID)
+	h.Set(HeaderExecutedVersion, result.ExecutedVersion)
 	for k, v := range outcomeHeaders(result) {
 		h.Set(k, v)
 	}

@@ -286,7 +286,7 @@ func (a *RuntimeAPI) streamed(w http.ResponseWriter, r *http.Request, requestID 
 	sink := inv.Sink
 	limit := maxRuntimePayloadBytes
 	if sink != nil {
-		limit = maxStreamedResponseBytes
+		limit = MaxStreamedResponseBytes
 		sink.Start(contentType)
 	}
 	var chunks []byte

@@ -74,7 +74,7 @@ func readSettings(environ []string) (*Settings, error) {
 	}
 	s := &Settings{
 		Host:           get("LAMINA_AGENT_HOST", "0.0.0.0"),
-		InvokePort:     num("LAMINA_AGENT_PORT", 8080, 0, 65535),
+		InvokePort:     num("LAMINA_AGENT_PORT", AgentPort, 0, 65535),
 		RuntimeAPIPort: num("LAMINA_RUNTIME_API_PORT", 9001, 0, 65535),
 		TaskRoot:       path("LAMINA_TASK_ROOT", "/var/task"),
 		OptRoot:        path("LAMINA_OPT_ROOT", "/opt"),

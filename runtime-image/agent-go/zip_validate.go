@@ -28,7 +28,9 @@ type ZipError struct {
 
 func (e *ZipError) Error() string { return e.Message }
 
-func (e *ZipError) agentError() *AgentError { return agentErr(errInvalidZipFile, 400, "%s", e.Message) }
+func (e *ZipError) agentError() *AgentError {
+	return agentErr(ErrorTypeInvalidZipFile, 400, "%s", e.Message)
+}
 
 func zipRefusal(reason, format string, args ...any) *ZipError {
 	return &ZipError{reason, fmt.Sprintf(format, args...)}
