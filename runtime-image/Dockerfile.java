@@ -1,6 +1,5 @@
 # Lamina's Java runtime images: java21 (Debian trixie's openjdk-21) and java17 (bookworm's
-# openjdk-17), each on the runtime image of the same Debian release (the agent runs on its
-# Node.js). Built by runtime-image/build/build-offline.sh (targets runtime-java21 and
+# openjdk-17), each on the runtime image of the same Debian release (and its agent). Built by runtime-image/build/build-offline.sh (targets runtime-java21 and
 # runtime-java17), or with Docker from the repository root after the parent image:
 #   docker build -f runtime-image/Dockerfile.java -t lamina/runtime-java21:dev .
 #   docker build -f runtime-image/Dockerfile.java --build-arg DEBIAN_SUITE=bookworm \

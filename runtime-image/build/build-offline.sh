@@ -336,8 +336,14 @@ run_bundle() {
   [[ -e "$REPO_ROOT/$out" ]] || die "$out does not exist (and npm run $script did not make it)"
 }
 
-ensure_agent_bundle() {
-  run_bundle build:agent dist/agent/agent.mjs
+# The agent: a static Go binary (runtime-image/agent-go), rebuilt only when its sources or the
+# Go version changed (its build.sh keeps an input hash); standard library only, so offline.
+ensure_agent_binary() {
+  "$REPO_ROOT/runtime-image/agent-go/build.sh" "$REPO_ROOT/dist/agent/lamina-agent" >/dev/null \
+    2>"$BUILDAH_DIR/agent-go.log" || {
+    cat "$BUILDAH_DIR/agent-go.log" >&2
+    die "the agent's Go build failed"
+  }
   [[ -d "$REPO_ROOT/runtime-image/runtimes" ]] || die "runtime-image/runtimes/ does not exist"
 }
 
@@ -395,13 +401,13 @@ build_runtime_image() {
   local target="$1" suite="$2" name
   name="docker.io/lamina/$target:dev"
   ensure_base "$suite"
-  ensure_agent_bundle
+  ensure_agent_binary
   BUILD_ARGS=(--build-arg "DEBIAN_SUITE=$suite" --build-arg "NODEJS_MAJOR=$3" --build-arg "PYTHON_MINOR=$4")
   [[ $# -ge 5 ]] && BUILD_ARGS+=(--build-arg "STANDBY_RUNTIMES=$5")
   FROM_IMAGES=("$(base_image "$suite")")
   bud_if_changed "$REPO_ROOT/runtime-image/Dockerfile" "$name" runtime-image/sdks runtime-image/runtimes \
     runtime-image/agent/launcher \
-    dist/agent/agent.mjs
+    dist/agent/lamina-agent
   export_and_import "$name" "$target"
 }
 

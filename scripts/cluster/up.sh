@@ -63,9 +63,7 @@ kind_up() {
     "$kind" get kubeconfig --name "$KIND_CLUSTER_NAME" >"$KIND_KUBECONFIG"
   fi
   if [[ "${LAMINA_SKIP_IMAGES:-0}" != 1 ]]; then
-    if [[ ! -f "$REPO_ROOT/dist/agent/agent.mjs" ]] && grep -q '"build:agent"' "$REPO_ROOT/package.json"; then
-      (cd "$REPO_ROOT" && npm run --silent build:agent) >&2
-    fi
+    "$REPO_ROOT/runtime-image/agent-go/build.sh" >&2
     (cd "$REPO_ROOT" && docker build -q -f runtime-image/Dockerfile -t lamina/runtime:dev .) >&2
     "$kind" load docker-image lamina/runtime:dev --name "$KIND_CLUSTER_NAME" >&2
     if [[ -f "$REPO_ROOT/operator/Dockerfile" ]]; then
