@@ -33,8 +33,11 @@ export const SECRET_ENV_PREFIX = 'LAMINA_SECRET_';
 export const RUNTIME_UID = 993;
 export const RUNTIME_GID = 990;
 const MB_PER_VCPU = 1769;
-/** The agent's own memory (a Node.js process, ~75 MB resident at its peak), on top of memorySize. */
-export const AGENT_MEMORY_MIB = 96;
+/**
+ * The agent's own memory (runtime-image/agent-go, one Go process, ~13 MiB resident after
+ * thousands of invokes), on top of memorySize.
+ */
+export const AGENT_MEMORY_MIB = 32;
 
 /** "$LATEST" is not a valid label value. */
 export function versionLabel(version: string): string {

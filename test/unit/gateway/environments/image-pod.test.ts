@@ -86,7 +86,7 @@ describe('image function environment pod', () => {
 
   it("holds the function's container to memorySize and the agent to its own allowance; locks both down", () => {
     assert.deepEqual(fnContainer.resources?.limits, { memory: '256Mi' });
-    assert.deepEqual(agent.resources?.limits, { memory: '96Mi' });
+    assert.deepEqual(agent.resources?.limits, { memory: '32Mi' });
     for (const c of [fnContainer, agent]) {
       assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
       assert.equal(c.securityContext?.allowPrivilegeEscalation, false);

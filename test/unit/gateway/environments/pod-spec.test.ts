@@ -45,10 +45,10 @@ describe('environment pod spec', () => {
   });
 
   it("sizes memory as the function's plus the agent's, CPU in proportion (1769 MB = 1 vCPU), request only", () => {
-    assert.equal(AGENT_MEMORY_MIB, 96);
+    assert.equal(AGENT_MEMORY_MIB, 32);
     assert.deepEqual(container.resources, {
-      requests: { cpu: '1000m', memory: '1865Mi' },
-      limits: { memory: '1865Mi' },
+      requests: { cpu: '1000m', memory: '1801Mi' },
+      limits: { memory: '1801Mi' },
     });
     assert.equal(cpuRequestMillis(128), 72);
   });
