@@ -28,7 +28,7 @@ if [[ -x "$OUT" && "$(cat "$STAMP" 2>/dev/null)" == "$hash" ]]; then
   exit 0
 fi
 mkdir -p "$(dirname "$OUT")"
-(cd "$MODULE_DIR" && go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$OUT.tmp" .)
-mv "$OUT.tmp" "$OUT"
+(cd "$MODULE_DIR" && go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$OUT.$$.tmp" .)
+mv "$OUT.$$.tmp" "$OUT"
 echo "$hash" >"$STAMP"
 echo "$OUT"

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,33 @@ export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 export const fixturesDir = join(repoRoot, 'test/fixtures/functions');
 /** Upper bound for any single wait, so a broken agent fails a test instead of hanging it. */
 export const WAIT_MS = 20_000;
+
+// ---- the agent under test ----------------------------------------------------------------
+
+/**
+ * The image's agent (runtime-image/agent-go), built here once per run into the cache
+ * (build.sh skips a build whose inputs are unchanged); no Go fails the run. LAMINA_AGENT_BIN
+ * runs another compiled agent; LAMINA_AGENT_ENTRY runs the Node.js agent's bundle
+ * (dist/agent/agent.mjs) and LAMINA_AGENT=node its sources (runtime-image/agent/src).
+ */
+let builtAgent: string | undefined;
+export function agentCommand(): [string, string[]] {
+  if (process.env.LAMINA_AGENT_BIN) return [process.env.LAMINA_AGENT_BIN, []];
+  if (process.env.LAMINA_AGENT_ENTRY) return [process.execPath, [process.env.LAMINA_AGENT_ENTRY]];
+  if (process.env.LAMINA_AGENT === 'node')
+    return [process.execPath, ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')]];
+  if (!builtAgent) {
+    const cache = process.env.LAMINA_CACHE ?? join(homedir(), '.cache/lamina');
+    const out = join(cache, 'agent-go/lamina-agent');
+    const build = spawnSync(join(repoRoot, 'runtime-image/agent-go/build.sh'), [out], { encoding: 'utf8' });
+    if (build.status !== 0)
+      throw new Error(
+        `building the agent (runtime-image/agent-go/build.sh) failed:\n${build.stderr}${build.error ?? ''}`,
+      );
+    builtAgent = out;
+  }
+  return [builtAgent, []];
+}
 
 // ---- zips -------------------------------------------------------------------------------
 
@@ -236,12 +263,8 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentProce
   // The image links /var/node_modules (beside the task root) to the runtime's node_modules.
   const runtimeModules = join(env.LAMINA_RUNTIME_DIR ?? '', 'node_modules');
   if (existsSync(runtimeModules)) symlinkSync(runtimeModules, join(tmp, 'node_modules'));
-  // LAMINA_AGENT_BIN runs a compiled agent (runtime-image/agent-go) with no arguments;
-  // LAMINA_AGENT_ENTRY runs a built bundle (dist/agent/agent.mjs) instead of the sources.
-  const bin = process.env.LAMINA_AGENT_BIN;
-  const entry = process.env.LAMINA_AGENT_ENTRY;
-  const args = entry ? [entry] : ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')];
-  const child = spawn(bin ?? process.execPath, bin ? [] : args, {
+  const [command, args] = agentCommand();
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
