@@ -9,10 +9,19 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets another: the pod gives the
+// agent 32 MiB beside the function (AGENT_MEMORY_MIB), so garbage is collected before a large
+// artifact download doubles the heap towards it.
+const memoryLimit = 24 << 20
+
 func main() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	settings, err := readSettings(os.Environ())
 	var initial *FunctionConfig
 	if err == nil && settings.FunctionJSON != "" {
