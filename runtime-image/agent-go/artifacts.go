@@ -150,7 +150,7 @@ func installArtifacts(c *FunctionConfig, taskRoot, optRoot string) (int64, *Agen
 		if zerr != nil {
 			return 0, labelled(zerr, s.label)
 		}
-		plan, total, zerr := validateZipEntries(archive.Entries, maxZipEntries, c.MaxUnzippedBytes, used)
+		plan, total, zerr := validateZipEntries(archive.Entries, MaxZipEntries, c.MaxUnzippedBytes, used)
 		if zerr != nil {
 			return 0, labelled(zerr, s.label)
 		}

@@ -49,7 +49,7 @@ func openZip(data []byte) (*ZipArchive, *ZipError) {
 			Encrypted:        f.Flags&1 != 0,
 			Mode:             (f.ExternalAttrs >> 16) & 0o7777,
 		}
-		if info.Kind == "symlink" && info.UncompressedSize <= maxSymlinkTargetBytes && !info.Encrypted {
+		if info.Kind == "symlink" && info.UncompressedSize <= MaxSymlinkTargetBytes && !info.Encrypted {
 			target, zerr := a.inflate(i, info.UncompressedSize)
 			if zerr != nil {
 				return nil, zerr

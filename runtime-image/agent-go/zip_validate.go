@@ -14,12 +14,6 @@ import (
 	"strings"
 )
 
-const (
-	maxZipEntries         = 100_000
-	maxSymlinkTargetBytes = 4096
-	maxSegmentBytes       = 255
-)
-
 // ZipError is an InvalidZipFileException with the reason it was refused.
 type ZipError struct {
 	Reason  string
@@ -86,8 +80,8 @@ func splitEntryName(name string) ([]string, *ZipError) {
 		}
 	}
 	for _, s := range segments {
-		if len(s) > maxSegmentBytes {
-			return nil, zipRefusal("InvalidEntryName", "Entry '%s' has a path segment longer than %d bytes", name, maxSegmentBytes)
+		if len(s) > MaxSegmentBytes {
+			return nil, zipRefusal("InvalidEntryName", "Entry '%s' has a path segment longer than %d bytes", name, MaxSegmentBytes)
 		}
 	}
 	return segments, nil
@@ -158,7 +152,7 @@ func validateZipEntries(entries []ZipEntryInfo, maxEntries int, maxUnzipped, use
 			planned.Size = 0
 		}
 		if e.Kind == "symlink" {
-			if _, ok := resolveLinkTarget(p, e.LinkTarget); e.UncompressedSize > maxSymlinkTargetBytes || !ok {
+			if _, ok := resolveLinkTarget(p, e.LinkTarget); e.UncompressedSize > MaxSymlinkTargetBytes || !ok {
 				return nil, 0, zipRefusal("UnsafeSymlink", "Symlink '%s' -> '%s' points outside the extraction directory", p, e.LinkTarget)
 			}
 			planned.LinkTarget = e.LinkTarget

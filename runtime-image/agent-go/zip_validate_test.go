@@ -28,7 +28,7 @@ func TestZipRefusals(t *testing.T) {
 		{"method", []ZipEntryInfo{{Name: "m", Kind: "file", Method: 12}}, "UnsupportedEntry"},
 	}
 	for _, c := range cases {
-		_, _, err := validateZipEntries(c.entries, maxZipEntries, 1000, 0)
+		_, _, err := validateZipEntries(c.entries, MaxZipEntries, 1000, 0)
 		if err == nil || err.Reason != c.reason {
 			t.Errorf("%s: want %s, got %v", c.what, c.reason, err)
 		}
@@ -42,7 +42,7 @@ func TestZipPlanKeepsSafeLinksAndCountsBytes(t *testing.T) {
 		{Name: "lib/libfoo.so", Kind: "symlink", LinkTarget: "libfoo.so.1", UncompressedSize: 11},
 		{Name: "bootstrap", Kind: "file", Method: 0, Mode: 0o755, UncompressedSize: 5},
 		{Name: "./", Kind: "directory"},
-	}, maxZipEntries, 1000, 0)
+	}, MaxZipEntries, 1000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestZipPlanKeepsSafeLinksAndCountsBytes(t *testing.T) {
 }
 
 func TestZipBudgetCountsEarlierArchives(t *testing.T) {
-	if _, _, err := validateZipEntries([]ZipEntryInfo{file("a", 10)}, maxZipEntries, 100, 95); err == nil || err.Reason != "UnzippedSizeTooLarge" {
+	if _, _, err := validateZipEntries([]ZipEntryInfo{file("a", 10)}, MaxZipEntries, 100, 95); err == nil || err.Reason != "UnzippedSizeTooLarge" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -8,6 +8,7 @@
 export { corrupt, inflateBounded, openZip, type ZipArchive } from './archive.js';
 export {
   InvalidZipFileError,
+  MAX_SEGMENT_BYTES,
   MAX_SYMLINK_TARGET_BYTES,
   MAX_UNZIPPED_BYTES,
   MAX_ZIP_ENTRIES,

@@ -12,7 +12,7 @@ export { MAX_UNZIPPED_BYTES };
 /** Lambda states no entry-count limit; this bounds inode and metadata work per archive. */
 export const MAX_ZIP_ENTRIES = 100_000;
 export const MAX_SYMLINK_TARGET_BYTES = 4096;
-const MAX_SEGMENT_BYTES = 255;
+export const MAX_SEGMENT_BYTES = 255;
 
 export type ZipRejectionReason =
   | 'CorruptArchive'
