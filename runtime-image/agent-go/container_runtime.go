@@ -210,6 +210,7 @@ type ContainerRuntime struct {
 	outputArrived chan struct{}
 	outputClosed  chan struct{}
 	mu            sync.Mutex
+	output        *pipeCopier
 	pid           int
 	killing       bool
 	finished      bool
@@ -255,11 +256,19 @@ func (c *ContainerRuntime) onReport(report LaunchReport) {
 // onOutput copies the entry point's stdout and stderr into the function log; a full log blocks
 // the copy, and so the entry point.
 func (c *ContainerRuntime) onOutput(conn net.Conn) {
+	stream, ok := conn.(outputStream)
+	if !ok {
+		conn.Close()
+		return
+	}
+	copier := &pipeCopier{r: stream, out: c.log}
+	c.mu.Lock()
+	c.output = copier
+	c.mu.Unlock()
 	close(c.outputArrived)
 	go func() {
 		defer close(c.outputClosed)
-		defer conn.Close()
-		_, _ = io.Copy(c.log, conn)
+		copier.run()
 	}()
 }
 
@@ -313,7 +322,16 @@ func (c *ContainerRuntime) closed(d time.Duration) {
 
 func (c *ContainerRuntime) Exited() <-chan struct{} { return c.exited }
 func (c *ContainerRuntime) Memory() MemoryWatch     { return c.memory }
-func (c *ContainerRuntime) Drain()                  {}
+
+// Drain waits (at most ~10 ms) until what the entry point wrote before answering is in the log.
+func (c *ContainerRuntime) Drain() {
+	c.mu.Lock()
+	output := c.output
+	c.mu.Unlock()
+	if output != nil {
+		drainCopiers([]*pipeCopier{output})
+	}
+}
 
 func (c *ContainerRuntime) Exit() ExitInfo {
 	<-c.exited

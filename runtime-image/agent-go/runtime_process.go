@@ -169,10 +169,12 @@ func (p *RuntimeProcess) Shutdown(grace time.Duration) ExitInfo {
 }
 
 // Drain waits until the pipes hold nothing unread and no copy is in flight (at most ~10 ms).
-func (p *RuntimeProcess) Drain() {
+func (p *RuntimeProcess) Drain() { drainCopiers(p.pipes) }
+
+func drainCopiers(copiers []*pipeCopier) {
 	for i := 0; i < 50; i++ {
 		idle := true
-		for _, c := range p.pipes {
+		for _, c := range copiers {
 			if !c.idle() {
 				idle = false
 			}
@@ -196,9 +198,15 @@ func (p *RuntimeProcess) closed(d time.Duration) {
 	}
 }
 
-// pipeCopier copies one output pipe into the log; a full log blocks it, and so the runtime.
+// outputStream is a runtime's output: a pipe, or an image function's output socket.
+type outputStream interface {
+	io.ReadCloser
+	syscall.Conn
+}
+
+// pipeCopier copies one output stream into the log; a full log blocks it, and so the runtime.
 type pipeCopier struct {
-	r        *os.File
+	r        outputStream
 	out      io.Writer
 	mu       sync.Mutex
 	inFlight bool
@@ -266,8 +274,8 @@ func lookPathIn(command, path string) string {
 	return command
 }
 
-// pendingBytes is what a pipe holds unread (FIONREAD).
-func pendingBytes(f *os.File) int {
+// pendingBytes is what a pipe or a stream socket holds unread (FIONREAD).
+func pendingBytes(f syscall.Conn) int {
 	raw, err := f.SyscallConn()
 	if err != nil {
 		return 0
