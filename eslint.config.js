@@ -47,7 +47,7 @@ export default tseslint.config(
   },
   {
     // Modules meet at their index.ts (ARCHITECTURE.md); tests may reach inside.
-    files: ['operator/src/**/*.ts', 'runtime-image/agent/src/**/*.ts'],
+    files: ['operator/src/**/*.ts'],
     plugins: { lamina },
     rules: { 'lamina/module-boundaries': 'error' },
   },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles Lamina's programs into single ES module files for the images: small images,
 // no node_modules to copy, and fast process start (which the cold-start path pays for).
-//   node scripts/bundle.mjs [agent] [operator]     (default: both)
+//   node scripts/bundle.mjs [operator]     (default: all)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
@@ -31,7 +31,6 @@ function copyNativeModules(outdir) {
 }
 
 const targets = {
-  agent: { entryPoints: { agent: 'runtime-image/agent/src/main.ts' }, outdir: 'dist/agent' },
   operator: {
     entryPoints: {
       'main-operator': 'operator/src/bin/operator.ts',

@@ -322,8 +322,8 @@ EOF2
     --port 5000 --label "org.opencontainers.image.version=$REGISTRY_VERSION"
 }
 
-# The bundles come from another part of the repo (`npm run build:agent` /
-# `build:operator`, esbuild, about a second): rebuilt every time so the image never
+# The bundles come from another part of the repo (`npm run build:operator`, esbuild,
+# about a second): rebuilt every time so the image never
 # carries a stale bundle; an unchanged bundle hashes the same and rebuilds nothing.
 run_bundle() {
   local script="$1" out="$2"
@@ -412,7 +412,7 @@ build_runtime_image() {
 }
 
 # build_java_image <target> <suite> <runtime image it extends> <java major>: a JRE and the
-# Java runtime interface client on top of a runtime image (the agent runs on its Node.js).
+# Java runtime interface client on top of a runtime image (whose agent it keeps).
 build_java_image() {
   local target="$1" suite="$2" parent="docker.io/lamina/$3:dev" name="docker.io/lamina/$1:dev"
   BUILD_ARGS=(--build-arg "DEBIAN_SUITE=$suite" --build-arg "RUNTIME_IMAGE=$parent" --build-arg "JAVA_MAJOR=$4")

@@ -1,16 +1,13 @@
 // ESLint rule lamina/module-boundaries: a module is a folder directly under operator/src
-// (api, protocol, shared, kube, zip, store, controller, gateway, cli …) or the agent
-// (runtime-image/agent/src). Code outside a module reaches it only through its index.ts;
+// (api, protocol, shared, kube, zip, store, controller, gateway, cli …). Code outside a module
+// reaches it only through its index.ts;
 // inside a module, files import each other freely. Tests are exempt (they test internals).
 import { dirname, relative, resolve, sep } from 'node:path';
-
-const AGENT_ROOT = 'runtime-image/agent/src';
 
 /** The module a repository-relative path belongs to, or undefined (entry points, tests …). */
 export function moduleOf(path) {
   const parts = path.split('/');
   if (path.startsWith('operator/src/') && parts.length > 3) return `operator/src/${parts[2]}`;
-  if (path.startsWith(`${AGENT_ROOT}/`)) return AGENT_ROOT;
   return undefined;
 }
 

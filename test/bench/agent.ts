@@ -7,14 +7,12 @@
 // - Init duration (runtime start until its first /next) and whole specialisation time
 //   (download + verify + extract + Init) of a generic agent, per runtime.
 // The agent runs as the image runs it: the Go binary (runtime-image/agent-go, built by the
-// harness); LAMINA_AGENT=node measures the Node.js agent's esbuild bundle under plain node.
-import { spawn, spawnSync } from 'node:child_process';
+// harness); LAMINA_AGENT_BIN=<path> measures another build of it.
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import {
   functionConfig,
   pythonVersion,
-  repoRoot,
   startAgent,
   startArtifactStore,
   zipOf,
@@ -138,14 +136,6 @@ const row = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 
 async function main() {
-  if (process.env.LAMINA_AGENT === 'node') {
-    const bundle = spawnSync(process.execPath, ['scripts/bundle.mjs', 'agent'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
-    if (bundle.status !== 0) throw new Error('bundling the agent failed');
-    process.env.LAMINA_AGENT_ENTRY = join(repoRoot, 'dist/agent/agent.mjs');
-  }
   const store = await startArtifactStore();
   const echo = await startEchoServer();
   try {

@@ -4,7 +4,8 @@
 //  1. `openZip` (archive.ts) parses the central directory into plain `ZipEntryInfo` records;
 //  2. `validateZipEntries` (validation.ts) is pure: records → extraction plan, or a typed
 //     `InvalidZipFileError`, before a single byte is written.
-// Extraction (writing the plan) is the agent's: runtime-image/agent/src/zip-extract.ts.
+// Extraction (writing the plan) is the agent's: runtime-image/agent-go/zip_extract.go, which
+// takes these limits through the generated protocol_gen.go.
 export { corrupt, inflateBounded, openZip, type ZipArchive } from './archive.js';
 export {
   InvalidZipFileError,

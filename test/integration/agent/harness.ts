@@ -21,15 +21,11 @@ export const WAIT_MS = 20_000;
 /**
  * The image's agent (runtime-image/agent-go), built here once per run into the cache
  * (build.sh skips a build whose inputs are unchanged); no Go fails the run. LAMINA_AGENT_BIN
- * runs another compiled agent; LAMINA_AGENT_ENTRY runs the Node.js agent's bundle
- * (dist/agent/agent.mjs) and LAMINA_AGENT=node its sources (runtime-image/agent/src).
+ * runs another compiled agent.
  */
 let builtAgent: string | undefined;
 export function agentCommand(): [string, string[]] {
   if (process.env.LAMINA_AGENT_BIN) return [process.env.LAMINA_AGENT_BIN, []];
-  if (process.env.LAMINA_AGENT_ENTRY) return [process.execPath, [process.env.LAMINA_AGENT_ENTRY]];
-  if (process.env.LAMINA_AGENT === 'node')
-    return [process.execPath, ['--import', 'tsx', join(repoRoot, 'runtime-image/agent/src/main.ts')]];
   if (!builtAgent) {
     const cache = process.env.LAMINA_CACHE ?? join(homedir(), '.cache/lamina');
     const out = join(cache, 'agent-go/lamina-agent');
