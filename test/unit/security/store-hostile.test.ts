@@ -1,4 +1,4 @@
-// Hostile zips at the artifact store's upload endpoint (what test/unit/agent/zip.test.ts
+// Hostile zips at the artifact store's upload endpoint (what test/unit/zip/validation.test.ts
 // proves of the pure validation, shown here end to end through HTTP): each is refused with a
 // typed reason and nothing is stored. And the store's auth gate in front of the body.
 import assert from 'node:assert/strict';
@@ -91,7 +91,7 @@ describe('hostile zips at the store upload endpoint', () => {
 
   // More than MAX_ZIP_ENTRIES (100 000) entries needs ZIP64 and ~20 s of CPU to build and
   // parse here; the limit itself is proven on the pure validation with a small maxEntries
-  // (test/unit/agent/zip.test.ts "refuses too many entries").
+  // (test/unit/zip/validation.test.ts "refuses too many entries").
 
   it('stored none of them', async () => {
     const list = await app.inject({ method: 'GET', url: '/blobs' });
@@ -100,7 +100,7 @@ describe('hostile zips at the store upload endpoint', () => {
 
   it('accepts a header that understates the size: the agent refuses it at extraction (defence in depth)', async () => {
     // The store checks declared sizes; inflated bytes are counted by the agent
-    // (test/unit/agent/zip.test.ts "counts inflated bytes …"). Recorded here so a change is noticed.
+    // (runtime-image/agent-go/zip_extract_test.go, TestInflatedBytesAreCountedAndChecked). Recorded here so a change is noticed.
     const res = await upload(rawZip([{ name: 'liar', data: 'x'.repeat(5000), declaredSize: 10 }]));
     assert.ok([201, 400].includes(res.statusCode), res.body);
   });
