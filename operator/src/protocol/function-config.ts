@@ -128,19 +128,3 @@ export const functionConfigSchema = z
 
 /** A validated configuration, as the agent runs it and as the gateway sends it (all defaults filled). */
 export type FunctionConfig = z.infer<typeof functionConfigSchema>;
-
-/**
- * Validates untrusted JSON (already parsed): the configuration, or the problems, each naming
- * its field, in one line.
- */
-export function checkFunctionConfig(
-  input: unknown,
-): { ok: true; config: FunctionConfig } | { ok: false; problems: string } {
-  const result = functionConfigSchema.safeParse(input);
-  if (result.success) return { ok: true, config: result.data };
-  const problems = result.error.issues.map((issue) => {
-    const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `${where}: ${issue.message}`;
-  });
-  return { ok: false, problems: problems.join('; ') };
-}
