@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 const runtimePrefix = "/2018-06-01/runtime/"
@@ -268,11 +267,7 @@ func (a *RuntimeAPI) complete(w http.ResponseWriter, r *http.Request, requestID,
 	}
 	a.events.onOutcome(requestID, outcome)
 	a.m.Unlock()
-	if ok {
-		acceptedOK(w)
-	} else {
-		payloadTooLarge(w, maxRuntimePayloadBytes)
-	}
+	answerPosted(w, ok)
 }
 
 // streamed takes a streaming response (chunked, errors in trailers). With a sink each chunk goes
@@ -369,11 +364,14 @@ func (a *RuntimeAPI) initError(w http.ResponseWriter, r *http.Request) {
 	a.m.Lock()
 	a.events.onInitError(body, errorType)
 	a.m.Unlock()
-	if ok {
+	answerPosted(w, ok)
+}
+
+// answerPosted is the runtime's answer to a posted result: 202, or 413 when it was too large.
+func answerPosted(w http.ResponseWriter, withinLimit bool) {
+	if withinLimit {
 		acceptedOK(w)
 	} else {
 		payloadTooLarge(w, maxRuntimePayloadBytes)
 	}
 }
-
-var _ = strings.TrimSpace

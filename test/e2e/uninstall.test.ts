@@ -98,21 +98,23 @@ describe('helm uninstall and install', () => {
 
   after(async () => {
     // A failure above must not leave the cluster without Lamina, or on the test's images.
-    if (!restored) {
-      await helm(
-        'upgrade',
-        '--install',
-        'lamina',
-        'charts/lamina',
-        '--namespace',
-        NAMESPACE,
-        ...restoreArgs,
-        '--wait',
-        '--timeout',
-        '5m',
-      );
-    }
+    if (!restored) await restoreRelease();
   });
+
+  /** The release with the values saved before the test (installed again if it is gone). */
+  const restoreRelease = () =>
+    helm(
+      'upgrade',
+      '--install',
+      'lamina',
+      'charts/lamina',
+      '--namespace',
+      NAMESPACE,
+      ...restoreArgs,
+      '--wait',
+      '--timeout',
+      '5m',
+    );
 
   it('removes the components and keeps the functions, CRDs and stored code', async () => {
     await helm('uninstall', 'lamina', '--namespace', NAMESPACE, '--wait');
@@ -215,17 +217,7 @@ describe('helm uninstall and install', () => {
   });
 
   it('restores the release as npm run up installed it', async () => {
-    await helm(
-      'upgrade',
-      'lamina',
-      'charts/lamina',
-      '--namespace',
-      NAMESPACE,
-      ...restoreArgs,
-      '--wait',
-      '--timeout',
-      '5m',
-    );
+    await restoreRelease();
     restored = true;
     const { stdout } = await helm('get', 'values', 'lamina', '--namespace', NAMESPACE, '--output', 'json');
     assert.deepEqual(JSON.parse(stdout), savedValues);

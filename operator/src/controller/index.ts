@@ -3,5 +3,5 @@ export * from './config.js';
 export * from './layer-pins.js';
 export * from './operator.js';
 export * from './reasons.js';
-export { RegistryClient, type RegistrySession } from './registry-client.js';
+export { MANIFEST_TYPES, RegistryClient, type RegistrySession } from './registry-client.js';
 export { imageResolutionPending, RESOLVE_IMAGE_ANNOTATION } from './image-resolution.js';

@@ -5,20 +5,10 @@
 // when imageConfig.entryPoint does not already say what to run. Anonymous access with the
 // registry's token challenge answered anonymously, as the operator resolves tags; an image a
 // registry serves only with credentials needs imageConfig.entryPoint (and command).
-import { RegistryClient, type RegistrySession } from '../../controller/index.js';
+import { MANIFEST_TYPES, RegistryClient, type RegistrySession } from '../../controller/index.js';
 import { parseImageReference } from '../../api/index.js';
 import type { ImageDefaults } from './image-pod.js';
 import { FunctionEnvironmentError } from './types.js';
-
-const INDEX_TYPES = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
-const MANIFEST_ACCEPT = [
-  ...INDEX_TYPES,
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 interface Descriptor {
   digest?: string;
@@ -99,7 +89,7 @@ export class ImageConfigReader {
         );
       return res.json();
     };
-    let manifest = (await get(`manifests/${ref.digest}`, MANIFEST_ACCEPT)) as {
+    let manifest = (await get(`manifests/${ref.digest}`, MANIFEST_TYPES)) as {
       mediaType?: string;
       manifests?: Descriptor[];
       config?: Descriptor;
@@ -108,7 +98,7 @@ export class ImageConfigReader {
       const architecture = this.options.architecture ?? ociArchitecture(process.arch);
       const digest = platformManifest(manifest, architecture);
       if (!digest) throw new Error(`image ${uri} has no linux/${architecture} manifest`);
-      manifest = (await get(`manifests/${digest}`, MANIFEST_ACCEPT)) as typeof manifest;
+      manifest = (await get(`manifests/${digest}`, MANIFEST_TYPES)) as typeof manifest;
     }
     const configDigest = manifest.config?.digest;
     if (!configDigest) throw new Error(`image ${uri}: its manifest names no config`);
