@@ -216,8 +216,9 @@ async function main() {
   const poolReady = (n: number) =>
     waitFor(
       `${n} ready pool pods`,
+      // Every gateway replica's pool pods count (each replica keeps its own pool).
       async () =>
-        (await live('lamina.dev/pool=true')) // each gateway replica's pool pods.filter(isReady).length >= n
+        (await live('lamina.dev/pool=true')).filter(isReady).length >= n
           ? true
           : undefined,
       120_000,
