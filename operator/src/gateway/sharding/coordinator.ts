@@ -221,6 +221,11 @@ export class ShardCoordinator {
   private renew(): Promise<void> {
     this.renewing ??= (async () => {
       const started = this.options.clock.now();
+      // Past the fence already (this process stalled, or the last renewals failed): let go of
+      // the shards before renewing, so that a renewal that succeeds now cannot make shards
+      // another replica took meanwhile look served here again; the next round takes back
+      // only those the Leases still say are this replica's.
+      if (!this.fresh(started)) this.fence();
       try {
         await this.renewMember();
         this.lastRenewal = started;
@@ -259,8 +264,10 @@ export class ShardCoordinator {
     if (!this.fresh(clock.now())) return; // fenced until a renewal succeeds
     await this.observe();
     const now = clock.now();
-    const live = liveMembers(this.observations, now, leaseDurationMs).filter(
-      (m) => m !== identity || !this.leaving,
+    const alive = new Set(liveMembers(this.observations, now, leaseDurationMs));
+    // The ring: live members that are not leaving (this replica unless it is).
+    const live = [...alive].filter((m) =>
+      m === identity ? !this.leaving : !this.observations.get(m)?.leaving,
     );
     if (!this.leaving && !live.includes(identity)) live.push(identity);
     live.sort();
@@ -287,7 +294,7 @@ export class ShardCoordinator {
       }
     }
 
-    const plan = planShards(identity, live, this.shards, shardCount);
+    const plan = planShards(identity, live, this.shards, shardCount, alive);
     if (!this.leaving) {
       const won = await Promise.all(plan.acquire.map((shard) => this.writeHolder(shard, identity)));
       plan.acquire.forEach((shard, i) => {
@@ -386,16 +393,13 @@ export class ShardCoordinator {
       if (kind === 'member') {
         const member = lease.spec?.holderIdentity;
         if (!member) continue;
-        if (
-          lease.metadata?.annotations?.[LEAVING_ANNOTATION] === 'true' &&
-          member !== this.options.identity
-        ) {
-          continue; // stopping: as good as gone for planning; it still finishes its shards' work
-        }
+        // A stopping member gets no shards, but keeps those it holds until it releases them.
+        const leaving = lease.metadata?.annotations?.[LEAVING_ANNOTATION] === 'true';
         seen.add(member);
         const renewTime = String(lease.spec?.renewTime ?? '');
         const previous = this.observations.get(member);
-        if (previous?.renewTime !== renewTime) this.observations.set(member, { renewTime, observedAt: now });
+        if (previous?.renewTime !== renewTime) this.observations.set(member, { renewTime, observedAt: now, leaving });
+        else previous.leaving = leaving;
         const address = lease.metadata?.annotations?.[ADDRESS_ANNOTATION];
         if (address) this.addresses.set(member, address);
       } else if (kind === 'shard' && name.startsWith(SHARD_PREFIX)) {

@@ -51,22 +51,25 @@ export interface ShardDecisions {
 }
 
 /**
- * What `self` should do with each shard, given the live members (including itself, unless it
- * is leaving) and the holders it observed. A shard held by a live member is never taken: its
- * holder hands it over after finishing the work it has in flight.
+ * What `self` should do with each shard. `ring` is the members shards are planned over: the
+ * live ones that are not leaving (including `self`, unless it is leaving). `alive` is every
+ * member still renewing, leaving ones too. A shard held by an alive member is never taken, not
+ * even from one that is leaving: its holder hands it over after finishing the work it has in
+ * flight on the shard's environments, and only then may another replica use them. A shard is
+ * taken when it is free or its holder stopped renewing.
  */
 export function planShards(
   self: string,
-  live: readonly string[],
+  ring: readonly string[],
   shards: ReadonlyMap<number, ShardView>,
   shardCount: number,
+  alive: ReadonlySet<string> = new Set(ring),
 ): ShardDecisions {
-  const alive = new Set(live);
   const acquire: number[] = [];
   const handOver: number[] = [];
   for (let shard = 0; shard < shardCount; shard++) {
     const holder = shards.get(shard)?.holder ?? '';
-    const owner = desiredOwner(shard, live);
+    const owner = desiredOwner(shard, ring);
     if (holder === self) {
       if (owner !== self) handOver.push(shard);
     } else if (owner === self && (holder === '' || !alive.has(holder))) {
@@ -95,6 +98,8 @@ export function unreservedShare(liveMembers: number): number {
 export interface MemberObservation {
   renewTime: string;
   observedAt: number;
+  /** The member is stopping: no shards are planned for it, but it still holds what it has. */
+  leaving?: boolean;
 }
 
 export function liveMembers(

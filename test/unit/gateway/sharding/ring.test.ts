@@ -69,6 +69,20 @@ describe('planShards', () => {
     );
   });
 
+  it('never takes a shard from a member that is leaving but still renews; takes it once released', () => {
+    // gw-c is stopping: the ring plans without it, but it still finishes its invocations.
+    const shards = new Map(mine.map((s) => [s, { holder: 'gw-c' }]));
+    const alive = new Set(['gw-a', 'gw-b', 'gw-c']);
+    assert.deepEqual(planShards('gw-a', live, shards, SHARDS, alive).acquire, []);
+    const released = new Map(mine.map((s) => [s, { holder: s % 2 ? 'gw-c' : '' }]));
+    assert.deepEqual(
+      planShards('gw-a', live, released, SHARDS, alive).acquire,
+      mine.filter((s) => s % 2 === 0),
+    );
+    // Once it stops renewing it is not alive: its shards are taken.
+    assert.deepEqual(planShards('gw-a', live, shards, SHARDS, new Set(live)).acquire, mine);
+  });
+
   it('hands over what it holds of another live member', () => {
     const shards = new Map(theirs.map((s) => [s, { holder: 'gw-a' }]));
     const plan = planShards('gw-a', live, shards, SHARDS);
