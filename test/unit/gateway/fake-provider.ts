@@ -13,6 +13,8 @@ export class FakeProvider implements EnvironmentProvider {
   readonly specs = new Map<string, EnvironmentSpec>();
   readonly created: string[] = [];
   readonly destroyed: string[] = [];
+  /** Keys of the specs the pool asked to prepare, in order. */
+  readonly prepared: string[] = [];
   private readonly listeners = new Set<(event: EnvironmentEvent) => void>();
   /** How a new environment gets its address; by default a dummy one. */
   addressFor: (spec: EnvironmentSpec, id: string) => Promise<string> | string = (_s, id) =>
@@ -78,6 +80,10 @@ export class FakeProvider implements EnvironmentProvider {
 
   list() {
     return [...this.records.values()];
+  }
+
+  prepare(spec: EnvironmentSpec): void {
+    this.prepared.push(spec.key);
   }
 
   subscribe(listener: (event: EnvironmentEvent) => void) {

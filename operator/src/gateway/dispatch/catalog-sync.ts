@@ -40,6 +40,8 @@ function timestamp(value: unknown): string {
 
 export class CatalogSync {
   private knownFunctions = new Set<string>();
+  /** Keys whose first cold start the pool was asked to prepare (see `sync`). */
+  private prepared = new Set<string>();
   private claims: Claim[] = [];
   private readonly written = new Map<string, string>();
 
@@ -60,10 +62,19 @@ export class CatalogSync {
 
     const claims: Claim[] = [];
     const currentKeys = new Set<string>();
+    const prepared = new Set<string>();
     for (const fn of fns.values()) {
       const latest = snapshotOfLatest(fn);
-      if (latest) currentKeys.add(environmentSpec(fn, '$LATEST', latest, 'on-demand', this.settings).key);
+      if (!latest) continue;
+      const spec = environmentSpec(fn, '$LATEST', latest, 'on-demand', this.settings);
+      currentKeys.add(spec.key);
+      // A new or changed $LATEST of a function this replica serves: its first cold start
+      // should not wait for the code (once per configuration, not on every sync).
+      if (!this.serves(spec.namespace, spec.functionName)) continue;
+      if (!this.prepared.has(spec.key)) this.pool.prepare(spec);
+      prepared.add(spec.key);
     }
+    this.prepared = prepared;
     const versionKey = (namespace: string, functionName: string, number: string) => {
       const fn = fns.get(`${namespace}/${functionName}`);
       const snapshot = this.catalog.getVersion(namespace, functionName, number)?.spec.snapshot;

@@ -240,6 +240,11 @@ export class EnvironmentPool {
     }
   }
 
+  /** Lets the provider get ahead what a first cold start of `spec` will need. */
+  prepare(spec: EnvironmentSpec): void {
+    this.provider.prepare?.(spec);
+  }
+
   /** The provisioned environments wanted per key; the pool converges to them. */
   setProvisioned(targets: ProvisionedTarget[]): void {
     this.provisionedTargets = new Map(targets.filter((t) => t.count > 0).map((t) => [t.spec.key, t]));

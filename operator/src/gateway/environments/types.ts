@@ -90,6 +90,11 @@ export interface EnvironmentProvider {
   /** The environments known now (after `start`, including those made before a restart). */
   list(): EnvironmentRecord[];
   subscribe(listener: (event: EnvironmentEvent) => void): () => void;
+  /**
+   * Gets ahead what a cold start of `spec` will need (a small zip to hand over with the
+   * specialisation), so that the function's first cold start does not wait for it. Never fails.
+   */
+  prepare?(spec: EnvironmentSpec): void;
 }
 
 export function environmentKey(namespace: string, functionName: string, version: string, configHash: string) {

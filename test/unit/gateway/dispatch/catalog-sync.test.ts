@@ -75,6 +75,19 @@ describe('CatalogSync', () => {
     assert.equal(written.length, 2);
   });
 
+  it('prepares the first cold start of each new or changed $LATEST once', () => {
+    const { catalog, provider, sync } = setup();
+    catalog.upsertFunction(activeFunction('f'));
+    catalog.upsertFunction(activeFunction('g'));
+    sync.sync();
+    sync.sync();
+    assert.equal(provider.prepared.length, 2, 'once per configuration, not on every sync');
+    catalog.upsertFunction(activeFunction('f', { memorySize: 256 }));
+    sync.sync();
+    assert.equal(provider.prepared.length, 3);
+    assert.match(provider.prepared[2]!, /^default\/f\/\$LATEST\//);
+  });
+
   it('destroys environments of a $LATEST that changed', async () => {
     const { catalog, provider, pool, sync } = setup();
     await pool.start();
