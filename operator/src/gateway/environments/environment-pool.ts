@@ -217,7 +217,9 @@ export class EnvironmentPool {
     }
     const admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
     if (!admission.admitted) throw new TooManyRequestsException(admission.reason);
-    const warm = this.findIdle(spec.key, 'on-demand') ?? (await this.afterAdoption(spec.key));
+    let warm = this.findIdle(spec.key, 'on-demand');
+    // Found and leased in one synchronous step: invokes woken together must not find the same one.
+    if (!warm && (await this.afterAdoption(spec.key))) warm = this.findIdle(spec.key, 'on-demand');
     if (warm) return this.lease(warm, 'on-demand', false, provisionedExists);
 
     const full = this.refusedForRoom(spec);
@@ -354,20 +356,21 @@ export class EnvironmentPool {
   }
 
   /**
-   * An idle environment of `key` once the environments just adopted for it have said whether
-   * they are free (at most ADOPTION_WAIT_MS): taking over a shard should not start new
-   * environments beside the ones it brought.
+   * Waits until the environments just adopted for `key` have all said whether they are free
+   * (at most ADOPTION_WAIT_MS; false when there were none): taking over a shard should not start new
+   * environments beside the ones it brought. (Waking on the first answer let every invoke
+   * waiting meanwhile but one start a new environment.)
    */
-  private async afterAdoption(key: string): Promise<PoolEnvironment | undefined> {
+  private async afterAdoption(key: string): Promise<boolean> {
     const adopting = [...this.envs.values()].filter((e) => e.record.key === key && e.adopting);
-    if (adopting.length === 0) return undefined;
+    if (adopting.length === 0) return false;
     let timer: { cancel(): void } | undefined;
     await Promise.race([
-      Promise.any(adopting.map((e) => e.adopting)),
+      Promise.all(adopting.map((e) => e.adopting)),
       new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ADOPTION_WAIT_MS))),
     ]);
     timer?.cancel();
-    return this.findIdle(key, 'on-demand');
+    return true;
   }
 
   /** The 429 for a new environment while the cluster is known to have no room for it. */

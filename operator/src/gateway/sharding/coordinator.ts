@@ -12,9 +12,11 @@
 // releases the Lease; the new owner takes it on its next round. Every write carries the
 // resourceVersion it read, so two replicas racing for a shard cannot both win.
 //
-// Fencing: a replica that has not renewed its member Lease for `fenceAfterMs` (< the lease
-// duration) stops serving every shard at once and says so in /healthz; the others take its
-// shards only after they have seen no renewal for the whole lease duration on their own clocks.
+// Fencing: a replica stops serving every shard at once (and says so in /healthz) once
+// `fenceAfterMs` (< the lease duration) have passed since the start of its renewal before the
+// last — the one every other replica has certainly seen; the others take its shards only after
+// they have seen no renewal for the whole lease duration on their own clocks, and only from a
+// LIST that answered within a renewal interval.
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../../kube/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
@@ -87,6 +89,8 @@ export class ShardCoordinator {
   private readonly addresses = new Map<string, string>();
   private live: string[] = [];
   private lastRenewal: number | undefined;
+  /** When the successful renewal before the last one began (what every other replica has seen). */
+  private previousRenewal: number | undefined;
   private share = 1;
   private leaving = false;
   private stopped = false;
@@ -228,6 +232,7 @@ export class ShardCoordinator {
       if (!this.fresh(started)) this.fence();
       try {
         await this.renewMember();
+        this.previousRenewal = this.lastRenewal;
         this.lastRenewal = started;
       } catch (err) {
         this.options.log.warn('member lease renewal failed', { error: String(err) });
@@ -256,14 +261,22 @@ export class ShardCoordinator {
   }
 
   private fresh(now: number): boolean {
-    return this.lastRenewal !== undefined && now - this.lastRenewal < this.options.fenceAfterMs;
+    // Counted from the renewal before the last: another replica may not have seen the last one
+    // yet (its LIST can predate it), but it has seen that one, so it takes nothing of this
+    // replica's before that one's start + the lease duration — after this replica fenced.
+    const since = this.previousRenewal ?? this.lastRenewal;
+    return since !== undefined && now - since < this.options.fenceAfterMs;
   }
 
   private async roundOnce(): Promise<void> {
     const { clock, log, identity, leaseDurationMs, shardCount } = this.options;
     if (!this.fresh(clock.now())) return; // fenced until a renewal succeeds
+    const listed = clock.now();
     await this.observe();
     const now = clock.now();
+    // A LIST that took longer than a renewal interval may predate renewals that landed
+    // meanwhile: it may show a member as silent that is not. Take only free shards then.
+    const stale = now - listed > this.options.renewIntervalMs;
     const alive = new Set(liveMembers(this.observations, now, leaseDurationMs));
     // The ring: live members that are not leaving (this replica unless it is).
     const live = [...alive].filter((m) =>
@@ -296,8 +309,9 @@ export class ShardCoordinator {
 
     const plan = planShards(identity, live, this.shards, shardCount, alive);
     if (!this.leaving) {
-      const won = await Promise.all(plan.acquire.map((shard) => this.writeHolder(shard, identity)));
-      plan.acquire.forEach((shard, i) => {
+      const acquire = stale ? plan.acquire.filter((shard) => !this.shards.get(shard)?.holder) : plan.acquire;
+      const won = await Promise.all(acquire.map((shard) => this.writeHolder(shard, identity)));
+      acquire.forEach((shard, i) => {
         if (won[i] && this.fresh(clock.now())) {
           this.owned.add(shard);
           adopted.push(shard);

@@ -258,6 +258,31 @@ describe('EnvironmentPool', () => {
       assert.equal(lease.coldStart, false);
     });
 
+    it('invokes waiting meanwhile wait for every adopted environment to answer, not the first', async () => {
+      const s = spec();
+      const provider = new FakeProvider([
+        environmentRecord(s, 'default/f-latest-1', { ready: true, address: 'http://fake/1' }),
+        environmentRecord(s, 'default/f-latest-2', { ready: true, address: 'http://fake/2' }),
+      ]);
+      const answers = new Map<string, (activity: 'busy' | 'idle') => void>();
+      const scope: PoolScope = {
+        serves: () => true,
+        activity: (address) => new Promise((resolve) => answers.set(address, resolve)),
+      };
+      const { pool } = setup({ provider, scope });
+      await pool.start();
+      const waiting = [pool.acquire(s), pool.acquire(s)];
+      await tick();
+      answers.get('http://fake/1')!('idle');
+      await tick();
+      await tick();
+      assert.equal(provider.created.length, 0, 'the second waits for the other adopted environment');
+      answers.get('http://fake/2')!('idle');
+      const leases = await Promise.all(waiting);
+      assert.deepEqual(leases.map((l) => l.env.id).sort(), ['default/f-latest-1', 'default/f-latest-2']);
+      assert.equal(provider.created.length, 0);
+    });
+
     it('starts a new environment when the adopted one is busy, or does not answer within a second', async () => {
       const busy = await adopted();
       const first = busy.pool.acquire(busy.s);
