@@ -12,11 +12,10 @@
 // releases the Lease; the new owner takes it on its next round. Every write carries the
 // resourceVersion it read, so two replicas racing for a shard cannot both win.
 //
-// Fencing: a replica stops serving every shard at once (and says so in /healthz) once
-// `fenceAfterMs` (< the lease duration) have passed since the start of its renewal before the
-// last — the one every other replica has certainly seen; the others take its shards only after
-// they have seen no renewal for the whole lease duration on their own clocks, and only from a
-// LIST that answered within a renewal interval.
+// Fencing: a replica that has not renewed its member Lease for `fenceAfterMs` (< the lease
+// duration) stops serving every shard at once and says so in /healthz; the others take its
+// shards only after they have seen no renewal for the whole lease duration on their own clocks,
+// and only from a LIST that answered within a renewal interval.
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../../kube/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
@@ -89,8 +88,6 @@ export class ShardCoordinator {
   private readonly addresses = new Map<string, string>();
   private live: string[] = [];
   private lastRenewal: number | undefined;
-  /** When the successful renewal before the last one began (what every other replica has seen). */
-  private previousRenewal: number | undefined;
   private share = 1;
   private leaving = false;
   private stopped = false;
@@ -232,7 +229,6 @@ export class ShardCoordinator {
       if (!this.fresh(started)) this.fence();
       try {
         await this.renewMember();
-        this.previousRenewal = this.lastRenewal;
         this.lastRenewal = started;
       } catch (err) {
         this.options.log.warn('member lease renewal failed', { error: String(err) });
@@ -261,11 +257,7 @@ export class ShardCoordinator {
   }
 
   private fresh(now: number): boolean {
-    // Counted from the renewal before the last: another replica may not have seen the last one
-    // yet (its LIST can predate it), but it has seen that one, so it takes nothing of this
-    // replica's before that one's start + the lease duration — after this replica fenced.
-    const since = this.previousRenewal ?? this.lastRenewal;
-    return since !== undefined && now - since < this.options.fenceAfterMs;
+    return this.lastRenewal !== undefined && now - this.lastRenewal < this.options.fenceAfterMs;
   }
 
   private async roundOnce(): Promise<void> {
