@@ -217,10 +217,7 @@ async function main() {
     waitFor(
       `${n} ready pool pods`,
       // Every gateway replica's pool pods count (each replica keeps its own pool).
-      async () =>
-        (await live('lamina.dev/pool=true')).filter(isReady).length >= n
-          ? true
-          : undefined,
+      async () => ((await live('lamina.dev/pool=true')).filter(isReady).length >= n ? true : undefined),
       120_000,
       50,
     );

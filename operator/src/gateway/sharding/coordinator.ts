@@ -404,7 +404,8 @@ export class ShardCoordinator {
         seen.add(member);
         const renewTime = String(lease.spec?.renewTime ?? '');
         const previous = this.observations.get(member);
-        if (previous?.renewTime !== renewTime) this.observations.set(member, { renewTime, observedAt: now, leaving });
+        if (previous?.renewTime !== renewTime)
+          this.observations.set(member, { renewTime, observedAt: now, leaving });
         else previous.leaving = leaving;
         const address = lease.metadata?.annotations?.[ADDRESS_ANNOTATION];
         if (address) this.addresses.set(member, address);

@@ -138,7 +138,11 @@ describe('shard coordinator', () => {
     // take it from a member that still renews, even one that is leaving (its environments
     // are still running its invocations).
     for (let i = 0; i < 8; i++) {
-      assert.equal(servers([a!, b!, c!]).get(shardOfC), 'gw-c', 'the busy shard stays until its work is done');
+      assert.equal(
+        servers([a!, b!, c!]).get(shardOfC),
+        'gw-c',
+        'the busy shard stays until its work is done',
+      );
       await new Promise((r) => setTimeout(r, 250));
     }
     c!.inFlight.delete(shardOfC);
