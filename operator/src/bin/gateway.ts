@@ -3,7 +3,6 @@
 // gateway/config.ts); invalid configuration stops the process naming the variable.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import {
   ConfigError,
   createGateway,
@@ -35,6 +34,7 @@ import {
   KubeEventRecorder,
   KubernetesAccessReviewer,
   KubernetesAuthorizer,
+  loadKubeConfig,
   VerifiedCallers,
 } from '../kube/index.js';
 import { allowEveryone, httpStore, kubernetesAccess, kubernetesObjects } from '../control-plane/index.js';
@@ -62,9 +62,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
+  const kc = loadKubeConfig(config.kubeconfig);
 
   // TokenReview + SubjectAccessReview: always for KUBERNETES function URLs, and for the
   // Invoke API when LAMINA_INVOKE_AUTH=kubernetes.

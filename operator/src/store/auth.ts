@@ -8,15 +8,15 @@
 // Answers: no or rejected token → 401 (with WWW-Authenticate: Bearer), no RBAC rule → 403,
 // too many reviews at once → 429, API server unreachable → 503. Nothing is ever allowed
 // because the API server could not be asked.
-import { KubeConfig } from '@kubernetes/client-node';
 import {
   artifactAttributes,
   type AuthDecision,
   KubernetesAccessReviewer,
   KubernetesAuthorizer,
+  loadKubeConfig,
+  type HeaderBag,
   type ResourceAttributes,
 } from '../kube/index.js';
-import type { HeaderBag } from '../kube/index.js';
 import type { Logger } from '../shared/index.js';
 import { StoreError } from './errors.js';
 
@@ -70,8 +70,7 @@ export function storeAuthError(
 
 /** The store's TokenReview + SubjectAccessReview, with the pod's own identity (or KUBECONFIG). */
 export function kubernetesStoreAccess(options: { audiences: string[]; log?: Logger }): StoreAccess {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  const kc = loadKubeConfig();
   const authorizer = new KubernetesAuthorizer(
     new KubernetesAccessReviewer(kc, { audiences: options.audiences }),
     {
