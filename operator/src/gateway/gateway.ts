@@ -194,6 +194,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       shareChanged: (share) => ledger.setUnreservedShare(share),
       inFlight: (shard) => sharded?.inFlight(shard) ?? 0,
       waiting: () => sharded?.waiting() ?? 0,
+      routesChanged: () => sharded?.routesChanged(),
     });
     sharded = new ShardedInvoker(local, coordinator, sharding.forward, clock, sharding.settings);
     invoker = sharded;

@@ -31,6 +31,11 @@ export class ManualClock implements Clock {
     return { cancel: () => (this.timers = this.timers.filter((t) => t !== timer)) };
   }
 
+  /** Timers set and not yet fired or cancelled. */
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+
   advance(ms: number): void {
     const target = this.current + ms;
     for (;;) {

@@ -54,6 +54,8 @@ export interface CoordinatorHooks {
   inFlight(shard: number): number;
   /** Requests on this replica waiting for a shard to have an owner. */
   waiting(): number;
+  /** Where shards are served may have changed: requests waiting for one look again. */
+  routesChanged(): void;
 }
 
 export type ShardRoute =
@@ -88,6 +90,8 @@ export class ShardCoordinator {
   private readonly addresses = new Map<string, string>();
   private live: string[] = [];
   private lastRenewal: number | undefined;
+  /** The member Lease as this replica last wrote it: the next renewal is one conditional PUT. */
+  private member: V1Lease | undefined;
   private share = 1;
   private leaving = false;
   private stopped = false;
@@ -252,6 +256,7 @@ export class ShardCoordinator {
       .catch((err: unknown) => this.options.log.warn('shard round failed', { error: String(err) }))
       .finally(() => {
         this.round = undefined;
+        this.hooks.routesChanged();
       });
     return this.round;
   }
@@ -342,6 +347,7 @@ export class ShardCoordinator {
         this.lastRenewal === undefined ? undefined : this.options.clock.now() - this.lastRenewal,
     });
     this.hooks.released(shards);
+    this.hooks.routesChanged();
   }
 
   private async releaseShard(shard: number): Promise<void> {
@@ -355,6 +361,10 @@ export class ShardCoordinator {
     }
   }
 
+  /**
+   * One conditional PUT on the member Lease as this replica last wrote it (no read first); a
+   * conflict (someone else wrote it meanwhile) or a first renewal reads it, then writes.
+   */
   private async renewMember(): Promise<void> {
     const { namespace, identity, address, leaseDurationMs } = this.options;
     const name = memberLease(identity);
@@ -369,9 +379,8 @@ export class ShardCoordinator {
       labels: { [LEASE_LABEL]: 'member' },
       annotations: { [ADDRESS_ANNOTATION]: address, [LEAVING_ANNOTATION]: String(this.leaving) },
     };
-    try {
-      const current = await this.api.readNamespacedLease({ name, namespace });
-      await this.api.replaceNamespacedLease({
+    const write = (current: V1Lease) =>
+      this.api.replaceNamespacedLease({
         name,
         namespace,
         body: {
@@ -380,9 +389,20 @@ export class ShardCoordinator {
           spec: { ...current.spec, ...spec },
         },
       });
+    if (this.member) {
+      try {
+        this.member = await write(this.member);
+        return;
+      } catch (err) {
+        this.member = undefined;
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+      }
+    }
+    try {
+      this.member = await write(await this.api.readNamespacedLease({ name, namespace }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.api.createNamespacedLease({ namespace, body: { metadata, spec } });
+      this.member = await this.api.createNamespacedLease({ namespace, body: { metadata, spec } });
     }
   }
 

@@ -4,7 +4,7 @@
 // owner — during a hand-over or after an owner died, until its Lease moves.
 import { ServiceException } from '../../errors.js';
 import type { Clock } from '../../shared/index.js';
-import type { InvokeOptions, InvokeOutcome, Invoker } from '../dispatch/invoker.js';
+import type { InvokeOptions, InvokeOutcome, InvokePort } from '../dispatch/invoker.js';
 import { FunctionMovedError } from '../environments/environment-pool.js';
 import type { InvokeTarget } from '../routing/resolve-target.js';
 import type { ShardCoordinator } from './coordinator.js';
@@ -17,14 +17,17 @@ export interface ShardedInvokerSettings {
   forwardSlackMs: number;
 }
 
-const RETRY_MS = 20;
+/** Waiting requests look again at least this often, besides whenever the routes change. */
+const RECHECK_MS = 50;
 
 export class ShardedInvoker {
   private readonly running = new Map<number, number>();
   private held = 0;
+  /** Wakes every waiting request at once: when the routes change, or after RECHECK_MS. */
+  private wake: { promise: Promise<void>; fire(): void } | undefined;
 
   constructor(
-    private readonly local: Invoker,
+    private readonly local: InvokePort,
     private readonly coordinator: Pick<
       ShardCoordinator,
       'route' | 'shardOf' | 'settled' | 'nudge' | 'serves'
@@ -54,11 +57,35 @@ export class ShardedInvoker {
           holding = true;
           this.held += 1;
         }
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_MS));
+        await this.routeChange();
       }
     } finally {
       if (holding) this.held -= 1;
     }
+  }
+
+  /** The coordinator saw shards move (acquired, released, a new holder): waiting requests look again. */
+  routesChanged(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.fire();
+  }
+
+  /** One timer and one promise for every waiting request, however many there are. */
+  private routeChange(): Promise<void> {
+    if (!this.wake) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      const timer = this.clock.setTimeout(() => this.routesChanged(), RECHECK_MS);
+      this.wake = {
+        promise,
+        fire: () => {
+          timer.cancel();
+          resolve();
+        },
+      };
+    }
+    return this.wake.promise;
   }
 
   /** Requests waiting for their shard to have an owner (a leaving replica stays for them). */

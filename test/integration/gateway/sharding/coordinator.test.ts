@@ -44,6 +44,7 @@ describe('shard coordinator', () => {
       shareChanged: () => undefined,
       inFlight: (s) => r.inFlight.get(s) ?? 0,
       waiting: () => 0,
+      routesChanged: () => undefined,
     };
     r.coordinator = new ShardCoordinator(
       kc,
