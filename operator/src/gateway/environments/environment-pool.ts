@@ -66,6 +66,18 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/**
+ * An invoke waiting for one of its function's busy environments to be released, because the
+ * new environment it asked for cannot start (no node has room, or its pod failed): it takes
+ * the first one released, and gets `error` if none is by its cold-start deadline.
+ */
+interface HandOff {
+  namespace: string;
+  functionName: string;
+  take(env: PoolEnvironment): void;
+  reject(err: Error): void;
+}
+
 interface PoolEnvironment {
   record: EnvironmentRecord;
   state: EnvironmentState;
@@ -141,6 +153,8 @@ export class EnvironmentPool {
   private noRoom?: { until: number; memorySize: number; reason: string };
   /** Pending pods deleted before any node took them: their removal frees no room. */
   private readonly unplaced = new Set<string>();
+  /** Per key, invokes waiting for a busy environment to be released (oldest first). */
+  private readonly handOffs = new Map<string, HandOff[]>();
   private unsubscribe?: () => void;
   private maintenanceTimer?: { cancel(): void };
 
@@ -193,6 +207,11 @@ export class EnvironmentPool {
       env.capacity?.recheck?.cancel();
       count += 1;
     }
+    for (const waiting of this.handOffs.values()) {
+      for (const w of [...waiting]) {
+        if (moved(w.namespace, w.functionName)) w.reject(new FunctionMovedError());
+      }
+    }
     if (count > 0) this.log.info('environments handed over', { count });
   }
 
@@ -223,9 +242,19 @@ export class EnvironmentPool {
     if (warm) return this.lease(warm, 'on-demand', false, provisionedExists);
 
     const full = this.refusedForRoom(spec);
-    if (full) {
+    if (full && !this.hasBusy(spec.key)) {
       this.ledger.release(namespace, functionName, 'on-demand');
       throw full;
+    }
+    if (full) {
+      // No room for another, but this function's own will be free in a moment: wait for one.
+      try {
+        const env = await this.waitForRelease(spec, full);
+        return this.lease(env, 'on-demand', false, provisionedExists);
+      } catch (err) {
+        this.ledger.release(namespace, functionName, 'on-demand');
+        throw err;
+      }
     }
     const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
     if (!decision.allowed) {
@@ -233,9 +262,9 @@ export class EnvironmentPool {
       throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', decision.retryAfterMs / 1000);
     }
     try {
-      const env = await this.startClaimed({ ...spec, initializationType: 'on-demand' });
-      this.events.coldStart?.(spec);
-      return this.lease(env, 'on-demand', true, provisionedExists);
+      const { env, own } = await this.startClaimed({ ...spec, initializationType: 'on-demand' });
+      if (own) this.events.coldStart?.(spec);
+      return this.lease(env, 'on-demand', own, provisionedExists);
     } catch (err) {
       this.ledger.release(namespace, functionName, 'on-demand');
       throw err;
@@ -347,12 +376,73 @@ export class EnvironmentPool {
         if (outcome.busyElsewhere && this.scope && !env.retire) this.checkAdoptedBusy(env);
         else if (outcome.broken || outcome.busyElsewhere) this.destroy(env, 'broken');
         else if (env.retire) this.destroy(env, 'retired');
-        else {
+        else if (!this.handOff(env)) {
           env.state = 'idle';
           env.idleSince = this.clock.now();
         }
       },
     };
+  }
+
+  /** Whether `key` has on-demand environments running an invoke now (to be released soon). */
+  private hasBusy(key: string): boolean {
+    for (const env of this.envs.values()) {
+      if (
+        env.record.key === key &&
+        env.record.initializationType === 'on-demand' &&
+        env.state === 'busy' &&
+        !env.retire
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A released on-demand environment goes straight to an invoke waiting for one; false if none. */
+  private handOff(env: PoolEnvironment): boolean {
+    if (env.record.initializationType !== 'on-demand') return false;
+    const next = this.handOffs.get(env.record.key)?.[0];
+    if (!next) return false;
+    env.state = 'busy'; // before the taker runs: nothing else may find it idle meanwhile
+    next.take(env);
+    return true;
+  }
+
+  /** Queues a hand-off for `key` (oldest first); the returned function takes it out again. */
+  private queueHandOff(key: string, handOff: HandOff): () => void {
+    const queue = this.handOffs.get(key) ?? [];
+    queue.push(handOff);
+    this.handOffs.set(key, queue);
+    return () => {
+      const i = queue.indexOf(handOff);
+      if (i >= 0) queue.splice(i, 1);
+      if (queue.length === 0 && this.handOffs.get(key) === queue) this.handOffs.delete(key);
+    };
+  }
+
+  /** Waits (up to the cold-start timeout) for one of `spec`'s busy environments to be released. */
+  private waitForRelease(spec: EnvironmentSpec, error: Error): Promise<PoolEnvironment> {
+    return new Promise<PoolEnvironment>((resolve, reject) => {
+      const handOff: HandOff = {
+        namespace: spec.namespace,
+        functionName: spec.functionName,
+        take: (env) => {
+          done();
+          resolve(env);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      };
+      const dequeue = this.queueHandOff(spec.key, handOff);
+      const timer = this.clock.setTimeout(() => handOff.reject(error), this.settings.coldStartTimeoutMs);
+      const done = () => {
+        timer.cancel();
+        dequeue();
+      };
+    });
   }
 
   /**
@@ -406,37 +496,64 @@ export class EnvironmentPool {
     return env;
   }
 
-  /** Creates an environment reserved for the caller and waits until it is ready. */
-  private startClaimed(spec: EnvironmentSpec): Promise<PoolEnvironment> {
+  /**
+   * Creates an environment reserved for the caller and waits until it is ready (`own`). If it
+   * cannot start (no node has room, its pod failed) while the function has busy environments,
+   * the caller waits for one of those to be released instead (`own` false), by the same deadline.
+   */
+  private startClaimed(spec: EnvironmentSpec): Promise<{ env: PoolEnvironment; own: boolean }> {
     const env = this.register(spec, this.newId(spec));
-    return new Promise<PoolEnvironment>((resolve, reject) => {
+    return new Promise<{ env: PoolEnvironment; own: boolean }>((resolve, reject) => {
+      /** Set once the caller waits for a release instead: what it gets at the deadline. */
+      let displacedBy: Error | undefined;
       const timer = this.clock.setTimeout(() => {
         const pending = env.record.unschedulable;
-        waiter.reject(
+        const err =
+          displacedBy ??
           new ServiceException(
             `The execution environment did not become ready within ${this.settings.coldStartTimeoutMs} ms` +
               (pending ? `: pod ${env.record.id} is waiting for a node (${pending}).` : '.'),
-          ),
-        );
+          );
+        handOff.reject(err); // the deadline: no more waiting, for a release or the environment
         this.destroy(env, 'cold start timed out');
       }, this.settings.coldStartTimeoutMs);
       let settled = false;
+      const settle = () => {
+        settled = true;
+        timer.cancel();
+        dequeue?.();
+        if (env.claimedBy === waiter) env.claimedBy = undefined;
+      };
       const waiter: Waiter = {
         resolve: (e) => {
           if (settled) return;
-          settled = true;
-          timer.cancel();
-          env.claimedBy = undefined;
-          resolve(e);
+          settle();
+          resolve({ env: e, own: e === env });
         },
         reject: (err) => {
           if (settled) return;
-          settled = true;
-          timer.cancel();
-          env.claimedBy = undefined;
+          if (!displacedBy && this.hasBusy(spec.key) && !(err instanceof FunctionMovedError)) {
+            // Its environment will not serve it, but the function's own will be free soon.
+            displacedBy = err;
+            if (env.claimedBy === waiter) env.claimedBy = undefined;
+            dequeue ??= this.queueHandOff(spec.key, handOff);
+            return;
+          }
+          settle();
           reject(err);
         },
       };
+      const handOff: HandOff = {
+        namespace: spec.namespace,
+        functionName: spec.functionName,
+        take: (e) => waiter.resolve(e),
+        reject: (err) => {
+          if (settled) return;
+          settle();
+          reject(err);
+        },
+      };
+      let dequeue: (() => void) | undefined;
       env.claimedBy = waiter;
       // Readiness arrives through the provider's events, possibly before this call returns.
       this.provider.create(spec, env.record.id).then(

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ServiceException, TooManyRequestsException } from '../../../../operator/src/errors.js';
 import {
   EnvironmentPool,
+  FunctionMovedError,
   type PoolScope,
 } from '../../../../operator/src/gateway/environments/environment-pool.js';
 import { environmentSpec } from '../../../../operator/src/gateway/environments/environment-spec.js';
@@ -555,6 +556,91 @@ describe('EnvironmentPool', () => {
         (e: unknown) =>
           e instanceof ServiceException && e.message.includes(`pod ${id} is waiting for a node`),
       );
+    });
+  });
+
+  describe("when a new environment cannot start but the function's own are busy", () => {
+    /** `f` has one environment, busy; new pods stay pending. */
+    async function oneBusy() {
+      const t = setup();
+      await t.pool.start();
+      const busy = await t.pool.acquire(spec('f'));
+      t.provider.autoReady = false;
+      return { ...t, busy };
+    }
+
+    it('an invoke refused room takes the busy environment once it is released, not a 429', async () => {
+      const { pool, provider, ledger, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await tick();
+      assert.equal(ledger.concurrentExecutions('default', 'f'), 2, 'it still holds its concurrency');
+      busy.release();
+      const lease = await pending;
+      assert.equal(lease.env.id, busy.env.id);
+      assert.equal(lease.coldStart, false);
+      assert.deepEqual(provider.destroyed, [provider.created.at(-1)], 'the pending pod is removed');
+
+      // While the cluster is known to be full, the next one waits at once, creating no pod.
+      const created = provider.created.length;
+      const next = pool.acquire(spec('f'));
+      await tick();
+      assert.equal(provider.created.length, created, 'no pod created');
+      lease.release();
+      assert.equal((await next).env.id, busy.env.id);
+    });
+
+    it('an invoke whose new environment failed takes the busy one once it is released', async () => {
+      const { pool, provider, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      provider.fail(provider.created.at(-1)!, 'container exited (Error)');
+      await tick();
+      busy.release();
+      assert.equal((await pending).env.id, busy.env.id);
+    });
+
+    it('waiting invokes take released environments in arrival order, each its own', async () => {
+      const { pool, provider, busy } = await oneBusy();
+      const first = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await tick();
+      const second = pool.acquire(spec('f'));
+      let secondDone = false;
+      void second.then(() => (secondDone = true));
+      await tick();
+      busy.release();
+      const a = await first;
+      await tick();
+      assert.equal(secondDone, false, 'one release serves one invoke');
+      a.release();
+      assert.equal((await second).env.id, busy.env.id);
+    });
+
+    it('still answers the 429 when nothing is released by the cold-start deadline', async () => {
+      const { pool, provider, clock, ledger } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await tick();
+      clock.advance(5000);
+      await assert.rejects(
+        pending,
+        (e: unknown) => e instanceof TooManyRequestsException && e.reason === 'ClusterCapacityExceeded',
+      );
+      assert.equal(ledger.concurrentExecutions('default', 'f'), 1, 'only the busy one is counted');
+    });
+
+    it('a waiting invoke follows its function when the function moves to another replica', async () => {
+      const { pool, provider } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await tick();
+      pool.forget((_ns, fn) => fn === 'f');
+      await assert.rejects(pending, FunctionMovedError);
     });
   });
 });
