@@ -92,6 +92,9 @@ export class ShardCoordinator {
   private lastRenewal: number | undefined;
   /** The member Lease as this replica last wrote it: the next renewal is one conditional PUT. */
   private member: V1Lease | undefined;
+  /** How late the renewal timer fired last time, and how long the last renewal's write took. */
+  private renewalTimerLateMs = 0;
+  private renewalWriteMs = 0;
   private share = 1;
   private leaving = false;
   private stopped = false;
@@ -218,7 +221,9 @@ export class ShardCoordinator {
    */
   private scheduleRenewal(): void {
     if (this.stopped) return;
+    const due = this.options.clock.now() + this.options.renewIntervalMs;
     this.renewTimer = this.options.clock.setTimeout(() => {
+      this.renewalTimerLateMs = this.options.clock.now() - due;
       void this.renew().finally(() => this.scheduleRenewal());
     }, this.options.renewIntervalMs);
   }
@@ -234,6 +239,13 @@ export class ShardCoordinator {
       try {
         await this.renewMember();
         this.lastRenewal = started;
+        this.renewalWriteMs = this.options.clock.now() - started;
+        if (this.renewalWriteMs + this.renewalTimerLateMs > this.options.renewIntervalMs) {
+          this.options.log.warn('member lease renewal late', {
+            timerLateMs: this.renewalTimerLateMs,
+            writeMs: this.renewalWriteMs,
+          });
+        }
       } catch (err) {
         this.options.log.warn('member lease renewal failed', { error: String(err) });
       }
@@ -345,6 +357,8 @@ export class ShardCoordinator {
     this.options.log.error('member lease not renewed: serving no shards until it is', {
       lastRenewalAgeMs:
         this.lastRenewal === undefined ? undefined : this.options.clock.now() - this.lastRenewal,
+      timerLateMs: this.renewalTimerLateMs,
+      lastWriteMs: this.renewalWriteMs,
     });
     this.hooks.released(shards);
     this.hooks.routesChanged();
