@@ -376,12 +376,16 @@ export class EnvironmentPool {
         if (outcome.busyElsewhere && this.scope && !env.retire) this.checkAdoptedBusy(env);
         else if (outcome.broken || outcome.busyElsewhere) this.destroy(env, 'broken');
         else if (env.retire) this.destroy(env, 'retired');
-        else if (!this.handOff(env)) {
-          env.state = 'idle';
-          env.idleSince = this.clock.now();
-        }
+        else this.free(env);
       },
     };
+  }
+
+  /** An environment that can take an invoke: to the oldest invoke waiting for one, else idle. */
+  private free(env: PoolEnvironment): void {
+    if (this.handOff(env)) return;
+    env.state = 'idle';
+    env.idleSince = this.clock.now();
   }
 
   /** Whether `key` has on-demand environments running an invoke now (to be released soon). */
@@ -702,10 +706,7 @@ export class EnvironmentPool {
       if (this.envs.get(env.record.id) !== env || env.state !== 'busy') return;
       if (activity === 'generic') this.destroy(env, 'adopted without its function (specialisation cut off)');
       else if (env.retire) this.destroy(env, 'retired');
-      else {
-        env.state = 'idle';
-        env.idleSince = this.clock.now();
-      }
+      else this.free(env);
     };
     void check().finally(() => answered());
   }
@@ -724,10 +725,7 @@ export class EnvironmentPool {
     if (env.state === 'starting' && record.ready && record.address) {
       if (record.initializationType === 'provisioned-concurrency') this.provisionBackoff.delete(record.key);
       if (env.claimedBy) env.claimedBy.resolve(env);
-      else {
-        env.state = 'idle';
-        env.idleSince = this.clock.now();
-      }
+      else this.free(env);
     }
   }
 

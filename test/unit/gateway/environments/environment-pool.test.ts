@@ -304,6 +304,30 @@ describe('EnvironmentPool', () => {
       assert.equal(silent.provider.created.length, 1);
       assert.equal((await second).coldStart, true);
     });
+
+    it('an invoke whose new environment has no room takes the adopted one once its agent says it is free', async () => {
+      const busy = await adopted();
+      const pending = busy.pool.acquire(busy.s);
+      await tick();
+      busy.answer('busy'); // its previous replica's invocation: a new one is started
+      await tick();
+      await tick();
+      busy.provider.autoReady = false;
+      const id = busy.provider.created.at(-1);
+      assert.ok(id);
+      // (the new one was ready at once: the pending invoke has it; a second one finds no room)
+      const first = await pending;
+      const second = busy.pool.acquire(busy.s);
+      await tick();
+      busy.provider.unschedulable(busy.provider.created.at(-1)!);
+      await tick();
+      busy.clock.advance(250); // the next probe of the adopted environment: free now
+      await tick();
+      busy.answer('idle');
+      const lease = await second;
+      assert.equal(lease.env.id, 'default/f-latest-1');
+      first.release();
+    });
   });
 
   describe('an environment whose agent refuses an invoke as busy (several replicas)', () => {
