@@ -192,7 +192,13 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         sync.sync();
       },
       shareChanged: (share) => ledger.setUnreservedShare(share),
-      inFlight: (shard) => sharded?.inFlight(shard) ?? 0,
+      // Running ones only: those still waiting for an environment follow the shard (forget()).
+      inFlight: (shard) =>
+        Math.max(
+          0,
+          (sharded?.inFlight(shard) ?? 0) -
+            pool.waitingForEnvironment((_namespace, fn) => coordinator?.shardOf(fn) === shard),
+        ),
       waiting: () => sharded?.waiting() ?? 0,
       routesChanged: () => sharded?.routesChanged(),
     });

@@ -215,6 +215,22 @@ export class EnvironmentPool {
     if (count > 0) this.log.info('environments handed over', { count });
   }
 
+  /**
+   * Invokes of the functions `matches` selects that wait for an environment (their own cold
+   * start, or one of the function's busy ones): nothing of them has run, so a replica handing
+   * the function over need not wait for them — forget() sends them after the function.
+   */
+  waitingForEnvironment(matches: (namespace: string, functionName: string) => boolean): number {
+    let count = 0;
+    for (const env of this.envs.values()) {
+      if (env.claimedBy && matches(env.record.namespace, env.record.functionName)) count += 1;
+    }
+    for (const waiting of this.handOffs.values()) {
+      for (const w of waiting) if (matches(w.namespace, w.functionName)) count += 1;
+    }
+    return count;
+  }
+
   stop(): void {
     this.maintenanceTimer?.cancel();
     this.unsubscribe?.();

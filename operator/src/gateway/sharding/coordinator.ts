@@ -50,7 +50,10 @@ export interface CoordinatorHooks {
   released(shards: number[]): void;
   /** This replica's part of each namespace's unreserved concurrency changed. */
   shareChanged(share: number): void;
-  /** Invocations of a shard's functions running through this replica now. */
+  /**
+   * Invocations of a shard's functions running through this replica now; not those still
+   * waiting for an environment (released() sends them after the shard).
+   */
   inFlight(shard: number): number;
   /** Requests on this replica waiting for a shard to have an owner. */
   waiting(): number;

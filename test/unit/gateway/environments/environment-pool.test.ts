@@ -657,6 +657,32 @@ describe('EnvironmentPool', () => {
       assert.equal(ledger.concurrentExecutions('default', 'f'), 1, 'only the busy one is counted');
     });
 
+    it('counts the invokes waiting for an environment, per function, apart from those running', async () => {
+      const { pool, provider } = await oneBusy();
+      const starting = pool.acquire(spec('g')); // its own cold start, pending
+      await tick();
+      const displaced = pool.acquire(spec('f'));
+      await tick();
+      provider.unschedulable(provider.created.at(-1)!);
+      await tick();
+      assert.equal(
+        pool.waitingForEnvironment(() => true),
+        2,
+      );
+      assert.equal(
+        pool.waitingForEnvironment((_ns, fn) => fn === 'f'),
+        1,
+        "f's busy one is not counted",
+      );
+      pool.forget(() => true);
+      await assert.rejects(displaced, FunctionMovedError);
+      await assert.rejects(starting, FunctionMovedError);
+      assert.equal(
+        pool.waitingForEnvironment(() => true),
+        0,
+      );
+    });
+
     it('a waiting invoke follows its function when the function moves to another replica', async () => {
       const { pool, provider } = await oneBusy();
       const pending = pool.acquire(spec('f'));
