@@ -67,9 +67,10 @@ interface Waiter {
 }
 
 /**
- * An invoke waiting for one of its function's busy environments to be released, because the
- * new environment it asked for cannot start (no node has room, or its pod failed): it takes
- * the first one released, and gets `error` if none is by its cold-start deadline.
+ * An invoke waiting for an environment of its function: the new one started for it, or —
+ * whichever comes first — one of the function's busy ones as it is released (a cold start
+ * here takes seconds, an invocation milliseconds). One whose new environment cannot start (no
+ * node has room, its pod failed) keeps waiting for a released one, by its cold-start deadline.
  */
 interface HandOff {
   namespace: string;
@@ -222,9 +223,6 @@ export class EnvironmentPool {
    */
   waitingForEnvironment(matches: (namespace: string, functionName: string) => boolean): number {
     let count = 0;
-    for (const env of this.envs.values()) {
-      if (env.claimedBy && matches(env.record.namespace, env.record.functionName)) count += 1;
-    }
     for (const waiting of this.handOffs.values()) {
       for (const w of waiting) if (matches(w.namespace, w.functionName)) count += 1;
     }
@@ -517,9 +515,10 @@ export class EnvironmentPool {
   }
 
   /**
-   * Creates an environment reserved for the caller and waits until it is ready (`own`). If it
-   * cannot start (no node has room, its pod failed) while the function has busy environments,
-   * the caller waits for one of those to be released instead (`own` false), by the same deadline.
+   * Creates an environment reserved for the caller and waits until it is ready (`own`), or until
+   * one of the function's busy environments is released first (`own` false; the new one becomes
+   * a spare). If the new one cannot start (no node has room, its pod failed) while the function
+   * has busy environments, the caller goes on waiting for a released one, by the same deadline.
    */
   private startClaimed(spec: EnvironmentSpec): Promise<{ env: PoolEnvironment; own: boolean }> {
     const env = this.register(spec, this.newId(spec));
@@ -537,17 +536,23 @@ export class EnvironmentPool {
         handOff.reject(err); // the deadline: no more waiting, for a release or the environment
         this.destroy(env, 'cold start timed out');
       }, this.settings.coldStartTimeoutMs);
+      const started = this.clock.now();
       let settled = false;
       const settle = () => {
         settled = true;
         timer.cancel();
-        dequeue?.();
+        dequeue();
         if (env.claimedBy === waiter) env.claimedBy = undefined;
       };
       const waiter: Waiter = {
         resolve: (e) => {
           if (settled) return;
           settle();
+          if (e !== env) {
+            // Served by one of the function's own first: this one becomes a spare once ready.
+            const left = this.settings.coldStartTimeoutMs - (this.clock.now() - started);
+            this.expireUnclaimed(env, Math.max(0, left), 'cold start timed out');
+          }
           resolve({ env: e, own: e === env });
         },
         reject: (err) => {
@@ -556,7 +561,6 @@ export class EnvironmentPool {
             // Its environment will not serve it, but the function's own will be free soon.
             displacedBy = err;
             if (env.claimedBy === waiter) env.claimedBy = undefined;
-            dequeue ??= this.queueHandOff(spec.key, handOff);
             return;
           }
           settle();
@@ -573,7 +577,8 @@ export class EnvironmentPool {
           reject(err);
         },
       };
-      let dequeue: (() => void) | undefined;
+      // Whichever comes first serves it: its new environment, or one of the function's released.
+      const dequeue = this.queueHandOff(spec.key, handOff);
       env.claimedBy = waiter;
       // Readiness arrives through the provider's events, possibly before this call returns.
       this.provider.create(spec, env.record.id).then(
@@ -677,12 +682,21 @@ export class EnvironmentPool {
     else if (env.state === 'idle' && this.scope) this.checkAdoptedBusy(env);
     else if (env.state === 'starting' && env.record.initializationType === 'on-demand') {
       // Its caller was another process's: it gets the cold-start time to become ready, then goes.
-      this.clock.setTimeout(() => {
-        if (this.envs.get(env.record.id) === env && env.state === 'starting' && !env.claimedBy) {
-          this.destroy(env, 'adopted while starting and never became ready');
-        }
-      }, this.settings.coldStartTimeoutMs);
+      this.expireUnclaimed(
+        env,
+        this.settings.coldStartTimeoutMs,
+        'adopted while starting and never became ready',
+      );
     }
+  }
+
+  /** A starting environment nobody waits for any more is destroyed if it is not ready by then. */
+  private expireUnclaimed(env: PoolEnvironment, afterMs: number, reason: string): void {
+    this.clock.setTimeout(() => {
+      if (this.envs.get(env.record.id) === env && env.state === 'starting' && !env.claimedBy) {
+        this.destroy(env, reason);
+      }
+    }, afterMs);
   }
 
   private inScope(record: EnvironmentRecord): boolean {

@@ -615,6 +615,33 @@ describe('EnvironmentPool', () => {
       assert.equal((await next).env.id, busy.env.id);
     });
 
+    it('an invoke waiting for its cold start takes a busy one released first; the new one becomes a spare', async () => {
+      const { pool, provider, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const spare = provider.created.at(-1)!;
+      busy.release();
+      const lease = await pending;
+      assert.equal(lease.env.id, busy.env.id);
+      assert.equal(lease.coldStart, false);
+      provider.markReady(spare);
+      await tick();
+      const next = await pool.acquire(spec('f'));
+      assert.equal(next.env.id, spare, 'the spare is idle, and used');
+      assert.equal(next.coldStart, false);
+    });
+
+    it('a spare that never becomes ready is removed at its cold-start deadline', async () => {
+      const { pool, provider, clock, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const spare = provider.created.at(-1)!;
+      busy.release();
+      await pending;
+      clock.advance(5000);
+      assert.deepEqual(provider.destroyed, [spare]);
+    });
+
     it('an invoke whose new environment failed takes the busy one once it is released', async () => {
       const { pool, provider, busy } = await oneBusy();
       const pending = pool.acquire(spec('f'));
