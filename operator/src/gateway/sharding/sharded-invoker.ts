@@ -42,13 +42,15 @@ export class ShardedInvoker {
   }
 
   async invoke(target: InvokeTarget, payload: Buffer, opts: InvokeOptions): Promise<InvokeOutcome> {
-    const deadline = this.clock.now() + this.settings.ownerWaitMs;
+    // Only the time with no owner to run it counts (not an attempt an owner was serving when
+    // the function moved: its cold start may have taken seconds).
+    let waitedMs = 0;
     let holding = false;
     try {
       for (;;) {
         const done = await this.attempt(target, payload, opts);
         if (done) return done.outcome;
-        if (this.clock.now() >= deadline) {
+        if (waitedMs >= this.settings.ownerWaitMs) {
           throw new ServiceException(
             `No gateway replica serves function ${target.functionName} at the moment; retry the request.`,
           );
@@ -57,7 +59,9 @@ export class ShardedInvoker {
           holding = true;
           this.held += 1;
         }
+        const since = this.clock.now();
         await this.routeChange();
+        waitedMs += this.clock.now() - since;
       }
     } finally {
       if (holding) this.held -= 1;

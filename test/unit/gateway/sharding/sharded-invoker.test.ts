@@ -10,6 +10,7 @@ import { ShardedInvoker } from '../../../../operator/src/gateway/sharding/sharde
 import type { InvokeTarget } from '../../../../operator/src/gateway/routing/resolve-target.js';
 import { ManualClock } from '../../../../operator/src/shared/clock.js';
 import { ServiceException } from '../../../../operator/src/errors.js';
+import { FunctionMovedError } from '../../../../operator/src/gateway/environments/environment-pool.js';
 
 const target = { functionName: 'orders', namespace: 'team-a', snapshot: { timeout: 3 } } as InvokeTarget;
 const outcome = { statusCode: 200 } as unknown as InvokeOutcome;
@@ -70,6 +71,38 @@ describe('ShardedInvoker waiting for an owner', () => {
     clock.advance(50);
     assert.equal(await waiting, outcome);
     assert.equal(ran(), 1);
+  });
+
+  it('counts only the time with no owner: a long attempt cut off by a move does not use it up', async () => {
+    const clock = new ManualClock(1_000);
+    let calls = 0;
+    const local: InvokePort = {
+      resolve: () => target,
+      invoke: async () => {
+        calls += 1;
+        if (calls === 1) {
+          clock.advance(20_000); // a cold start that took 20 s, then the function moved
+          throw new FunctionMovedError();
+        }
+        return outcome;
+      },
+    };
+    const coordinator = {
+      route: (): ShardRoute => ({ kind: 'local' }),
+      shardOf: () => 7,
+      settled: () => undefined,
+      nudge: () => undefined,
+      serves: () => true,
+    };
+    const invoker = new ShardedInvoker(local, coordinator, {} as ForwardClient, clock, {
+      ownerWaitMs: 15_000,
+      forwardSlackMs: 1_000,
+    });
+    const waiting = invoker.invoke(target, Buffer.from('{}'), {} as never);
+    await settle();
+    clock.advance(50);
+    assert.equal(await waiting, outcome);
+    assert.equal(calls, 2);
   });
 
   it('answers ServiceException once the owner wait is over', async () => {
