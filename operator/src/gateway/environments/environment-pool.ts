@@ -788,14 +788,9 @@ export class EnvironmentPool {
       }
       return;
     }
-    // Provisioned environments have no caller waiting: they stay pending until room appears.
     if (this.settings.clusterAutoscaler) return;
-    if (!env.claimedBy) {
-      // An on-demand one nobody waits for (adopted while pending) only holds a place in line.
-      if (env.record.initializationType === 'on-demand') this.destroy(env, 'no node has room');
-      return;
-    }
-    this.events.environmentFailed?.(env.record, 'no node has room');
+    // Provisioned environments have no caller waiting: they stay pending until room appears.
+    if (env.record.initializationType !== 'on-demand' && !env.claimedBy) return;
     const memorySize = env.record.memorySize ?? 0;
     const now = this.clock.now();
     // A window still open keeps the smaller size it knew had no room; an expired one says nothing.
@@ -805,6 +800,13 @@ export class EnvironmentPool {
       memorySize: Math.min(memorySize, known),
       reason: env.record.unschedulable ?? 'no node has room',
     };
+    if (!env.claimedBy) {
+      // Nobody waits for it (adopted while pending, or its invoke was served meanwhile): it
+      // only holds a place in line — but it said the cluster is full (the window above).
+      this.destroy(env, 'no node has room');
+      return;
+    }
+    this.events.environmentFailed?.(env.record, 'no node has room');
     env.claimedBy.reject(
       new TooManyRequestsException(
         'ClusterCapacityExceeded',

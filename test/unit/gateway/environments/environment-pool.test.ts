@@ -631,6 +631,24 @@ describe('EnvironmentPool', () => {
       assert.equal(next.coldStart, false);
     });
 
+    it('a spare no node has room for is removed, and new invokes wait for a release without creating pods', async () => {
+      const { pool, provider, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const spare = provider.created.at(-1)!;
+      busy.release();
+      const lease = await pending; // served by the released one
+      provider.unschedulable(spare);
+      await tick();
+      assert.deepEqual(provider.destroyed, [spare]);
+      const created = provider.created.length;
+      const next = pool.acquire(spec('f'));
+      await tick();
+      assert.equal(provider.created.length, created, 'the cluster is known to be full: no new pod');
+      lease.release();
+      assert.equal((await next).env.id, busy.env.id);
+    });
+
     it('a spare that never becomes ready is removed at its cold-start deadline', async () => {
       const { pool, provider, clock, busy } = await oneBusy();
       const pending = pool.acquire(spec('f'));
