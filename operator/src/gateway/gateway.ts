@@ -281,13 +281,15 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     async stop() {
       ready = false;
       closing = true;
-      // Hand every shard over (its invocations in flight finish here) before closing.
+      // Hand every shard over (its invocations in flight finish here) before closing; then
+      // let the requests still open finish (forwarded to the new owners), and only then close
+      // the hop they use.
       await coordinator?.leave(parts.sharding?.leaveTimeoutMs ?? 0);
+      await app.close();
       await parts.sharding?.forward.close();
       unsubscribe?.();
       statusTimer?.cancel();
       pool.stop();
-      await app.close();
       await agent.close();
       await parts.tracing?.shutdown();
     },

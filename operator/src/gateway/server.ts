@@ -72,6 +72,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     routerOptions: { maxParamLength: 2048 },
     // Headroom over the payload limit so fastify's own limit never fires first.
     bodyLimit: options.syncPayloadLimitBytes,
+    // A stopping replica still serves what reaches it on a connection that was already open
+    // (it forwards it to the function's new owner) instead of answering 503: the client sent it
+    // before it could see this replica's `Connection: close`.
+    return503OnClosing: false,
     // A function's host owns every path on it: map it to the path-based URL first.
     rewriteUrl: (req) => {
       const prefix = hostToUrlPrefix(req.headers.host, options.urlDomain);
