@@ -16,6 +16,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 http://lamina-store.{{ .Release.Namespace }}.svc:{{ .Values.store.port }}
 {{- end -}}
 
+{{- /* Lamina's own pods outrank function environments for room on a node (priorityClass). */}}
+{{- define "lamina.priorityClassName" -}}
+{{- if .Values.priorityClass.enabled -}}
+{{ .Values.priorityClass.name | default (printf "%s-%s-platform" .Release.Name .Release.Namespace) }}
+{{- end -}}
+{{- end -}}
+
+{{- define "lamina.priority" -}}
+{{- with include "lamina.priorityClassName" . }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
 {{- define "lamina.podSecurity" -}}
 securityContext:
   runAsNonRoot: true

@@ -46,6 +46,43 @@ describe('Helm chart', () => {
     }
   });
 
+  it("gives the operator, gateway and NATS a PriorityClass above the environments' (none when disabled)", async () => {
+    const pods = async (...args: string[]) => {
+      interface Rendered {
+        kind: string;
+        metadata: { name: string };
+        value?: number;
+        globalDefault?: boolean;
+        spec?: { template: { spec: { priorityClassName?: string } } };
+      }
+      const docs = parseAllDocuments((await template(...args)).stdout)
+        .map((doc) => doc.toJS() as Rendered | null)
+        .filter((o) => o !== null);
+      const classes = docs.filter((o) => o.kind === 'PriorityClass');
+      const specs = Object.fromEntries(
+        docs
+          .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+          .map((o) => [o.metadata.name, o.spec?.template.spec.priorityClassName]),
+      );
+      return { classes, specs };
+    };
+    const { classes, specs } = await pods('--set', 'async.backend=nats', '--set', 'nats.enabled=true');
+    assert.equal(classes.length, 1);
+    const name = classes[0]!.metadata.name;
+    assert.equal(classes[0]!.value, 1000000);
+    assert.equal(classes[0]!.globalDefault, false);
+    assert.deepEqual(specs, { 'lamina-operator': name, 'lamina-gateway': name, 'lamina-nats': name });
+
+    const existing = await pods('--set', 'priorityClass.create=false', '--set', 'priorityClass.name=ours');
+    assert.equal(existing.classes.length, 0);
+    assert.equal(existing.specs['lamina-gateway'], 'ours');
+
+    const none = await pods('--set', 'priorityClass.enabled=false');
+    assert.equal(none.classes.length, 0);
+    assert.ok(Object.keys(none.specs).length >= 2);
+    assert.ok(Object.values(none.specs).every((c) => c === undefined));
+  });
+
   it('carries the scaling rules into the gateway configuration', async () => {
     const { stdout } = await template(
       '--set',
