@@ -5,18 +5,24 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets another: the pod gives the
 // agent 32 MiB beside the function (AGENT_MEMORY_MIB), so garbage is collected before a large
 // artifact download doubles the heap towards it.
 const memoryLimit = 24 << 20
+
+// shutdownWait is how long a stopping agent lets the invocation in flight finish (the pod's
+// termination grace period is 3 s).
+const shutdownWait = 2500 * time.Millisecond
 
 func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
@@ -70,6 +76,11 @@ func main() {
 	go func() {
 		sig := <-signals
 		agentLog("info", "shutting down", "signal", sig.String())
+		// The invocation in flight (a pod preempted or deleted while busy) finishes and its
+		// answer reaches the gateway; nothing new starts. The kubelet's grace period bounds it.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+		server.Shutdown(ctx)
+		cancel()
 		server.Close()
 		env.shutdown()
 		os.Exit(0)

@@ -217,6 +217,33 @@ describe('a generic agent', () => {
   });
 });
 
+describe('a stopping agent (its pod deleted or preempted)', () => {
+  test('lets the invocation in flight finish and answer, then exits', async () => {
+    const store = await startArtifactStore();
+    const agent = await startAgent({
+      fn: functionConfig({
+        runtime: 'nodejs20.x',
+        handler: 'index.handler',
+        code: store.put(zipOf(fixtureFiles('node/basic'))),
+      }),
+    });
+    try {
+      await waitUntilSettled(agent);
+      const inFlight = agent.invoke({ action: 'sleep', ms: 800 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const exited = new Promise<number | null>((resolve) => agent.child.once('exit', resolve));
+      agent.child.kill('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json().slept, 800);
+      assert.equal(await exited, 0);
+    } finally {
+      await agent.stop();
+      await store.close();
+    }
+  });
+});
+
 describe('Init failures', () => {
   const fixture = agentFixture();
 
