@@ -20,9 +20,9 @@ import (
 // artifact download doubles the heap towards it.
 const memoryLimit = 24 << 20
 
-// shutdownWait is how long a stopping agent lets the invocation in flight finish (the pod's
-// termination grace period is 3 s).
-const shutdownWait = 2500 * time.Millisecond
+// shutdownWait is how long a stopping agent lets the invocation in flight finish before the
+// Shutdown phase (the pod's 4 s grace: 1 s preStop, this, then 2 s for extensions).
+const shutdownWait = 1000 * time.Millisecond
 
 func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {

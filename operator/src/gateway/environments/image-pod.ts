@@ -74,6 +74,14 @@ export function launchCommand(
   return [LAUNCHER, ...argv];
 }
 
+/**
+ * The agent of a pod being deleted (scaled in, preempted, its function gone) goes on serving
+ * for a second before its SIGTERM: the gateways' pod watches drop the environment meanwhile,
+ * so no invoke is sent to it as it closes its connections (one that was: ECONNRESET, failed).
+ * The kubelet's own sleep (Kubernetes 1.30+): no shell needed in the image.
+ */
+export const AGENT_LIFECYCLE = { preStop: { sleep: { seconds: 1 } } };
+
 export interface ImagePodParts {
   /** The agent's image (the default runtime image). */
   agentImage: string;
@@ -117,7 +125,7 @@ export function imageEnvironmentPodSpec(
           failureThreshold: 1,
           timeoutSeconds: 1,
         },
-        lifecycle: { postStart: { exec: { command: ['sh', '-c', wait] } } },
+        lifecycle: { ...AGENT_LIFECYCLE, postStart: { exec: { command: ['sh', '-c', wait] } } },
         securityContext: parts.securityContext,
         volumeMounts: [
           { name: 'agent-tmp', mountPath: '/tmp' },

@@ -17,7 +17,7 @@
 // gateway never reads Secrets itself.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AGENT_PATHS, AGENT_PORT } from '../../protocol/index.js';
-import { type ImageDefaults, imageEnvironmentPodSpec } from './image-pod.js';
+import { AGENT_LIFECYCLE, type ImageDefaults, imageEnvironmentPodSpec } from './image-pod.js';
 import type { EnvironmentSpec } from './types.js';
 
 export const LABELS = {
@@ -113,9 +113,9 @@ function zipEnvironmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod 
     spec: {
       restartPolicy: 'Never',
       enableServiceLinks: false,
-      // Lambda's Shutdown phase gives extensions 2 s; the agent needs a moment beyond it to
-      // flush their telemetry and reap them.
-      terminationGracePeriodSeconds: 3,
+      // The agent's last second of serving (AGENT_LIFECYCLE), then Lambda's Shutdown phase:
+      // 2 s for extensions, and a moment beyond it to flush their telemetry and reap them.
+      terminationGracePeriodSeconds: 4,
       // Extensions listen for the Telemetry API on sandbox.localdomain, as on Lambda.
       hostAliases: [{ ip: '127.0.0.1', hostnames: ['sandbox.localdomain', 'sandbox'] }],
       automountServiceAccountToken: spec.serviceAccountName !== undefined,
@@ -145,6 +145,7 @@ function zipEnvironmentPod(spec: EnvironmentSpec, settings: PodSettings): V1Pod 
             failureThreshold: 1,
             timeoutSeconds: 1,
           },
+          lifecycle: AGENT_LIFECYCLE,
           securityContext: CONTAINER_SECURITY,
           volumeMounts: [
             { name: 'task', mountPath: '/var/task' },

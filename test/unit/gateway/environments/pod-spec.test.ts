@@ -63,6 +63,11 @@ describe('environment pod spec', () => {
     assert.equal(container.imagePullPolicy, 'IfNotPresent');
   });
 
+  it('keeps serving a second after deletion begins, inside a grace that leaves extensions their 2 s', () => {
+    assert.deepEqual(container.lifecycle, { preStop: { sleep: { seconds: 1 } } });
+    assert.equal(pod.spec!.terminationGracePeriodSeconds, 4);
+  });
+
   it('mounts /var/task, /opt and a size-limited /tmp', () => {
     assert.deepEqual(
       container.volumeMounts!.map((m) => m.mountPath),
