@@ -88,7 +88,10 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
     // CPU request stays the chart's, which keeps its Lease renewals on time on a busy node.
     restoreValues = await setReleaseValues(
       release,
-      { 'environments.pool.size': 0, 'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m' },
+      {
+        'environments.pool.size': 0,
+        'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m',
+      },
       ['charts/lamina/values-ha.yaml'],
     );
     let seen = 'nothing yet';
