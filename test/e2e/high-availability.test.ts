@@ -8,16 +8,14 @@
 // The release's values are restored afterwards.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
-import { Agent, request } from 'undici';
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
+import { gatewayPods, highlyAvailable, type Outcome, outcomeInvoker } from '../harness/ha.js';
 import { gatewayProcess, maxOverlap } from '../harness/host-view.js';
 import {
   createFunction,
-  functionArn,
   installedRelease,
   RELEASE_NAMESPACE,
-  setReleaseValues,
   testNamespace,
   type Release,
 } from '../harness/release.js';
@@ -31,15 +29,6 @@ const TIMED = `export const handler = async () => {
 
 const RESERVED: Record<string, number> = { r3: 3, r5: 5, r0: 0 };
 
-interface Outcome {
-  fn: string;
-  sentAt: number;
-  doneAt: number;
-  status: number; // 0: no HTTP answer (connection reset)
-  body: Record<string, unknown> | undefined;
-  reason?: string;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => {
@@ -47,103 +36,33 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
   let ns: Awaited<ReturnType<typeof testNamespace>>;
   let core: CoreV1Api;
   let restoreValues: (() => Promise<void>) | undefined;
-  const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
-
-  /** One invoke; `fresh`: on a new connection (so a dead replica fails only what it was sent). */
-  const invoke = async (fn: string, payload: unknown = {}, fresh = false): Promise<Outcome> => {
-    const sentAt = Date.now();
-    try {
-      const res = await request(
-        `${release.gatewayUrl}/2015-03-31/functions/${functionArn(ns.name, fn)}/invocations`,
-        {
-          method: 'POST',
-          body: JSON.stringify(payload),
-          dispatcher,
-          reset: fresh,
-        },
-      );
-      const text = await res.body.text();
-      let body: Record<string, unknown> | undefined;
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = undefined;
-      }
-      return {
-        fn,
-        sentAt,
-        doneAt: Date.now(),
-        status: res.statusCode,
-        body,
-        ...(typeof body?.Reason === 'string' ? { reason: body.Reason } : {}),
-      };
-    } catch {
-      return { fn, sentAt, doneAt: Date.now(), status: 0, body: undefined };
-    }
-  };
-
-  const gatewayPods = async (): Promise<V1Pod[]> =>
-    (
-      await core.listNamespacedPod({
-        namespace: RELEASE_NAMESPACE,
-        labelSelector: 'app.kubernetes.io/component=gateway',
-      })
-    ).items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
+  let invoke: ReturnType<typeof outcomeInvoker>['invoke'];
+  let closeInvoker: (() => Promise<void>) | undefined;
 
   before(async () => {
     release = await installedRelease();
     core = release.kc.makeApiClient(CoreV1Api);
     // The 2-core test node: no warm pool, and gateway requests small enough that a rolling
     // update's extra replica still fits beside the functions' environments.
-    restoreValues = await setReleaseValues(
-      release,
-      { 'environments.pool.size': 0, 'gateway.resources.requests.cpu': '20m' },
-      ['charts/lamina/values-ha.yaml'],
-    );
-    let seen = 'nothing yet';
-    await waitFor(
-      'three gateway replicas, each serving shards',
-      async () => {
-        const pods = await gatewayPods();
-        const health = await Promise.all(
-          pods.map(async (p) => {
-            const res = await fetch(`http://${p.status!.podIP}:8080/healthz`).catch(() => undefined);
-            return (await res?.json().catch(() => undefined)) as
-              { status: string; sharding?: { ownedShards: number; liveMembers: string[] } } | undefined;
-          }),
-        );
-        seen = JSON.stringify(
-          pods.map((p, i) => ({ pod: p.metadata?.name, phase: p.status?.phase, health: health[i] })),
-        );
-        return pods.length === 3 &&
-          health.every(
-            (h) =>
-              h?.status === 'ok' &&
-              (h.sharding?.ownedShards ?? 0) > 0 &&
-              h.sharding?.liveMembers.length === 3,
-          )
-          ? true
-          : undefined;
-      },
-      180_000,
-      1000,
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    restoreValues = await highlyAvailable(release, {
+      'environments.pool.size': 0,
+      'gateway.resources.requests.cpu': '20m',
     });
     ns = await testNamespace(release, 'ha');
+    ({ invoke, close: closeInvoker } = outcomeInvoker(release, () => ns.name));
     for (const [fn, reserved] of Object.entries(RESERVED)) {
       await createFunction(release, ns.name, fn, TIMED, { reservedConcurrentExecutions: reserved });
     }
   });
 
   after(async () => {
-    await dispatcher.close();
+    await closeInvoker?.();
     await ns?.dispose();
     await restoreValues?.();
   });
 
   it('keeps every reservation while one replica is deleted and another is killed; only invokes in flight on it fail', async () => {
-    const [deleted, killed] = await gatewayPods();
+    const [deleted, killed] = await gatewayPods(core);
     assert.ok(deleted && killed);
     const killedPid = gatewayProcess(killed.metadata!.name!);
     const fns = Object.keys(RESERVED);
@@ -235,7 +154,7 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
     await waitFor(
       'every environment pod tracked by exactly one live replica',
       async () => {
-        const pods = await gatewayPods();
+        const pods = await gatewayPods(core);
         if (pods.length !== 3) return undefined;
         const envPods = (
           await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'lamina.dev/environment=true' })

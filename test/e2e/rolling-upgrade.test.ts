@@ -9,27 +9,17 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { Agent, request } from 'undici';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
+import { gatewayPods, highlyAvailable, type Outcome, outcomeInvoker } from '../harness/ha.js';
 import {
   createFunction,
-  functionArn,
   installedRelease,
   RELEASE_NAMESPACE,
   setReleaseValues,
   testNamespace,
   type Release,
 } from '../harness/release.js';
-
-interface Outcome {
-  fn: string;
-  sentAt: number;
-  doneAt: number;
-  status: number; // 0: no HTTP answer (connection reset)
-  body: Record<string, unknown> | undefined;
-  reason?: string;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,97 +28,24 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
   let ns: Awaited<ReturnType<typeof testNamespace>>;
   let core: CoreV1Api;
   let restoreValues: (() => Promise<void>) | undefined;
-  const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
-
-  /** One invoke; `fresh`: on a new connection (so a dead replica fails only what it was sent). */
-  const invoke = async (fn: string, payload: unknown = {}, fresh = false): Promise<Outcome> => {
-    const sentAt = Date.now();
-    try {
-      const res = await request(
-        `${release.gatewayUrl}/2015-03-31/functions/${functionArn(ns.name, fn)}/invocations`,
-        {
-          method: 'POST',
-          body: JSON.stringify(payload),
-          dispatcher,
-          reset: fresh,
-        },
-      );
-      const text = await res.body.text();
-      let body: Record<string, unknown> | undefined;
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = undefined;
-      }
-      return {
-        fn,
-        sentAt,
-        doneAt: Date.now(),
-        status: res.statusCode,
-        body,
-        ...(typeof body?.Reason === 'string' ? { reason: body.Reason } : {}),
-      };
-    } catch {
-      return { fn, sentAt, doneAt: Date.now(), status: 0, body: undefined };
-    }
-  };
-
-  const gatewayPods = async (): Promise<V1Pod[]> =>
-    (
-      await core.listNamespacedPod({
-        namespace: RELEASE_NAMESPACE,
-        labelSelector: 'app.kubernetes.io/component=gateway',
-      })
-    ).items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
+  let invoke: ReturnType<typeof outcomeInvoker>['invoke'];
+  let closeInvoker: (() => Promise<void>) | undefined;
 
   before(async () => {
     release = await installedRelease();
     core = release.kc.makeApiClient(CoreV1Api);
     // No warm pool (each replica would keep its own on the 2-core test node); the gateway's
     // CPU request stays the chart's, which keeps its Lease renewals on time on a busy node.
-    restoreValues = await setReleaseValues(
-      release,
-      {
-        'environments.pool.size': 0,
-        'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m',
-      },
-      ['charts/lamina/values-ha.yaml'],
-    );
-    let seen = 'nothing yet';
-    await waitFor(
-      'three gateway replicas, each serving shards',
-      async () => {
-        const pods = await gatewayPods();
-        const health = await Promise.all(
-          pods.map(async (p) => {
-            const res = await fetch(`http://${p.status!.podIP}:8080/healthz`).catch(() => undefined);
-            return (await res?.json().catch(() => undefined)) as
-              { status: string; sharding?: { ownedShards: number; liveMembers: string[] } } | undefined;
-          }),
-        );
-        seen = JSON.stringify(
-          pods.map((p, i) => ({ pod: p.metadata?.name, phase: p.status?.phase, health: health[i] })),
-        );
-        return pods.length === 3 &&
-          health.every(
-            (h) =>
-              h?.status === 'ok' &&
-              (h.sharding?.ownedShards ?? 0) > 0 &&
-              h.sharding?.liveMembers.length === 3,
-          )
-          ? true
-          : undefined;
-      },
-      180_000,
-      1000,
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    restoreValues = await highlyAvailable(release, {
+      'environments.pool.size': 0,
+      'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m',
     });
     ns = await testNamespace(release, 'ha');
+    ({ invoke, close: closeInvoker } = outcomeInvoker(release, () => ns.name));
   });
 
   after(async () => {
-    await dispatcher.close();
+    await closeInvoker?.();
     await ns?.dispose();
     await restoreValues?.();
   });
@@ -148,7 +65,7 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
       Array<number>(6).fill(200),
       `steady answers before the roll: ${JSON.stringify(warm.map((o) => o.body))}`,
     );
-    const before = new Set((await gatewayPods()).map((p) => p.metadata!.name!));
+    const before = new Set((await gatewayPods(core)).map((p) => p.metadata!.name!));
     // Every gateway pod's log as last read, kept for a failing run's reader (replaced pods
     // take theirs with them).
     const logs = new Map<string, string>();
@@ -195,7 +112,7 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
       await waitFor(
         'every gateway replica replaced and serving',
         async () => {
-          const now = await gatewayPods();
+          const now = await gatewayPods(core);
           return now.length === 3 && now.every((p) => !before.has(p.metadata!.name!)) ? true : undefined;
         },
         240_000,
