@@ -481,7 +481,10 @@ export class EnvironmentPool {
     return true;
   }
 
-  /** The 429 for a new environment while the cluster is known to have no room for it. */
+  /**
+   * The 429 for a new environment while the cluster is known to have no room for it, unless
+   * idle environments of other functions could make that room (then it is tried: makeRoom).
+   */
   private refusedForRoom(spec: EnvironmentSpec): TooManyRequestsException | undefined {
     const noRoom = this.noRoom;
     const now = this.clock.now();
@@ -491,6 +494,7 @@ export class EnvironmentPool {
       return undefined;
     }
     if (spec.config.memorySize < noRoom.memorySize) return undefined;
+    if (selectCapacityVictims(this.views(), spec.key, spec.config.memorySize).length > 0) return undefined;
     return new TooManyRequestsException(
       'ClusterCapacityExceeded',
       Math.max(1, Math.ceil((noRoom.until - now) / 1000)),
@@ -769,8 +773,11 @@ export class EnvironmentPool {
     const capacity = (env.capacity ??= { reclaims: 0, awaiting: new Set() });
     // Room made last time is still being freed, or the scheduler is still looking at it.
     if (capacity.awaiting.size > 0 || capacity.recheck) return;
+    // A spare (on-demand, its invoke served by another environment meanwhile) is not worth
+    // another function's warm environment.
+    const wanted = env.claimedBy !== undefined || env.record.initializationType !== 'on-demand';
     const victims =
-      capacity.reclaims < MAX_CAPACITY_RECLAIMS
+      wanted && capacity.reclaims < MAX_CAPACITY_RECLAIMS
         ? selectCapacityVictims(this.views(), env.record.key, env.record.memorySize ?? 0)
         : [];
     if (victims.length > 0) {

@@ -649,6 +649,46 @@ describe('EnvironmentPool', () => {
       assert.equal((await next).env.id, busy.env.id);
     });
 
+    it("a spare no node has room for takes no other function's idle environment", async () => {
+      const { pool, provider, busy, clock } = await oneBusy();
+      provider.autoReady = true;
+      (await pool.acquire(spec('g'))).release(); // g: idle, reclaimable
+      clock.advance(1000);
+      provider.autoReady = false;
+      const g = provider.created.at(-1)!;
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const spare = provider.created.at(-1)!;
+      busy.release();
+      await pending; // served by f's released environment: the new one is a spare
+      provider.unschedulable(spare);
+      await tick();
+      assert.deepEqual(provider.destroyed, [spare], `g's environment ${g} stays`);
+    });
+
+    it('while the node is known full, a cold start that idle environments can make room for is tried', async () => {
+      const t = setup();
+      await t.pool.start();
+      const sized = (name: string, memorySize: number) => ({
+        ...spec(name),
+        config: { ...spec(name).config, memorySize },
+      });
+      // The node is known full for 256 MB: a cold start nothing could make room for got a 429.
+      t.provider.autoReady = false;
+      const refused = t.pool.acquire(sized('f', 256));
+      await tick();
+      t.provider.unschedulable(t.provider.created.at(-1)!);
+      await assert.rejects(refused, TooManyRequestsException);
+      // Two idle 128 MB environments of other functions appear (smaller: still tried).
+      t.provider.autoReady = true;
+      for (const name of ['g1', 'g2']) (await t.pool.acquire(sized(name, 128))).release();
+      t.provider.autoReady = false;
+      const created = t.provider.created.length;
+      void t.pool.acquire(sized('k', 256)).catch(() => undefined);
+      await tick();
+      assert.equal(t.provider.created.length, created + 1, 'tried: they can make its room');
+    });
+
     it('a spare that never becomes ready is removed at its cold-start deadline', async () => {
       const { pool, provider, clock, busy } = await oneBusy();
       const pending = pool.acquire(spec('f'));
