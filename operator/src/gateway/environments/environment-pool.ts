@@ -270,6 +270,18 @@ export class EnvironmentPool {
         throw err;
       }
     }
+    // One started for an invoke that another environment served meanwhile: no new pod needed.
+    const spare = this.findSpare(spec.key);
+    if (spare) {
+      try {
+        const { env, own } = await this.claim(spare, spec);
+        if (own) this.events.coldStart?.(spec);
+        return this.lease(env, 'on-demand', own, provisionedExists);
+      } catch (err) {
+        this.ledger.release(namespace, functionName, 'on-demand');
+        throw err;
+      }
+    }
     const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
     if (!decision.allowed) {
       this.ledger.release(namespace, functionName, 'on-demand');
@@ -526,6 +538,44 @@ export class EnvironmentPool {
    */
   private startClaimed(spec: EnvironmentSpec): Promise<{ env: PoolEnvironment; own: boolean }> {
     const env = this.register(spec, this.newId(spec));
+    const claimed = this.claim(env, spec);
+    // Readiness arrives through the provider's events, possibly before this call returns.
+    this.provider.create(spec, env.record.id).then(
+      (record) => this.created(env, record),
+      (err: unknown) => {
+        this.envs.delete(env.record.id);
+        this.log.error('environment creation failed', { key: spec.key, error: String(err) });
+        const reason = err instanceof FunctionEnvironmentError ? ` ${err.message}` : '';
+        env.claimedBy?.reject(
+          new ServiceException(`The execution environment could not be created.${reason}`),
+        );
+      },
+    );
+    return claimed;
+  }
+
+  /** An on-demand environment of `key` still starting that no invoke waits for any more. */
+  private findSpare(key: string): PoolEnvironment | undefined {
+    for (const env of this.envs.values()) {
+      if (
+        env.record.key === key &&
+        env.record.initializationType === 'on-demand' &&
+        env.state === 'starting' &&
+        !env.claimedBy &&
+        !env.retire &&
+        !env.record.unschedulable
+      ) {
+        return env;
+      }
+    }
+    return undefined;
+  }
+
+  /** The caller waits for `env` (starting) to be ready, or for a released one first. */
+  private claim(
+    env: PoolEnvironment,
+    spec: EnvironmentSpec,
+  ): Promise<{ env: PoolEnvironment; own: boolean }> {
     return new Promise<{ env: PoolEnvironment; own: boolean }>((resolve, reject) => {
       /** Set once the caller waits for a release instead: what it gets at the deadline. */
       let displacedBy: Error | undefined;
@@ -584,16 +634,6 @@ export class EnvironmentPool {
       // Whichever comes first serves it: its new environment, or one of the function's released.
       const dequeue = this.queueHandOff(spec.key, handOff);
       env.claimedBy = waiter;
-      // Readiness arrives through the provider's events, possibly before this call returns.
-      this.provider.create(spec, env.record.id).then(
-        (record) => this.created(env, record),
-        (err: unknown) => {
-          this.envs.delete(env.record.id);
-          this.log.error('environment creation failed', { key: spec.key, error: String(err) });
-          const reason = err instanceof FunctionEnvironmentError ? ` ${err.message}` : '';
-          waiter.reject(new ServiceException(`The execution environment could not be created.${reason}`));
-        },
-      );
     });
   }
 

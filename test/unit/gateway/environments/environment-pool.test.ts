@@ -689,6 +689,24 @@ describe('EnvironmentPool', () => {
       assert.equal(t.provider.created.length, created + 1, 'tried: they can make its room');
     });
 
+    it('an invoke that finds no idle environment takes a starting spare instead of another pod', async () => {
+      const { pool, provider, busy } = await oneBusy();
+      const pending = pool.acquire(spec('f'));
+      await tick();
+      const spare = provider.created.at(-1)!;
+      busy.release();
+      const served = await pending; // by the released one: the new one is a spare, still starting
+      const created = provider.created.length;
+      const next = pool.acquire(spec('f'));
+      await tick();
+      assert.equal(provider.created.length, created, 'no new pod: the spare is its cold start');
+      provider.markReady(spare);
+      const lease = await next;
+      assert.equal(lease.env.id, spare);
+      assert.equal(lease.coldStart, true);
+      served.release();
+    });
+
     it('a spare that never becomes ready is removed at its cold-start deadline', async () => {
       const { pool, provider, clock, busy } = await oneBusy();
       const pending = pool.acquire(spec('f'));
