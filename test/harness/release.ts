@@ -228,6 +228,18 @@ async function waitRolledOut(release: Release): Promise<void> {
     60_000,
     250,
   );
+  // A replica's readiness may drop for a probe or two on a loaded node just after a rollout
+  // (the rollout itself counted it available): it gets a minute to be ready again.
+  await waitFor(
+    'every component ready after the upgrade',
+    async () =>
+      (await assertReleaseReady(release.kc, release.gatewayUrl).then(
+        () => true,
+        () => false,
+      )) || undefined,
+    60_000,
+    1000,
+  ).catch(() => undefined);
   await assertReleaseReady(release.kc, release.gatewayUrl);
 }
 
