@@ -260,35 +260,27 @@ export class EnvironmentPool {
       this.ledger.release(namespace, functionName, 'on-demand');
       throw full;
     }
+    // A spare: one started for an invoke that another environment served meanwhile.
+    const spare = full ? undefined : this.findSpare(spec.key);
+    let waiting: Promise<{ env: PoolEnvironment; own: boolean }>;
     if (full) {
       // No room for another, but this function's own will be free in a moment: wait for one.
-      try {
-        const env = await this.waitForRelease(spec, full);
-        return this.lease(env, 'on-demand', false, provisionedExists);
-      } catch (err) {
+      waiting = this.waitForRelease(spec, full).then((env) => ({ env, own: false }));
+    } else if (spare) {
+      waiting = this.claim(spare, spec); // no new pod needed
+    } else {
+      const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
+      if (!decision.allowed) {
         this.ledger.release(namespace, functionName, 'on-demand');
-        throw err;
+        throw new TooManyRequestsException(
+          'FunctionInvocationRateLimitExceeded',
+          decision.retryAfterMs / 1000,
+        );
       }
-    }
-    // One started for an invoke that another environment served meanwhile: no new pod needed.
-    const spare = this.findSpare(spec.key);
-    if (spare) {
-      try {
-        const { env, own } = await this.claim(spare, spec);
-        if (own) this.events.coldStart?.(spec);
-        return this.lease(env, 'on-demand', own, provisionedExists);
-      } catch (err) {
-        this.ledger.release(namespace, functionName, 'on-demand');
-        throw err;
-      }
-    }
-    const decision = this.scaler.tryStart(`${namespace}/${functionName}`, this.clock.now());
-    if (!decision.allowed) {
-      this.ledger.release(namespace, functionName, 'on-demand');
-      throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', decision.retryAfterMs / 1000);
+      waiting = this.startClaimed({ ...spec, initializationType: 'on-demand' });
     }
     try {
-      const { env, own } = await this.startClaimed({ ...spec, initializationType: 'on-demand' });
+      const { env, own } = await waiting;
       if (own) this.events.coldStart?.(spec);
       return this.lease(env, 'on-demand', own, provisionedExists);
     } catch (err) {

@@ -593,6 +593,18 @@ describe('EnvironmentPool', () => {
       return { ...t, busy };
     }
 
+    /**
+     * An invoke of f whose new pod is still starting when f's busy environment is released: that
+     * one serves it (`lease`); its pod (`spare`) goes on starting for nobody.
+     */
+    async function servedBeforeItsPod(t: Awaited<ReturnType<typeof oneBusy>>) {
+      const pending = t.pool.acquire(spec('f'));
+      await tick();
+      const spare = t.provider.created.at(-1)!;
+      t.busy.release();
+      return { spare, lease: await pending };
+    }
+
     it('an invoke refused room takes the busy environment once it is released, not a 429', async () => {
       const { pool, provider, ledger, busy } = await oneBusy();
       const pending = pool.acquire(spec('f'));
@@ -616,12 +628,9 @@ describe('EnvironmentPool', () => {
     });
 
     it('an invoke waiting for its cold start takes a busy one released first; the new one becomes a spare', async () => {
-      const { pool, provider, busy } = await oneBusy();
-      const pending = pool.acquire(spec('f'));
-      await tick();
-      const spare = provider.created.at(-1)!;
-      busy.release();
-      const lease = await pending;
+      const t = await oneBusy();
+      const { pool, provider, busy } = t;
+      const { spare, lease } = await servedBeforeItsPod(t);
       assert.equal(lease.env.id, busy.env.id);
       assert.equal(lease.coldStart, false);
       provider.markReady(spare);
@@ -632,12 +641,9 @@ describe('EnvironmentPool', () => {
     });
 
     it('a spare no node has room for is removed, and new invokes wait for a release without creating pods', async () => {
-      const { pool, provider, busy } = await oneBusy();
-      const pending = pool.acquire(spec('f'));
-      await tick();
-      const spare = provider.created.at(-1)!;
-      busy.release();
-      const lease = await pending; // served by the released one
+      const t = await oneBusy();
+      const { pool, provider, busy } = t;
+      const { spare, lease } = await servedBeforeItsPod(t);
       provider.unschedulable(spare);
       await tick();
       assert.deepEqual(provider.destroyed, [spare]);
@@ -650,17 +656,14 @@ describe('EnvironmentPool', () => {
     });
 
     it("a spare no node has room for takes no other function's idle environment", async () => {
-      const { pool, provider, busy, clock } = await oneBusy();
+      const t = await oneBusy();
+      const { pool, provider, clock } = t;
       provider.autoReady = true;
       (await pool.acquire(spec('g'))).release(); // g: idle, reclaimable
       clock.advance(1000);
       provider.autoReady = false;
       const g = provider.created.at(-1)!;
-      const pending = pool.acquire(spec('f'));
-      await tick();
-      const spare = provider.created.at(-1)!;
-      busy.release();
-      await pending; // served by f's released environment: the new one is a spare
+      const { spare } = await servedBeforeItsPod(t);
       provider.unschedulable(spare);
       await tick();
       assert.deepEqual(provider.destroyed, [spare], `g's environment ${g} stays`);
@@ -690,12 +693,9 @@ describe('EnvironmentPool', () => {
     });
 
     it('an invoke that finds no idle environment takes a starting spare instead of another pod', async () => {
-      const { pool, provider, busy } = await oneBusy();
-      const pending = pool.acquire(spec('f'));
-      await tick();
-      const spare = provider.created.at(-1)!;
-      busy.release();
-      const served = await pending; // by the released one: the new one is a spare, still starting
+      const t = await oneBusy();
+      const { pool, provider } = t;
+      const { spare, lease: served } = await servedBeforeItsPod(t); // the spare: still starting
       const created = provider.created.length;
       const next = pool.acquire(spec('f'));
       await tick();
@@ -708,12 +708,9 @@ describe('EnvironmentPool', () => {
     });
 
     it('a spare that never becomes ready is removed at its cold-start deadline', async () => {
-      const { pool, provider, clock, busy } = await oneBusy();
-      const pending = pool.acquire(spec('f'));
-      await tick();
-      const spare = provider.created.at(-1)!;
-      busy.release();
-      await pending;
+      const t = await oneBusy();
+      const { provider, clock } = t;
+      const { spare } = await servedBeforeItsPod(t);
       clock.advance(5000);
       assert.deepEqual(provider.destroyed, [spare]);
     });
