@@ -55,13 +55,16 @@ async function componentProblem(apps: AppsV1Api, name: string): Promise<string |
   return undefined;
 }
 
-/** Throws, naming each component that is not ready with its log tail. */
-export async function assertReleaseReady(kc: KubeConfig, gatewayUrl: string): Promise<void> {
+/** What is not ready: each component by name with what is wrong, and the gateway Service. */
+async function releaseProblems(
+  kc: KubeConfig,
+  gatewayUrl: string,
+): Promise<Array<{ component: string; problem: string }>> {
   const apps = kc.makeApiClient(AppsV1Api);
-  const problems: string[] = [];
+  const problems: Array<{ component: string; problem: string }> = [];
   for (const name of COMPONENTS) {
     const problem = await componentProblem(apps, name);
-    if (problem) problems.push(`${problem}\n--- ${name} log tail ---\n${await logTail(name)}`);
+    if (problem) problems.push({ component: name, problem });
   }
   if (problems.length === 0) {
     const health = await fetch(`${gatewayUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch(
@@ -69,13 +72,26 @@ export async function assertReleaseReady(kc: KubeConfig, gatewayUrl: string): Pr
     );
     if (health instanceof Error || !health.ok) {
       const why = health instanceof Error ? health.message : `HTTP ${health.status}`;
-      problems.push(
-        `the gateway Service at ${gatewayUrl} does not answer /healthz (${why})\n` +
-          `--- lamina-gateway log tail ---\n${await logTail('lamina-gateway')}`,
-      );
+      problems.push({
+        component: 'lamina-gateway',
+        problem: `the gateway Service at ${gatewayUrl} does not answer /healthz (${why})`,
+      });
     }
   }
-  if (problems.length > 0) throw new Error(`the Lamina release is not ready:\n${problems.join('\n')}`);
+  return problems;
+}
+
+/** Throws, naming each component that is not ready with its log tail. */
+export async function assertReleaseReady(kc: KubeConfig, gatewayUrl: string): Promise<void> {
+  const problems = await releaseProblems(kc, gatewayUrl);
+  if (problems.length === 0) return;
+  const described = await Promise.all(
+    problems.map(
+      async ({ component, problem }) =>
+        `${problem}\n--- ${component} log tail ---\n${await logTail(component)}`,
+    ),
+  );
+  throw new Error(`the Lamina release is not ready:\n${described.join('\n')}`);
 }
 
 let cached: Promise<Release> | undefined;
@@ -232,11 +248,7 @@ async function waitRolledOut(release: Release): Promise<void> {
   // (the rollout itself counted it available): it gets a minute to be ready again.
   await waitFor(
     'every component ready after the upgrade',
-    async () =>
-      (await assertReleaseReady(release.kc, release.gatewayUrl).then(
-        () => true,
-        () => false,
-      )) || undefined,
+    async () => (await releaseProblems(release.kc, release.gatewayUrl)).length === 0 || undefined,
     60_000,
     1000,
   ).catch(() => undefined);
