@@ -19,8 +19,10 @@ import (
 )
 
 const (
-	downloadTimeout      = 5 * time.Minute
-	connectRetry         = 10 * time.Second
+	downloadTimeout = 5 * time.Minute
+	// The store may be restarting (an upgrade replaces its pod): a cold start waits for it
+	// rather than failing, within the gateway's cold-start time.
+	storeRetry           = 30 * time.Second
 	zipOverheadAllowance = 16 * 1024 * 1024
 )
 
@@ -44,19 +46,25 @@ func fetchArtifact(rawURL string, maxBytes int64) ([]byte, *AgentError) {
 		}
 		return b, nil
 	}
-	deadline := time.Now().Add(connectRetry)
+	deadline := time.Now().Add(storeRetry)
 	var res *http.Response
+	var err error
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, time.Second) {
-		var err error
 		res, err = artifactClient.Get(rawURL)
-		if err == nil {
+		// Retried: refused before any answer (the store restarting, or a NetworkPolicy reaching
+		// a new pod late) and a store or proxy saying it is unavailable for now. Not retried:
+		// timeouts, and every other answer.
+		retry := errors.Is(err, syscall.ECONNREFUSED) || (err == nil && unavailable(res.StatusCode))
+		if !retry || time.Now().Add(delay).After(deadline) {
 			break
 		}
-		// Refused before any answer (NetworkPolicy may reach a new pod late); timeouts are not retried.
-		if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().Add(delay).After(deadline) {
-			return fail("GET %s failed: %s", rawURL, err)
+		if res != nil {
+			res.Body.Close()
 		}
 		time.Sleep(delay)
+	}
+	if res == nil {
+		return fail("GET %s failed: %s", rawURL, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode < 200 || res.StatusCode > 299 {
@@ -70,6 +78,10 @@ func fetchArtifact(rawURL string, maxBytes int64) ([]byte, *AgentError) {
 		return fail("%s is larger than %d bytes", rawURL, maxBytes)
 	}
 	return b, nil
+}
+
+func unavailable(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 func verifyDigest(data []byte, expected, label string) *AgentError {

@@ -25,6 +25,7 @@ import {
   shardedView,
   soleReplicaView,
   ShardCoordinator,
+  UnreservedBudget,
   startAsyncProcessor,
   WarmPool,
 } from '../gateway/index.js';
@@ -189,6 +190,17 @@ async function main(): Promise<void> {
                 kc,
                 { ...shardingConfig, clock: systemClock, log: log.child({ part: 'sharding' }) },
                 hooks,
+              ),
+            budget: (counts) =>
+              new UnreservedBudget(
+                kc,
+                {
+                  namespace: shardingConfig.namespace,
+                  identity: shardingConfig.identity,
+                  clock: systemClock,
+                  log: log.child({ part: 'sharding' }),
+                },
+                counts,
               ),
             forward: new ForwardClient(shardingConfig.token),
             token: shardingConfig.token,

@@ -26,11 +26,14 @@ import { buildServer } from './server.js';
 import type { CoordinatorHooks, ShardCoordinator } from './sharding/coordinator.js';
 import type { ForwardClient } from './sharding/forward.js';
 import { ShardedInvoker, type ShardedInvokerSettings } from './sharding/sharded-invoker.js';
+import type { UnreservedBudget, UnreservedCounts } from './sharding/unreserved-budget.js';
 import type { InvokeTracing } from './tracing/invoke-tracing.js';
 
 /** Several gateway replicas: functions sharded over them (docs/high-availability.md). */
 export interface ShardingParts {
   coordinator(hooks: CoordinatorHooks): ShardCoordinator;
+  /** This replica's grants of the namespaces' unreserved pools, shared with the other replicas. */
+  budget?(counts: UnreservedCounts): UnreservedBudget;
   forward: ForwardClient;
   /** The secret replicas present to each other on forwarded invocations. */
   token: string;
@@ -109,6 +112,9 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     namespaceLimit: settings.namespaceConcurrencyLimit,
     unreservedMinimum: settings.unreservedConcurrencyMinimum,
   });
+  // Several replicas share each namespace's unreserved pool: each admits within its grant.
+  const budget = parts.sharding?.budget?.(ledger);
+  if (budget) ledger.setUnreservedGrants((ns) => budget.grant(ns));
   const scaler = new BurstScaler(settings.scaling);
   const poolSettings = (s: GatewaySettings) => ({
     coldStartTimeoutMs: s.coldStartTimeoutMs,
@@ -123,6 +129,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       unreservedConcurrentExecutions: (ns) => ledger.unreservedConcurrentExecutions(ns),
       namespaces: () => ledger.namespaceNames(),
       ...(parts.warmPool ? { warmPool: () => parts.warmPool?.status() ?? [] } : {}),
+      ...(budget ? { unreservedGrant: (ns: string) => budget.grant(ns) } : {}),
     },
     parts.processMetrics ?? false,
   );
@@ -150,7 +157,11 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
     },
     // Adopted environments (after a restart, or handed over by another replica) are asked
     // what they are doing: busy ones count against concurrency, generic ones are useless.
-    { serves, activity: async (address) => (await agent.activity?.(address)) ?? 'idle' },
+    {
+      serves,
+      activity: async (address) => (await agent.activity?.(address)) ?? 'idle',
+      ...(budget ? { moreUnreserved: (ns: string, deadline: number) => budget.more(ns, deadline) } : {}),
+    },
   );
   const environmentSettings = {
     storeUrl: settings.storeUrl,
@@ -191,7 +202,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         pool.forget((_namespace, fn) => moved.has(coordinator?.shardOf(fn) ?? -1));
         sync.sync();
       },
-      shareChanged: (share) => ledger.setUnreservedShare(share),
+      observed: (alive, stale, lease) => void budget?.observed(lease, alive, stale),
       // Running ones only: those still waiting for an environment follow the shard (forget()).
       inFlight: (shard) =>
         Math.max(
@@ -287,6 +298,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       await coordinator?.leave(parts.sharding?.leaveTimeoutMs ?? 0);
       await app.close();
       await parts.sharding?.forward.close();
+      budget?.stop();
       unsubscribe?.();
       statusTimer?.cancel();
       pool.stop();

@@ -19,6 +19,7 @@ export * from './sharding/config.js';
 export * from './sharding/coordinator.js';
 export * from './sharding/forward.js';
 export * from './sharding/orphan-pools.js';
+export * from './sharding/unreserved-budget.js';
 export type { InvokeTracing } from './tracing/invoke-tracing.js';
 
 /** OpenTelemetry's SDK and the OTLP exporter, loaded only when tracing is configured. */

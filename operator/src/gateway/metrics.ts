@@ -14,6 +14,8 @@ export interface GaugeSources {
   concurrentExecutions(namespace: string, fn: string): number;
   unreservedConcurrentExecutions(namespace: string): number;
   namespaces(): string[];
+  /** With several replicas: this replica's grant of a namespace's shared unreserved pool. */
+  unreservedGrant?(namespace: string): number;
   /** The warm pool per namespace and shape, when there is one. */
   warmPool?(): WarmPoolStatus[];
 }
@@ -136,6 +138,19 @@ export class GatewayMetrics {
           this.set({ namespace: ns }, sources.unreservedConcurrentExecutions(ns));
       },
     });
+    if (sources.unreservedGrant) {
+      const grantOf = sources.unreservedGrant;
+      new Gauge({
+        name: 'lamina_unreserved_concurrency_grant',
+        help: "This replica's part of a namespace's unreserved concurrency (several gateway replicas).",
+        labelNames: ['namespace'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const ns of sources.namespaces()) this.set({ namespace: ns }, grantOf(ns));
+        },
+      });
+    }
     new Gauge({
       name: 'lamina_environments',
       help: 'Execution environments by state (starting, idle, busy) and initialization type.',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ServiceException, TooManyRequestsException } from '../../errors.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { BurstScaler } from '../scaling/burst-scaler.js';
-import type { ConcurrencyLedger, ExecutionKind } from '../scaling/concurrency.js';
+import type { Admission, ConcurrencyLedger, ExecutionKind } from '../scaling/concurrency.js';
 import {
   type EnvironmentState,
   type EnvironmentView,
@@ -116,7 +116,18 @@ export interface PoolScope {
    * relabelled for a cold start that never specialised it: useless).
    */
   activity(address: string): Promise<'busy' | 'idle' | 'generic'>;
+  /**
+   * This replica's part of `namespace`'s unreserved concurrency is used up: true once it has
+   * grown (try again), false when it cannot before `deadline` (the namespace is at its limit).
+   */
+  moreUnreserved?(namespace: string, deadline: number): Promise<boolean>;
 }
+
+/**
+ * How long an invoke waits for this replica's part of the unreserved pool to grow: one write
+ * when the pool has room, a round (1 s) more when another replica must give some back first.
+ */
+const UNRESERVED_GRANT_WAIT_MS = 2500;
 
 /** Unplaced pods whose removal is awaited (see `unplaced`), at most. */
 const MAX_UNPLACED_TRACKED = 1024;
@@ -248,7 +259,7 @@ export class EnvironmentPool {
       this.ledger.tryAcquire(namespace, functionName, 'provisioned');
       return this.lease(warmProvisioned, 'provisioned', false, false);
     }
-    const admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
+    const admission = await this.admit(namespace, functionName);
     if (!admission.admitted) throw new TooManyRequestsException(admission.reason);
     let warm = this.findIdle(spec.key, 'on-demand');
     // Found and leased in one synchronous step: invokes woken together must not find the same one.
@@ -287,6 +298,20 @@ export class EnvironmentPool {
       this.ledger.release(namespace, functionName, 'on-demand');
       throw err;
     }
+  }
+
+  /** Admits an on-demand execution, waiting for a larger part of the unreserved pool if need be. */
+  private async admit(namespace: string, functionName: string): Promise<Admission> {
+    let admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
+    const more = this.scope?.moreUnreserved;
+    if (admission.admitted || admission.reason !== 'ConcurrentInvocationLimitExceeded' || !more) {
+      return admission;
+    }
+    const deadline = this.clock.now() + UNRESERVED_GRANT_WAIT_MS;
+    while (!admission.admitted && (await more(namespace, deadline))) {
+      admission = this.ledger.tryAcquire(namespace, functionName, 'on-demand');
+    }
+    return admission;
   }
 
   /** Lets the provider get ahead what a first cold start of `spec` will need. */

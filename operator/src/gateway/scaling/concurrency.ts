@@ -12,6 +12,11 @@
 //     reservation or the unreserved pool all the time; an invoke served by an idle provisioned
 //     environment needs no further capacity, one that spills over to on-demand does.
 //
+// With several gateway replicas, the unreserved pool is shared by functions whose owners differ:
+// each replica then admits on-demand executions of unreserved functions only within the part of
+// the pool it holds (its grant, sharding/unreserved.ts); provisioned concurrency of unreserved
+// functions is known to every replica (the catalog is global) and comes off the pool first.
+//
 // Pure bookkeeping: no I/O, no clock. Limits and function settings may change at any time;
 // executions already admitted are never revoked.
 import type { ThrottleReason } from '../../errors.js';
@@ -44,12 +49,16 @@ interface NamespaceState {
   reservedTotal: number;
   /** Held provisioned + on-demand executions of functions without a granted reservation. */
   unreservedUsed: number;
+  /** The provisioned part of unreservedUsed (configured environments, busy or not). */
+  unreservedProvisioned: number;
+  /** The most on-demand unreserved executions counted at once since takeUnreservedPeak(). */
+  peakOnDemand: number;
 }
 
 export class ConcurrencyLedger {
   private readonly namespaces = new Map<string, NamespaceState>();
-  /** This gateway replica's part of every namespace's unreserved pool (1 when alone). */
-  private unreservedShare = 1;
+  /** The part of each namespace's unreserved pool this replica holds; undefined: all of it. */
+  private grantOf: ((namespace: string) => number) | undefined;
 
   constructor(private limits: ConcurrencyLimits) {}
 
@@ -59,11 +68,12 @@ export class ConcurrencyLedger {
   }
 
   /**
-   * With several gateway replicas each admits at most `share` of a namespace's unreserved
-   * concurrency (reserved concurrency is exact already: a function has one owner).
+   * With several gateway replicas each admits on-demand executions of unreserved functions
+   * only within its grant of the namespace's pool (reserved concurrency is exact already: a
+   * function has one owner).
    */
-  setUnreservedShare(share: number): void {
-    this.unreservedShare = Math.min(1, Math.max(0, share));
+  setUnreservedGrants(grantOf: ((namespace: string) => number) | undefined): void {
+    this.grantOf = grantOf;
   }
 
   getLimits(): ConcurrencyLimits {
@@ -108,11 +118,13 @@ export class ConcurrencyLedger {
       if (held(fn) + 1 > (fn.reserved ?? 0)) {
         return { admitted: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
       }
-    } else if (ns.unreservedUsed + 1 > this.unreservedPool(ns)) {
+    } else if (
+      ns.unreservedUsed + 1 > this.unreservedPool(ns) ||
+      (this.grantOf && onDemand(ns) + 1 > this.grantOf(namespace))
+    ) {
       return { admitted: false, reason: 'ConcurrentInvocationLimitExceeded' };
     }
-    fn.onDemand += 1;
-    if (!fn.granted) ns.unreservedUsed += 1;
+    this.countOnDemand(ns, fn);
     return { admitted: true };
   }
 
@@ -127,8 +139,7 @@ export class ConcurrencyLedger {
       fn.provisionedBusy += 1;
       return;
     }
-    fn.onDemand += 1;
-    if (!fn.granted) ns.unreservedUsed += 1;
+    this.countOnDemand(ns, fn);
   }
 
   release(namespace: string, name: string, kind: ExecutionKind): void {
@@ -157,7 +168,26 @@ export class ConcurrencyLedger {
   /** Capacity left to functions without a reservation. */
   unreservedPool(ns: NamespaceState | string): number {
     const state = typeof ns === 'string' ? this.namespaces.get(ns) : ns;
-    return Math.floor((this.limits.namespaceLimit - (state?.reservedTotal ?? 0)) * this.unreservedShare);
+    return this.limits.namespaceLimit - (state?.reservedTotal ?? 0);
+  }
+
+  /**
+   * What the replicas share of a namespace's unreserved pool: the pool less the provisioned
+   * concurrency of unreserved functions, and this replica's on-demand executions of it now.
+   */
+  unreservedOnDemand(namespace: string): { used: number; capacity: number } {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) return { used: 0, capacity: this.limits.namespaceLimit };
+    return { used: onDemand(ns), capacity: Math.max(0, this.unreservedPool(ns) - ns.unreservedProvisioned) };
+  }
+
+  /** The most on-demand unreserved executions at once since the last call; starts again from now. */
+  takeUnreservedPeak(namespace: string): number {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) return 0;
+    const peak = ns.peakOnDemand;
+    ns.peakOnDemand = onDemand(ns);
+    return peak;
   }
 
   /** The reservation in force for a function (undefined when none is granted). */
@@ -182,7 +212,13 @@ export class ConcurrencyLedger {
   private namespace(name: string): NamespaceState {
     let ns = this.namespaces.get(name);
     if (!ns) {
-      ns = { functions: new Map(), reservedTotal: 0, unreservedUsed: 0 };
+      ns = {
+        functions: new Map(),
+        reservedTotal: 0,
+        unreservedUsed: 0,
+        unreservedProvisioned: 0,
+        peakOnDemand: 0,
+      };
       this.namespaces.set(name, ns);
     }
     return ns;
@@ -205,8 +241,25 @@ export class ConcurrencyLedger {
     }
     ns.reservedTotal = total;
     ns.unreservedUsed = 0;
-    for (const fn of ns.functions.values()) if (!fn.granted) ns.unreservedUsed += held(fn);
+    ns.unreservedProvisioned = 0;
+    for (const fn of ns.functions.values()) {
+      if (fn.granted) continue;
+      ns.unreservedUsed += held(fn);
+      ns.unreservedProvisioned += fn.provisioned;
+    }
   }
+
+  private countOnDemand(ns: NamespaceState, fn: FunctionState): void {
+    fn.onDemand += 1;
+    if (fn.granted) return;
+    ns.unreservedUsed += 1;
+    ns.peakOnDemand = Math.max(ns.peakOnDemand, onDemand(ns));
+  }
+}
+
+/** On-demand executions of a namespace's functions without a granted reservation. */
+function onDemand(ns: NamespaceState): number {
+  return ns.unreservedUsed - ns.unreservedProvisioned;
 }
 
 /** Capacity a function occupies: provisioned environments are held even when idle. */

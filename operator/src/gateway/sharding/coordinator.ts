@@ -19,7 +19,7 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../../kube/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
-import { liveMembers, type MemberObservation, planShards, shardOf, unreservedShare } from './ring.js';
+import { liveMembers, type MemberObservation, planShards, shardOf } from './ring.js';
 
 export const LEASE_LABEL = 'lamina.dev/gateway-lease';
 export const ADDRESS_ANNOTATION = 'lamina.dev/address';
@@ -48,8 +48,11 @@ export interface CoordinatorHooks {
   acquired(shards: number[]): void;
   /** Shards this replica no longer serves: forget (never destroy) their environments. */
   released(shards: number[]): void;
-  /** This replica's part of each namespace's unreserved concurrency changed. */
-  shareChanged(share: number): void;
+  /**
+   * A round's LIST: the members alive then (leaving ones too), whether the LIST may be stale,
+   * and the Lease labelled `budget` (the replicas' grants of unreserved concurrency), if any.
+   */
+  observed?(alive: ReadonlySet<string>, stale: boolean, budget: V1Lease | undefined): void;
   /**
    * Invocations of a shard's functions running through this replica now; not those still
    * waiting for an environment (released() sends them after the shard).
@@ -98,7 +101,7 @@ export class ShardCoordinator {
   /** How late the renewal timer fired last time, and how long the last renewal's write took. */
   private renewalTimerLateMs = 0;
   private renewalWriteMs = 0;
-  private share = 1;
+  private budget: V1Lease | undefined;
   private leaving = false;
   private stopped = false;
   private timer: { cancel(): void } | undefined;
@@ -344,11 +347,7 @@ export class ShardCoordinator {
     for (const shard of this.draining.keys()) {
       if (!plan.handOver.includes(shard) && this.owned.has(shard)) this.draining.delete(shard);
     }
-    const share = unreservedShare(live.length);
-    if (share !== this.share) {
-      this.share = share;
-      this.hooks.shareChanged(share);
-    }
+    this.hooks.observed?.(alive, stale, this.budget);
   }
 
   /** Lost contact with the API server for too long: serve nothing until a renewal succeeds. */
@@ -430,6 +429,7 @@ export class ShardCoordinator {
     const now = clock.now();
     const shards = new Map<number, Held>();
     const seen = new Set<string>();
+    this.budget = undefined;
     for (const lease of list.items) {
       const name = lease.metadata?.name ?? '';
       const kind = lease.metadata?.labels?.[LEASE_LABEL];
@@ -449,6 +449,8 @@ export class ShardCoordinator {
       } else if (kind === 'shard' && name.startsWith(SHARD_PREFIX)) {
         const shard = Number(name.slice(SHARD_PREFIX.length));
         if (Number.isInteger(shard)) shards.set(shard, { holder: lease.spec?.holderIdentity ?? '', lease });
+      } else if (kind === 'budget') {
+        this.budget = lease;
       }
     }
     // A member whose Lease was deleted left cleanly: it is gone at once.

@@ -80,17 +80,6 @@ export function planShards(
 }
 
 /**
- * The fraction of a namespace's unreserved concurrency this replica may admit. Reserved
- * concurrency needs no sharing (a function has one owner); the unreserved pool is shared by
- * every function of the namespace across shards, so each live replica gets an equal part.
- * (Known limit: for one renewal interval after a replica joins, the others still use the larger
- * part they had before they saw it.)
- */
-export function unreservedShare(liveMembers: number): number {
-  return 1 / Math.max(1, liveMembers);
-}
-
-/**
  * Members whose Lease renewal this replica has seen change within `leaseDurationMs` are live.
  * Time is this replica's own clock at observation, never the writer's timestamp, so clock
  * skew between nodes cannot make a dead member look alive or a live one dead.

@@ -41,7 +41,6 @@ describe('shard coordinator', () => {
     const hooks: CoordinatorHooks = {
       acquired: (s) => r.acquired.push(...s),
       released: (s) => r.released.push(...s),
-      shareChanged: () => undefined,
       inFlight: (s) => r.inFlight.get(s) ?? 0,
       waiting: () => 0,
       routesChanged: () => undefined,

@@ -91,6 +91,33 @@ describe('EnvironmentPool', () => {
     );
   });
 
+  it('waits for a larger part of the unreserved pool when its own is used up, and throttles when none comes', async () => {
+    let grant = 1;
+    const asked: number[] = [];
+    const scope: PoolScope = {
+      serves: () => true,
+      activity: () => Promise.resolve('idle'),
+      moreUnreserved: (_namespace, deadline) => {
+        asked.push(deadline);
+        if (grant >= 2) return Promise.resolve(false); // another replica holds the rest
+        grant = 2;
+        return Promise.resolve(true);
+      },
+    };
+    const { pool, ledger } = setup({ scope });
+    ledger.setUnreservedGrants(() => grant);
+    await pool.start();
+    await pool.acquire(spec());
+    await pool.acquire(spec()); // admitted once the grant grew
+    await assert.rejects(
+      pool.acquire(spec()),
+      (e: unknown) =>
+        e instanceof TooManyRequestsException && e.reason === 'ConcurrentInvocationLimitExceeded',
+    );
+    assert.equal(asked.length, 2);
+    assert.equal(ledger.unreservedOnDemand('default').used, 2);
+  });
+
   it('allows a burst of 10 then 1 per 6 s, and 429s at once in between', async () => {
     const { pool, clock, ledger } = setup({ burst: 10, rate: 1, intervalMs: 6000 });
     await pool.start();

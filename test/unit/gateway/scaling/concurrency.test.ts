@@ -126,3 +126,39 @@ describe('ConcurrencyLedger', () => {
     assert.equal(ledger.unreservedConcurrentExecutions('ns'), 0);
   });
 });
+
+describe('ConcurrencyLedger with a grant of the unreserved pool (several gateway replicas)', () => {
+  it('admits on-demand executions of unreserved functions only within the grant; reserved ones are not counted', () => {
+    const ledger = new ConcurrencyLedger(limits);
+    ledger.setFunction('ns', 'r', { reserved: 5, provisioned: 0, order: 'a' });
+    ledger.setFunction('ns', 'f', { provisioned: 0, order: 'b' });
+    let grant = 2;
+    ledger.setUnreservedGrants(() => grant);
+    const results = acquire(ledger, 'f', 3);
+    assert.deepEqual(results[2], { admitted: false, reason: 'ConcurrentInvocationLimitExceeded' });
+    assert.deepEqual(acquire(ledger, 'r', 5).filter((a) => a.admitted).length, 5);
+    grant = 3;
+    assert.deepEqual(ledger.tryAcquire('ns', 'f', 'on-demand'), { admitted: true });
+  });
+
+  it('takes provisioned concurrency of unreserved functions off the shared pool, not off the grant', () => {
+    const ledger = new ConcurrencyLedger({ namespaceLimit: 100, unreservedMinimum: 10 });
+    ledger.setFunction('ns', 'p', { provisioned: 30, order: 'a' });
+    ledger.setFunction('ns', 'r', { reserved: 20, provisioned: 0, order: 'b' });
+    ledger.setUnreservedGrants(() => 1);
+    assert.deepEqual(ledger.unreservedOnDemand('ns'), { used: 0, capacity: 50 });
+    assert.deepEqual(ledger.tryAcquire('ns', 'f', 'on-demand'), { admitted: true });
+    assert.deepEqual(ledger.unreservedOnDemand('ns'), { used: 1, capacity: 50 });
+    assert.equal(ledger.tryAcquire('ns', 'f', 'on-demand').admitted, false);
+  });
+
+  it('remembers the most on-demand unreserved executions at once until asked, then starts from now', () => {
+    const ledger = new ConcurrencyLedger(limits);
+    acquire(ledger, 'f', 4);
+    ledger.release('ns', 'f', 'on-demand');
+    ledger.release('ns', 'f', 'on-demand');
+    assert.equal(ledger.takeUnreservedPeak('ns'), 4);
+    assert.equal(ledger.takeUnreservedPeak('ns'), 2);
+    assert.equal(ledger.takeUnreservedPeak('other'), 0);
+  });
+});

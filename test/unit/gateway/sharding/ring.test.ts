@@ -5,7 +5,6 @@ import {
   liveMembers,
   planShards,
   shardOf,
-  unreservedShare,
 } from '../../../../operator/src/gateway/sharding/ring.js';
 
 const SHARDS = 64;
@@ -97,7 +96,7 @@ describe('planShards', () => {
   });
 });
 
-describe('liveMembers and shares', () => {
+describe('liveMembers', () => {
   it('counts a member live while its renewal was seen changing within the lease duration', () => {
     const seen = new Map([
       ['gw-a', { renewTime: '1', observedAt: 10_000 }],
@@ -105,11 +104,5 @@ describe('liveMembers and shares', () => {
     ]);
     assert.deepEqual(liveMembers(seen, 12_000, 4000), ['gw-a']);
     assert.deepEqual(liveMembers(seen, 8_000, 4000), ['gw-a', 'gw-b']);
-  });
-
-  it('splits the unreserved pool equally', () => {
-    assert.equal(unreservedShare(1), 1);
-    assert.equal(unreservedShare(4), 0.25);
-    assert.equal(unreservedShare(0), 1);
   });
 });
