@@ -4,11 +4,13 @@
 // a PodDisruptionBudget covers them, and Event invokes accepted by any replica each run once —
 // counted by NATS (the stream and its consumer) and by the gateways' own metrics. Then `--set
 // gateway.replicas=1 --set async.backend=sqlite --set nats.enabled=false` turns it back and an
-// event runs from the SQLite queue. The release's own values are put back at the end.
+// event runs from the SQLite queue. In between, one replica is killed with SIGKILL while events
+// are being delivered: every accepted event still runs. The release's own values are put back at the end.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
+import { gatewayProcess } from '../harness/host-view.js';
 import { kubectl } from '../harness/kube.js';
 import {
   createFunction,
@@ -24,6 +26,16 @@ const EVENTS = 20;
 const REPLICAS = 3;
 const FUNCTION = 'ha-async';
 const HANDLER = 'export const handler = async (event) => ({ i: event.i });\n';
+const KILL_EVENTS = 40;
+const KILL_FUNCTION = 'ha-async-kill';
+// Each event takes a moment, so some are running on every replica when one is killed; its
+// line in the environment's log says which ran (the killed replica's metrics die with it).
+const KILL_HANDLER =
+  'export const handler = async (event) => {\n' +
+  '  await new Promise((r) => setTimeout(r, 150));\n' +
+  '  console.log(`event-done ${event.i}`);\n' +
+  '  return { i: event.i };\n' +
+  '};\n';
 
 interface Jsz {
   account_details?: {
@@ -248,6 +260,67 @@ describe(
         `stream sequence ${seqBefore} → ${jsz.stream.state.last_seq}`,
       );
       assert.equal(jsz.stream.state.messages, 0, 'a work queue keeps no acknowledged event');
+    });
+
+    it('runs every accepted event after a replica is killed with SIGKILL mid-delivery', async () => {
+      await createFunction(release, ns.name, KILL_FUNCTION, KILL_HANDLER);
+      const done = async () => {
+        const { stdout } = await kubectl(
+          '-n',
+          ns.name,
+          'logs',
+          '-l',
+          `lamina.dev/function=${KILL_FUNCTION}`,
+          '--tail=-1',
+          '--max-log-requests=20',
+        ).catch(() => ({ stdout: '' }));
+        return [...stdout.matchAll(/event-done (\d+)/g)].map((m) => Number(m[1]));
+      };
+      const statuses = await Promise.all(
+        Array.from({ length: KILL_EVENTS }, (_, i) =>
+          fetch(invokeUrl(release, ns.name, KILL_FUNCTION), {
+            method: 'POST',
+            headers: { 'X-Amz-Invocation-Type': 'Event' },
+            body: JSON.stringify({ i }),
+          }).then((res) => res.status),
+        ),
+      );
+      assert.deepEqual(
+        statuses.filter((s) => s !== 202),
+        [],
+        'every Event invoke is accepted with 202',
+      );
+      // Delivery under way (the first events ran): kill one replica, attempts in flight and all.
+      await waitFor(
+        'the first events to run',
+        async () => ((await done()).length >= 3 ? true : undefined),
+        180_000,
+        500,
+      );
+      const [victim] = await gatewayPods();
+      assert.ok(victim, 'a gateway replica to kill');
+      process.kill(gatewayProcess(victim), 'SIGKILL');
+      const ranBeforeKill = new Set(await done()).size;
+      // What the killed replica had taken but not acknowledged is delivered again once its
+      // acknowledgement wait (60 s) is over: every event runs at least once.
+      const ran = await waitFor(
+        `all ${KILL_EVENTS} events to run`,
+        async () => {
+          const seen = new Set(await done());
+          return seen.size === KILL_EVENTS ? seen : undefined;
+        },
+        240_000,
+        2_000,
+      ).catch(async (err: Error) => {
+        const seen = new Set(await done());
+        const missing = Array.from({ length: KILL_EVENTS }, (_, i) => i).filter((i) => !seen.has(i));
+        throw new Error(`${err.message}; missing ${JSON.stringify(missing)}`);
+      });
+      const runs = (await done()).length;
+      console.log(
+        `# async kill: ${KILL_EVENTS} accepted, ${ranBeforeKill} ran before the SIGKILL of ${victim}, ` +
+          `all ${ran.size} ran, ${runs - KILL_EVENTS} of them twice by then`,
+      );
     });
 
     it('goes back to one replica with the SQLite queue with --set (the way back documented in values-ha.yaml)', async () => {
