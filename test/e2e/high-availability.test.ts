@@ -7,18 +7,12 @@
 //     one live replica afterwards.
 // The release's values are restored afterwards.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { before, describe, it } from 'node:test';
+import { DiscoveryV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../harness/gateway-kube.js';
-import { gatewayPods, highlyAvailable, type Outcome, outcomeInvoker } from '../harness/ha.js';
+import { gatewayPods, type Outcome, useHighlyAvailable } from '../harness/ha.js';
 import { gatewayProcess, maxOverlap } from '../harness/host-view.js';
-import {
-  createFunction,
-  installedRelease,
-  RELEASE_NAMESPACE,
-  testNamespace,
-  type Release,
-} from '../harness/release.js';
+import { createFunction, RELEASE_NAMESPACE } from '../harness/release.js';
 
 const TIMED = `export const handler = async () => {
   const start = Date.now();
@@ -32,36 +26,18 @@ const RESERVED: Record<string, number> = { r3: 3, r5: 5, r0: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => {
-  let release: Release;
-  let ns: Awaited<ReturnType<typeof testNamespace>>;
-  let core: CoreV1Api;
-  let restoreValues: (() => Promise<void>) | undefined;
-  let invoke: ReturnType<typeof outcomeInvoker>['invoke'];
-  let closeInvoker: (() => Promise<void>) | undefined;
+  // The 2-core test node: no warm pool, and gateway requests small enough that a rolling
+  // update's extra replica still fits beside the functions' environments.
+  const ha = useHighlyAvailable({ 'environments.pool.size': 0, 'gateway.resources.requests.cpu': '20m' });
 
   before(async () => {
-    release = await installedRelease();
-    core = release.kc.makeApiClient(CoreV1Api);
-    // The 2-core test node: no warm pool, and gateway requests small enough that a rolling
-    // update's extra replica still fits beside the functions' environments.
-    restoreValues = await highlyAvailable(release, {
-      'environments.pool.size': 0,
-      'gateway.resources.requests.cpu': '20m',
-    });
-    ns = await testNamespace(release, 'ha');
-    ({ invoke, close: closeInvoker } = outcomeInvoker(release, () => ns.name));
     for (const [fn, reserved] of Object.entries(RESERVED)) {
-      await createFunction(release, ns.name, fn, TIMED, { reservedConcurrentExecutions: reserved });
+      await createFunction(ha.release, ha.ns.name, fn, TIMED, { reservedConcurrentExecutions: reserved });
     }
   });
 
-  after(async () => {
-    await closeInvoker?.();
-    await ns?.dispose();
-    await restoreValues?.();
-  });
-
   it('keeps every reservation while one replica is deleted and another is killed; only invokes in flight on it fail', async () => {
+    const { release, ns, core, invoke } = ha;
     const [deleted, killed] = await gatewayPods(core);
     assert.ok(deleted && killed);
     const killedPid = gatewayProcess(killed.metadata!.name!);

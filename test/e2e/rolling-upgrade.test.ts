@@ -8,49 +8,23 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { describe, it } from 'node:test';
 import { waitFor } from '../harness/gateway-kube.js';
-import { gatewayPods, highlyAvailable, type Outcome, outcomeInvoker } from '../harness/ha.js';
-import {
-  createFunction,
-  installedRelease,
-  RELEASE_NAMESPACE,
-  setReleaseValues,
-  testNamespace,
-  type Release,
-} from '../harness/release.js';
+import { gatewayPods, type Outcome, useHighlyAvailable } from '../harness/ha.js';
+import { createFunction, RELEASE_NAMESPACE, setReleaseValues } from '../harness/release.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => {
-  let release: Release;
-  let ns: Awaited<ReturnType<typeof testNamespace>>;
-  let core: CoreV1Api;
-  let restoreValues: (() => Promise<void>) | undefined;
-  let invoke: ReturnType<typeof outcomeInvoker>['invoke'];
-  let closeInvoker: (() => Promise<void>) | undefined;
-
-  before(async () => {
-    release = await installedRelease();
-    core = release.kc.makeApiClient(CoreV1Api);
-    // No warm pool (each replica would keep its own on the 2-core test node); the gateway's
-    // CPU request stays the chart's, which keeps its Lease renewals on time on a busy node.
-    restoreValues = await highlyAvailable(release, {
-      'environments.pool.size': 0,
-      'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m',
-    });
-    ns = await testNamespace(release, 'ha');
-    ({ invoke, close: closeInvoker } = outcomeInvoker(release, () => ns.name));
-  });
-
-  after(async () => {
-    await closeInvoker?.();
-    await ns?.dispose();
-    await restoreValues?.();
+  // No warm pool (each replica would keep its own on the 2-core test node); the gateway's CPU
+  // request stays the chart's, which keeps its Lease renewals on time on a busy node.
+  const ha = useHighlyAvailable({
+    'environments.pool.size': 0,
+    'gateway.resources.requests.cpu': process.env.ROLL_GATEWAY_CPU ?? '100m',
   });
 
   it('rolls every gateway replica under a steady 100 invokes/s without a failed invoke', async () => {
+    const { release, ns, core, invoke } = ha;
     await createFunction(
       release,
       ns.name,

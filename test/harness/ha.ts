@@ -1,10 +1,18 @@
 // The highly available shape of the installed release for e2e tests (values-ha.yaml: 3 gateway
 // replicas sharing the functions, NATS JetStream, a PodDisruptionBudget): switching to it and
 // back, the gateway pods, and invokes that record when they were sent and answered.
+import { after, before } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { waitFor } from './gateway-kube.js';
-import { functionArn, RELEASE_NAMESPACE, setReleaseValues, type Release } from './release.js';
+import {
+  functionArn,
+  installedRelease,
+  RELEASE_NAMESPACE,
+  setReleaseValues,
+  testNamespace,
+  type Release,
+} from './release.js';
 
 export interface Outcome {
   fn: string;
@@ -97,4 +105,35 @@ export function outcomeInvoker(release: Release, namespace: () => string) {
     }
   };
   return { invoke, close: () => dispatcher.close() };
+}
+
+/** What a describe() block on the HA shape works with, once its `before` hook has run. */
+export interface HighlyAvailableSuite {
+  release: Release;
+  core: CoreV1Api;
+  ns: Awaited<ReturnType<typeof testNamespace>>;
+  invoke: ReturnType<typeof outcomeInvoker>['invoke'];
+}
+
+/**
+ * Registers the hooks of a describe() block on the HA shape with `values` on top: the release
+ * switched to it, a test namespace and an outcome invoker; all of it undone afterwards.
+ */
+export function useHighlyAvailable(values: Record<string, string | number>): HighlyAvailableSuite {
+  const suite = {} as HighlyAvailableSuite;
+  let restore: (() => Promise<void>) | undefined;
+  let close: (() => Promise<void>) | undefined;
+  before(async () => {
+    suite.release = await installedRelease();
+    suite.core = suite.release.kc.makeApiClient(CoreV1Api);
+    restore = await highlyAvailable(suite.release, values);
+    suite.ns = await testNamespace(suite.release, 'ha');
+    ({ invoke: suite.invoke, close } = outcomeInvoker(suite.release, () => suite.ns.name));
+  });
+  after(async () => {
+    await close?.();
+    await suite.ns?.dispose();
+    await restore?.();
+  });
+  return suite;
 }

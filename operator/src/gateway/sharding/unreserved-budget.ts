@@ -185,8 +185,9 @@ export class UnreservedBudget {
         this.adopt(await this.write(next));
         return;
       } catch (err) {
-        if (!isConflict(err)) throw err;
-        this.adopt(await this.read()); // another replica wrote meanwhile: plan over its version
+        // Another replica wrote meanwhile (or someone deleted the Lease): plan over what is there.
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+        this.adopt(await this.read());
       }
     }
   }

@@ -16,12 +16,10 @@ import {
   LEASE_LABEL,
   ShardCoordinator,
 } from '../../../../operator/src/gateway/sharding/coordinator.js';
-import { systemClock } from '../../../../operator/src/shared/clock.js';
-import { createLogger } from '../../../../operator/src/shared/log.js';
+import { testCoordinatorOptions, testLog as log } from './coordinator-options.js';
 import { adminKubeConfig, createTestNamespace, waitFor } from '../../../harness/gateway-kube.js';
 
 const SHARDS = 16;
-const log = createLogger({}, 'error');
 
 interface Replica {
   name: string;
@@ -45,22 +43,7 @@ describe('shard coordinator', () => {
       waiting: () => 0,
       routesChanged: () => undefined,
     };
-    r.coordinator = new ShardCoordinator(
-      kc,
-      {
-        namespace: ns.name,
-        identity: name,
-        address: `http://${name}.test:8080`,
-        shardCount: SHARDS,
-        leaseDurationMs: 2000,
-        renewIntervalMs: 300,
-        fenceAfterMs: 1700,
-        handOverHoldMs: 2000,
-        clock: systemClock,
-        log,
-      },
-      hooks,
-    );
+    r.coordinator = new ShardCoordinator(kc, testCoordinatorOptions(ns.name, name, SHARDS), hooks);
     replicas.push(r);
     return r;
   };

@@ -14,10 +14,9 @@ import {
 } from '../../../../operator/src/gateway/sharding/unreserved-budget.js';
 import { parseBudget } from '../../../../operator/src/gateway/sharding/unreserved.js';
 import { systemClock } from '../../../../operator/src/shared/clock.js';
-import { createLogger } from '../../../../operator/src/shared/log.js';
+import { testCoordinatorOptions, testLog as log } from './coordinator-options.js';
 import { adminKubeConfig, createTestNamespace, waitFor } from '../../../harness/gateway-kube.js';
 
-const log = createLogger({}, 'error');
 const CAPACITY = 100;
 
 /** One replica: a coordinator, its budget, and the executions it counts (as the ledger would). */
@@ -50,29 +49,14 @@ describe('the unreserved budget shared by gateway replicas', () => {
         },
       },
     );
-    r.coordinator = new ShardCoordinator(
-      kc,
-      {
-        namespace: ns.name,
-        identity: name,
-        address: `http://${name}.test:8080`,
-        shardCount: 4,
-        leaseDurationMs: 2000,
-        renewIntervalMs: 300,
-        fenceAfterMs: 1700,
-        handOverHoldMs: 2000,
-        clock: systemClock,
-        log,
-      },
-      {
-        acquired: () => undefined,
-        released: () => undefined,
-        inFlight: () => 0,
-        waiting: () => 0,
-        routesChanged: () => undefined,
-        observed: (alive, stale, lease) => void r.budget.observed(lease, alive, stale),
-      },
-    );
+    r.coordinator = new ShardCoordinator(kc, testCoordinatorOptions(ns.name, name, 4), {
+      acquired: () => undefined,
+      released: () => undefined,
+      inFlight: () => 0,
+      waiting: () => 0,
+      routesChanged: () => undefined,
+      observed: (alive, stale, lease) => void r.budget.observed(lease, alive, stale),
+    });
     replicas.push(r);
     return r;
   };
@@ -167,5 +151,21 @@ describe('the unreserved budget shared by gateway replicas', () => {
     );
     const results2 = await Promise.all(Array.from({ length: 90 }, () => admit(a!, 5000)));
     assert.equal(results2.filter(Boolean).length, 90);
+  });
+
+  it('writes the grants again when the Lease is deleted', async () => {
+    const [a] = replicas;
+    a!.used = 0;
+    await kc
+      .makeApiClient(CoordinationV1Api)
+      .deleteNamespacedLease({ name: BUDGET_LEASE, namespace: ns.name });
+    const results = await Promise.all(Array.from({ length: 20 }, () => admit(a!, 5000)));
+    assert.equal(results.filter(Boolean).length, 20);
+    // Its next change of grant finds no Lease, counts nothing as granted, and creates it anew.
+    await waitFor(
+      'the budget Lease written again with what gw-a runs',
+      async () => ((await grants().catch(() => undefined))?.['gw-a']?.grant ?? 0) >= 20,
+      15_000,
+    );
   });
 });
