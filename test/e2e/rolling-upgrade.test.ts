@@ -101,12 +101,13 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
     const failed = outcomes.filter((o) => o.status !== 200);
     const seconds = (t: number) => ((t - rollStarted) / 1000).toFixed(1);
     console.log(
-      `# rolling upgrade: ${outcomes.length} invokes over ${seconds(Date.now())} s, ${failed.length} failed`,
+      `# rolling upgrade: ${outcomes.length} invokes over ${seconds(Date.now())} s, ${failed.length} failed ` +
+        `(+0 s = ${new Date(rollStarted).toISOString()})`,
     );
     // Where the failures fell, by second of the roll and answer (for a failing run's reader).
     const histogram = new Map<string, number>();
     for (const o of failed) {
-      const key = `+${Math.floor((o.doneAt - rollStarted) / 5000) * 5} s ${o.status} ${String(o.body?.Message ?? '').slice(0, 60)}`;
+      const key = `+${Math.floor((o.doneAt - rollStarted) / 5000) * 5} s ${o.status} ${o.error ?? String(o.body?.Message ?? '').slice(0, 60)}`;
       histogram.set(key, (histogram.get(key) ?? 0) + 1);
     }
     if (histogram.size > 0) {
@@ -123,7 +124,8 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
       failed
         .slice(0, 20)
         .map(
-          (o) => `+${seconds(o.sentAt)} s → +${seconds(o.doneAt)} s: ${o.status} ${JSON.stringify(o.body)}`,
+          (o) =>
+            `+${seconds(o.sentAt)} s → +${seconds(o.doneAt)} s: ${o.status} ${o.error ?? JSON.stringify(o.body)}`,
         ),
       [],
       `no invoke fails during the rolling upgrade (${failed.length} failed)`,

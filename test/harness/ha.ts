@@ -21,6 +21,8 @@ export interface Outcome {
   status: number; // 0: no HTTP answer (connection reset)
   body: Record<string, unknown> | undefined;
   reason?: string;
+  /** Why there was no HTTP answer, and from which address the connection was cut. */
+  error?: string;
 }
 
 /** The gateway pods that are running and not being deleted. */
@@ -100,8 +102,10 @@ export function outcomeInvoker(release: Release, namespace: () => string) {
         body,
         ...(typeof body?.Reason === 'string' ? { reason: body.Reason } : {}),
       };
-    } catch {
-      return { fn, sentAt, doneAt: Date.now(), status: 0, body: undefined };
+    } catch (err) {
+      const e = err as { code?: string; message?: string; socket?: { remoteAddress?: string } };
+      const error = `${e.code ?? ''} ${e.message ?? String(err)} ${e.socket?.remoteAddress ?? ''}`.trim();
+      return { fn, sentAt, doneAt: Date.now(), status: 0, body: undefined, error };
     }
   };
   return { invoke, close: () => dispatcher.close() };

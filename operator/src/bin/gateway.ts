@@ -47,6 +47,12 @@ import { createLogger, systemClock } from '../shared/index.js';
  */
 const SOLE_REPLICA_GRACE_MS = 90_000;
 
+/**
+ * A stopping replica of several waits this long for clients to close the keep-alive connections
+ * they hold before closing the rest (undici keeps an idle one 4 s, Node's agent 5 s by default).
+ */
+const CONNECTION_DRAIN_MS = 12_000;
+
 async function main(): Promise<void> {
   const log = createLogger({ component: 'gateway' });
   let config;
@@ -209,6 +215,7 @@ async function main(): Promise<void> {
               forwardSlackMs: config.coldStartTimeoutMs + 10_000,
             },
             leaveTimeoutMs: shardingConfig.leaveTimeoutMs,
+            connectionDrainMs: CONNECTION_DRAIN_MS,
           },
         }
       : {}),

@@ -40,6 +40,12 @@ export interface ShardingParts {
   settings: ShardedInvokerSettings;
   /** How long a stopping replica waits for its shards' invocations before it lets go anyway. */
   leaveTimeoutMs: number;
+  /**
+   * How long a stopping replica then waits for its clients to close the connections they still
+   * hold (a request on one is answered `Connection: close`; an idle one may be getting a request
+   * just as the server would cut it) before it closes the rest.
+   */
+  connectionDrainMs?: number;
 }
 
 export type GatewaySettings = Pick<
@@ -296,6 +302,8 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       // let the requests still open finish (forwarded to the new owners), and only then close
       // the hop they use.
       await coordinator?.leave(parts.sharding?.leaveTimeoutMs ?? 0);
+      if (parts.sharding?.connectionDrainMs)
+        await drainConnections(app, parts.sharding.connectionDrainMs, clock);
       await app.close();
       await parts.sharding?.forward.close();
       budget?.stop();
@@ -315,4 +323,14 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       pool.setSettings(poolSettings(settings));
     },
   };
+}
+
+/** Waits until the server has no open connection, or `maxMs`. */
+async function drainConnections(app: FastifyInstance, maxMs: number, clock: Clock): Promise<void> {
+  const deadline = clock.now() + maxMs;
+  const open = () =>
+    new Promise<number>((resolve) => app.server.getConnections((err, count) => resolve(err ? 0 : count)));
+  while (clock.now() < deadline && (await open()) > 0) {
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
+  }
 }

@@ -4,7 +4,8 @@
 // never touches an environment. A shard that moves makes B look again; a caller without the
 // replicas' token is refused.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type {
   CoordinatorHooks,
@@ -253,5 +254,46 @@ describe('forwarding between gateway replicas', () => {
     assert.equal(res.status, 403);
     assert.equal(res.headers.get('x-amzn-errortype'), 'AccessDeniedException');
     assert.equal(a.agents.invocations.length, ran, 'nothing ran');
+  });
+});
+
+describe('a stopping replica of several', () => {
+  it('leaves the connections its clients hold for them to close, then closes the rest', async () => {
+    const t = await testGateway(
+      { echo: ({ event }) => ({ body: event }) },
+      {
+        sharding: {
+          ...sharding(
+            stubCoordinator(
+              () => ({ kind: 'local' }),
+              () => true,
+            ),
+          ),
+          connectionDrainMs: 30_000,
+        },
+      },
+    );
+    t.catalog.upsertFunction(activeFunction('echo'));
+    await tick();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    // One request on a keep-alive connection, then the connection idles in the client's pool.
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const answered = once(socket, 'data');
+    socket.write(
+      'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}',
+    );
+    assert.match(String((await answered)[0]), /^HTTP\/1\.1 200/);
+    let closedByServer = false;
+    socket.on('end', () => (closedByServer = true));
+    let stopped = false;
+    const stopping = t.close().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(closedByServer, false, 'the idle connection is not cut while the replica drains');
+    assert.equal(stopped, false);
+    socket.end(); // the client lets go of it: the replica finishes stopping
+    await stopping;
+    assert.equal(stopped, true);
   });
 });
