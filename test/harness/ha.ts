@@ -39,7 +39,7 @@ export async function gatewayPods(core: CoreV1Api): Promise<V1Pod[]> {
  * Turns the release into the HA shape with `values` on top, and waits until its three gateway
  * replicas each serve shards and see each other. Returns what restores the values it had.
  */
-export async function highlyAvailable(
+async function highlyAvailable(
   release: Release,
   values: Record<string, string | number>,
 ): Promise<() => Promise<void>> {
@@ -77,7 +77,7 @@ export async function highlyAvailable(
 }
 
 /** Invokes through the gateway's Service on keep-alive connections, recording each outcome. */
-export function outcomeInvoker(release: Release, namespace: () => string) {
+function outcomeInvoker(release: Release, namespace: () => string) {
   const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
   /** One invoke; `fresh`: on a new connection (so a dead replica fails only what it was sent). */
   const invoke = async (fn: string, payload: unknown = {}, fresh = false): Promise<Outcome> => {

@@ -127,29 +127,29 @@ export class GatewayMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'lamina_unreserved_concurrent_executions',
-      help: 'Executions counted against the unreserved pool of a namespace.',
-      labelNames: ['namespace'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const ns of sources.namespaces())
-          this.set({ namespace: ns }, sources.unreservedConcurrentExecutions(ns));
-      },
-    });
-    if (sources.unreservedGrant) {
-      const grantOf = sources.unreservedGrant;
+    /** A gauge per namespace the ledger knows, read when scraped. */
+    const perNamespace = (name: string, help: string, valueOf: (namespace: string) => number) =>
       new Gauge({
-        name: 'lamina_unreserved_concurrency_grant',
-        help: "This replica's part of a namespace's unreserved concurrency (several gateway replicas).",
+        name,
+        help,
         labelNames: ['namespace'] as const,
         registers,
         collect() {
           this.reset();
-          for (const ns of sources.namespaces()) this.set({ namespace: ns }, grantOf(ns));
+          for (const ns of sources.namespaces()) this.set({ namespace: ns }, valueOf(ns));
         },
       });
+    perNamespace(
+      'lamina_unreserved_concurrent_executions',
+      'Executions counted against the unreserved pool of a namespace.',
+      (ns) => sources.unreservedConcurrentExecutions(ns),
+    );
+    if (sources.unreservedGrant) {
+      perNamespace(
+        'lamina_unreserved_concurrency_grant',
+        "This replica's part of a namespace's unreserved concurrency (several gateway replicas).",
+        sources.unreservedGrant,
+      );
     }
     new Gauge({
       name: 'lamina_environments',

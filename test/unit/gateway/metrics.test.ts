@@ -1,4 +1,4 @@
-// The warm pool's cost and hit-rate metrics, computed from the pool's status and its claims.
+// Metrics computed when scraped: the warm pool's cost and hit rate, and the unreserved pool per namespace.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayMetrics } from '../../../operator/src/gateway/metrics.js';
@@ -55,5 +55,26 @@ describe('warm pool metrics', () => {
     const text = await m.registry.metrics();
     assert.match(text, /lamina_warm_pool_hit_ratio\{namespace="a"\} 0.75\n/);
     assert.match(text, /lamina_warm_pool_hit_ratio\{namespace="b"\} 0\n/);
+  });
+});
+
+describe('unreserved concurrency metrics', () => {
+  it('reports per namespace what runs against the unreserved pool, and the grant of it only with several replicas', async () => {
+    const sources = {
+      environments: () => [],
+      concurrentExecutions: () => 0,
+      unreservedConcurrentExecutions: (ns: string) => (ns === 'a' ? 3 : 0),
+      namespaces: () => ['a', 'b'],
+    };
+    const sharded = await new GatewayMetrics(
+      { ...sources, unreservedGrant: (ns: string) => (ns === 'a' ? 50 : 0) },
+      false,
+    ).registry.metrics();
+    assert.match(sharded, /lamina_unreserved_concurrent_executions\{namespace="a"\} 3\n/);
+    assert.match(sharded, /lamina_unreserved_concurrency_grant\{namespace="a"\} 50\n/);
+    assert.match(sharded, /lamina_unreserved_concurrency_grant\{namespace="b"\} 0\n/);
+    const alone = await new GatewayMetrics(sources, false).registry.metrics();
+    assert.match(alone, /lamina_unreserved_concurrent_executions\{namespace="b"\} 0\n/);
+    assert.doesNotMatch(alone, /lamina_unreserved_concurrency_grant/);
   });
 });
