@@ -208,7 +208,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
         pool.forget((_namespace, fn) => moved.has(coordinator?.shardOf(fn) ?? -1));
         sync.sync();
       },
-      observed: (alive, stale, lease) => void budget?.observed(lease, alive, stale),
+      observed: (alive, lease) => void budget?.observed(lease, alive),
       // Running ones only: those still waiting for an environment follow the shard (forget()).
       inFlight: (shard) =>
         Math.max(

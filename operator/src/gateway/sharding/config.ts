@@ -15,10 +15,11 @@ const ShardingEnv = z.object({
   /** The secret replicas present to each other; required with sharding. */
   LAMINA_SHARDING_TOKEN: z.string().optional(),
   LAMINA_SHARDING_SHARDS: int(1).max(4096).default(64),
-  LAMINA_SHARDING_LEASE_MS: int(1000).default(5000),
+  LAMINA_SHARDING_LEASE_MS: int(1000).default(10_000),
   LAMINA_SHARDING_RENEW_MS: int(100).default(1000),
   LAMINA_SHARDING_HAND_OVER_HOLD_MS: int(0).default(2000),
-  LAMINA_SHARDING_OWNER_WAIT_MS: int(0).default(15_000),
+  /** Default: two lease durations and 5 s (a dead owner's shards move after one, plus a round). */
+  LAMINA_SHARDING_OWNER_WAIT_MS: int(0).optional(),
   LAMINA_SHARDING_LEAVE_TIMEOUT_MS: int(0).default(20_000),
 });
 
@@ -67,7 +68,7 @@ export function loadShardingConfig(
     // Two renewals may fail before the replica fences itself; the others wait the whole lease.
     fenceAfterMs: c.LAMINA_SHARDING_LEASE_MS - c.LAMINA_SHARDING_RENEW_MS,
     handOverHoldMs: c.LAMINA_SHARDING_HAND_OVER_HOLD_MS,
-    ownerWaitMs: c.LAMINA_SHARDING_OWNER_WAIT_MS,
+    ownerWaitMs: c.LAMINA_SHARDING_OWNER_WAIT_MS ?? c.LAMINA_SHARDING_LEASE_MS * 2 + 5000,
     leaveTimeoutMs: c.LAMINA_SHARDING_LEAVE_TIMEOUT_MS,
   };
 }

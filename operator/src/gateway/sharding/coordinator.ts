@@ -15,7 +15,7 @@
 // Fencing: a replica that has not renewed its member Lease for `fenceAfterMs` (< the lease
 // duration) stops serving every shard at once and says so in /healthz; the others take its
 // shards only after they have seen no renewal for the whole lease duration on their own clocks,
-// and only from a LIST that answered within a renewal interval.
+// counted up to when the LIST that shows it was sent.
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../../kube/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
@@ -49,10 +49,10 @@ export interface CoordinatorHooks {
   /** Shards this replica no longer serves: forget (never destroy) their environments. */
   released(shards: number[]): void;
   /**
-   * A round's LIST: the members alive then (leaving ones too), whether the LIST may be stale,
-   * and the Lease labelled `budget` (the replicas' grants of unreserved concurrency), if any.
+   * A round's LIST: the members alive then (leaving ones too), and the Lease labelled `budget`
+   * (the replicas' grants of unreserved concurrency), if any.
    */
-  observed?(alive: ReadonlySet<string>, stale: boolean, budget: V1Lease | undefined): void;
+  observed?(alive: ReadonlySet<string>, budget: V1Lease | undefined): void;
   /**
    * Invocations of a shard's functions running through this replica now; not those still
    * waiting for an environment (released() sends them after the shard).
@@ -210,9 +210,27 @@ export class ShardCoordinator {
       await sleep(this.options.clock, 100);
     }
     this.stop();
+    await this.releaseRemaining();
     await this.api
       .deleteNamespacedLease({ name: memberLease(this.options.identity), namespace: this.options.namespace })
       .catch(() => undefined);
+  }
+
+  /**
+   * Frees every shard Lease that still names this replica as it leaves — those it could not
+   * hand over in time, and those it stopped serving when fenced — so the others take them on
+   * their next round. Each write carries the version last read: one another replica took
+   * meanwhile stays theirs.
+   */
+  private async releaseRemaining(): Promise<void> {
+    const { identity, log } = this.options;
+    const held = [...this.shards].filter(([, h]) => h.holder === identity).map(([shard]) => shard);
+    this.owned.clear();
+    this.draining.clear();
+    if (held.length === 0) return;
+    this.hooks.released(held);
+    const freed = await Promise.all(held.map((shard) => this.writeHolder(shard, '').catch(() => false)));
+    log.info('shards released on leaving', { shards: held.filter((_, i) => freed[i]) });
   }
 
   stop(): void {
@@ -289,10 +307,10 @@ export class ShardCoordinator {
     const listed = clock.now();
     await this.observe();
     const now = clock.now();
-    // A LIST that took longer than a renewal interval may predate renewals that landed
-    // meanwhile: it may show a member as silent that is not. Take only free shards then.
-    const stale = now - listed > this.options.renewIntervalMs;
-    const alive = new Set(liveMembers(this.observations, now, leaseDurationMs));
+    // Silence is judged as of when the LIST was sent, not when it answered: the answer shows
+    // every renewal made before it was sent, so a member it shows silent for a lease duration
+    // until then was silent that long — however slowly the API server answered.
+    const alive = new Set(liveMembers(this.observations, listed, leaseDurationMs));
     // The ring: live members that are not leaving (this replica unless it is).
     const live = [...alive].filter((m) =>
       m === identity ? !this.leaving : !this.observations.get(m)?.leaving,
@@ -324,7 +342,7 @@ export class ShardCoordinator {
 
     const plan = planShards(identity, live, this.shards, shardCount, alive);
     if (!this.leaving) {
-      const acquire = stale ? plan.acquire.filter((shard) => !this.shards.get(shard)?.holder) : plan.acquire;
+      const acquire = plan.acquire;
       const won = await Promise.all(acquire.map((shard) => this.writeHolder(shard, identity)));
       acquire.forEach((shard, i) => {
         if (won[i] && this.fresh(clock.now())) {
@@ -347,7 +365,7 @@ export class ShardCoordinator {
     for (const shard of this.draining.keys()) {
       if (!plan.handOver.includes(shard) && this.owned.has(shard)) this.draining.delete(shard);
     }
-    this.hooks.observed?.(alive, stale, this.budget);
+    this.hooks.observed?.(alive, this.budget);
   }
 
   /** Lost contact with the API server for too long: serve nothing until a renewal succeeds. */

@@ -45,7 +45,6 @@ export class UnreservedBudget {
   /** Per namespace, the peak of each of the last `peakRounds` rounds. */
   private readonly peaks = new Map<string, number[]>();
   private alive: ReadonlySet<string> | undefined;
-  private stale = true;
   private writing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -64,12 +63,11 @@ export class UnreservedBudget {
   }
 
   /**
-   * A round of the coordinator: the budget Lease as its LIST saw it (undefined: none yet), the
-   * members alive then, and whether that LIST may be stale (then no member's grant is removed).
+   * A round of the coordinator: the budget Lease as its LIST saw it (undefined: none yet) and
+   * the members alive then.
    */
-  observed(lease: V1Lease | undefined, alive: ReadonlySet<string>, stale: boolean): Promise<void> {
+  observed(lease: V1Lease | undefined, alive: ReadonlySet<string>): Promise<void> {
     this.alive = alive;
-    this.stale = stale;
     if (lease && !olderThan(lease, this.lease)) this.adopt(lease);
     for (const namespace of this.namespaces()) {
       const window = this.peaks.get(namespace) ?? [];
@@ -127,7 +125,7 @@ export class UnreservedBudget {
   private plan(): Budget | undefined {
     const { identity } = this.options;
     // Before the first round this replica knows no members: remove nobody's grant.
-    const keepOthers = this.stale || this.alive === undefined;
+    const keepOthers = this.alive === undefined;
     const alive = this.alive ?? new Set<string>();
     const next: Budget = {};
     let changed = false;

@@ -47,8 +47,8 @@ export function chunkOf(capacity: number): number {
 
 /**
  * The namespace's grants as `self` would write them: its own entry planned from `use`, the
- * entries of members not in `alive` removed (unless `keepOthers`: a stale read may miss a
- * renewal). Returns `grants` itself when nothing changes.
+ * entries of members not in `alive` removed (unless `keepOthers`: the members are not known
+ * yet). Returns `grants` itself when nothing changes.
  */
 export function planGrants(
   self: string,

@@ -133,6 +133,26 @@ describe('shard coordinator', () => {
     await waitFor('the others serve every shard', () => servers([a!, b!]).size === SHARDS, 10_000);
   });
 
+  it('frees, as it leaves, the shard Lease of work that outlasted its leave timeout', async () => {
+    const [a, b] = replicas;
+    const d = replica('gw-d');
+    await d.coordinator.start();
+    await waitFor(
+      'the new replica serves shards',
+      () => servers([a!, b!, d]).size === SHARDS && d.coordinator.status().ownedShards > 0,
+      15_000,
+    );
+    const stuck = [...servers([a!, b!, d])].find(([, n]) => n === 'gw-d')![0];
+    d.inFlight.set(stuck, 1); // an invocation that never ends
+    await d.coordinator.leave(1000);
+    const lease = await kc
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: `lamina-gateway-shard-${stuck}`, namespace: ns.name });
+    assert.notEqual(lease.spec?.holderIdentity, 'gw-d', 'the Lease no longer names the replica that left');
+    assert.ok(d.released.includes(stuck), 'its environments were let go');
+    await waitFor('the others serve every shard', () => servers([a!, b!]).size === SHARDS, 10_000);
+  });
+
   it('takes over the shards of a replica that stops renewing, after the lease duration', async () => {
     const [a, b] = replicas;
     const owned = [...servers([a!, b!])].filter(([, n]) => n === 'gw-b').map(([s]) => s);

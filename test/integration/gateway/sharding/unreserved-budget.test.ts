@@ -55,7 +55,7 @@ describe('the unreserved budget shared by gateway replicas', () => {
       inFlight: () => 0,
       waiting: () => 0,
       routesChanged: () => undefined,
-      observed: (alive, stale, lease) => void r.budget.observed(lease, alive, stale),
+      observed: (alive, lease) => void r.budget.observed(lease, alive),
     });
     replicas.push(r);
     return r;

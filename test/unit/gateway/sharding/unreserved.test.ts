@@ -47,7 +47,7 @@ describe('planGrants', () => {
     });
   });
 
-  it('removes the grants of members no longer alive, unless the read may be stale', () => {
+  it('removes the grants of members no longer alive, unless the members are not known yet', () => {
     const grants: NamespaceGrants = { a: { grant: 60 }, gone: { grant: 900 } };
     const use = { ...idle, used: 10, recentPeak: 10, waiting: 100 };
     assert.deepEqual(planGrants('a', grants, alive, use), { a: { grant: 160 } });
