@@ -125,9 +125,10 @@ export interface PoolScope {
 
 /**
  * How long an invoke waits for this replica's part of the unreserved pool to grow: one write
- * when the pool has room, a round (1 s) more when another replica must give some back first.
+ * when the pool has room, a round (1 s) more when another replica must give some back first —
+ * and writes take seconds on a busy API server.
  */
-const UNRESERVED_GRANT_WAIT_MS = 2500;
+const UNRESERVED_GRANT_WAIT_MS = 5000;
 
 /** Unplaced pods whose removal is awaited (see `unplaced`), at most. */
 const MAX_UNPLACED_TRACKED = 1024;
