@@ -44,6 +44,7 @@ async function streamAnswer(res: ServerResponse, result: FakeResult): Promise<vo
 
 export class FakeAgents {
   private readonly servers: Server[] = [];
+  private readonly byEnvironment = new Map<string, Server>();
   readonly invocations: FakeInvocation[] = [];
   running = 0;
   maxRunning = 0;
@@ -95,9 +96,19 @@ export class FakeAgents {
       });
     });
     this.servers.push(server);
+    this.byEnvironment.set(id, server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
+
+  /** The environment's pod is gone: its agent refuses connections from now on. */
+  async kill(id: string): Promise<void> {
+    const server = this.byEnvironment.get(id);
+    if (!server) return;
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+  }
 
   async close(): Promise<void> {
     await Promise.all(

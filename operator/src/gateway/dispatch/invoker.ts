@@ -58,7 +58,7 @@ export type InvokePort = Pick<Invoker, 'resolve' | 'invoke'>;
 
 /** Slack on top of the function timeout for the agent to report a timeout itself. */
 const AGENT_SLACK_MS = 5000;
-/** Environments an invocation tries when each refuses it as busy with another invocation. */
+/** Environments an invocation tries when each refuses it as busy, or cannot be reached at all. */
 const BUSY_ATTEMPTS = 3;
 
 export class Invoker {
@@ -115,10 +115,12 @@ export class Invoker {
         started = clock.now();
         return await this.run(target, payload, opts, lease, labels, requested, trace, started);
       } catch (err) {
-        // The agent refused it, running another replica's invocation (an environment adopted
-        // with a moved shard that said it was free): nothing ran. That environment stays busy
-        // until it says otherwise, and this invocation takes another one.
-        if (!(err instanceof AgentUnavailableError && err.busy) || attempt >= BUSY_ATTEMPTS) {
+        // Nothing ran, so this invocation takes another environment: the agent refused it,
+        // running another replica's invocation (an environment adopted with a moved shard that
+        // said it was free; it stays busy until it says otherwise), or no connection could be
+        // made to it (its pod is gone — preempted, evicted, crashed; it is destroyed).
+        const unavailable = err instanceof AgentUnavailableError ? err : undefined;
+        if (!(unavailable?.busy || unavailable?.notSent) || attempt >= BUSY_ATTEMPTS) {
           lease.release({ broken: err instanceof AgentUnavailableError });
           trace?.end({ endedAt: clock.now(), lease, agentStartedAt: started, error: err });
           metrics.serviceErrors.inc(labels);
@@ -131,11 +133,14 @@ export class Invoker {
           });
           throw new ServiceException('The execution environment failed while handling the request.');
         }
-        lease.release({ busyElsewhere: true });
-        log.warn('environment busy with another invocation; taking another', {
-          requestId: opts.requestId,
-          environment: lease.env.id,
-        });
+        if (unavailable.busy) lease.release({ busyElsewhere: true });
+        else lease.release({ broken: true });
+        log.warn(
+          unavailable.busy
+            ? 'environment busy with another invocation; taking another'
+            : 'environment unreachable before the invocation was sent; taking another',
+          { requestId: opts.requestId, environment: lease.env.id },
+        );
       }
     }
   }

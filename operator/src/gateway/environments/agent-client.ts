@@ -53,6 +53,8 @@ export class AgentUnavailableError extends Error {
   constructor(
     message: string,
     readonly busy = false,
+    /** No connection could be made: nothing of the invocation reached the agent. */
+    readonly notSent = false,
   ) {
     super(message);
   }
@@ -151,8 +153,19 @@ export function connectionRefused(err: unknown): boolean {
   return REFUSED.has(code ?? '') || REFUSED.has(cause ?? '');
 }
 
+/** No connection within the connect timeout (a pod that is gone drops the SYN): nothing was sent. */
+function connectTimedOut(err: unknown): boolean {
+  return (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
 export class HttpAgentClient implements AgentClient, Specializer {
-  private readonly invokeDispatcher = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+  // A live agent's kernel answers a connect at once, however busy the node: 5 s without an
+  // answer is a pod that is gone (undici's default would wait 10 s).
+  private readonly invokeDispatcher = new Agent({
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+    connect: { timeout: 5000 },
+  });
   // Every pool pod is specialised once: those connections are not worth keeping.
   private readonly specializeDispatcher = new Agent({ keepAliveTimeout: 1000, pipelining: 0 });
 
@@ -189,7 +202,11 @@ export class HttpAgentClient implements AgentClient, Specializer {
           await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 400)));
           continue;
         }
-        throw new AgentUnavailableError(`environment at ${address} unreachable: ${(err as Error).message}`);
+        throw new AgentUnavailableError(
+          `environment at ${address} unreachable: ${(err as Error).message}`,
+          false,
+          connectionRefused(err) || connectTimedOut(err),
+        );
       }
     }
     if (req.stream && res.statusCode === 200) return this.streamed(address, res, req.stream);

@@ -73,4 +73,24 @@ describe('Invoker environment specs', () => {
       await t.close();
     }
   });
+
+  it('runs an invocation whose environment cannot be reached (its pod is gone) on another one', async () => {
+    const t = await testGateway({ f: ({ environment }) => ({ body: { environment } }) });
+    try {
+      t.catalog.upsertFunction(activeFunction('f'));
+      const first = await t.app.inject({ method: 'POST', url: path('f'), payload: '{}' });
+      assert.equal(first.statusCode, 200, first.body);
+      const gone = (first.json() as { environment: string }).environment;
+      await t.agents.kill(gone);
+
+      const res = await t.app.inject({ method: 'POST', url: path('f'), payload: '{"n":1}' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.notEqual((res.json() as { environment: string }).environment, gone);
+      assert.equal(t.provider.created.length, 2);
+      assert.ok(t.provider.destroyed.includes(gone), 'the unreachable environment is destroyed');
+      assert.equal(t.agents.invocations.length, 2, 'the invocation ran once');
+    } finally {
+      await t.close();
+    }
+  });
 });
