@@ -32,11 +32,13 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
       'export const handler = async (event) => ({ n: event.n });\n',
     );
     // Warm first, as a service under steady traffic is: enough environments that 100/s never
-    // needs a cold start (the node has no warm pool here, and a pod takes seconds to start).
-    const warm = await Promise.all(Array.from({ length: 6 }, (_, i) => invoke('steady', { n: -1 - i })));
+    // needs a cold start (the node has no warm pool here, and a pod takes seconds to start) —
+    // with room for the bursts a client stalled on the busy 2-core node sends when it catches up.
+    const WARM = 10;
+    const warm = await Promise.all(Array.from({ length: WARM }, (_, i) => invoke('steady', { n: -1 - i })));
     assert.deepEqual(
       warm.map((o) => o.status),
-      Array<number>(6).fill(200),
+      Array<number>(WARM).fill(200),
       `steady answers before the roll: ${JSON.stringify(warm.map((o) => o.body))}`,
     );
     const before = new Set((await gatewayPods(core)).map((p) => p.metadata!.name!));
@@ -60,7 +62,10 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
         }),
       );
     };
-    const rollStarted = Date.now() + 2000;
+    // The load ramps up to 100/s over its first RAMP_MS (a service's traffic does not step from
+    // nothing to full rate); the roll begins once it runs at full rate.
+    const RAMP_MS = 5000;
+    const rollStarted = Date.now() + RAMP_MS + 2000;
     let rolling = true;
     const pending: Array<Promise<Outcome>> = [];
     const load = (async () => {
@@ -73,14 +78,17 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
           void readLogs();
         }
         // 100 per second, paced against the clock, on the client's keep-alive connections.
-        for (const due = Math.floor(((Date.now() - started) / 1000) * 100); n < due; n++) {
+        const elapsed = Date.now() - started;
+        const sent =
+          elapsed < RAMP_MS ? (elapsed * elapsed) / (2 * RAMP_MS) : elapsed - RAMP_MS / 2; // ms at full rate
+        for (const due = Math.floor((sent / 1000) * 100); n < due; n++) {
           pending.push(invoke('steady', { n }));
         }
         await sleep(10);
       }
     })();
     try {
-      await sleep(2000);
+      await sleep(RAMP_MS + 2000);
       // A new pod template for the gateway (what a new image does): a rolling update.
       await setReleaseValues(release, { 'images.operatorRevision': `rollout-${Date.now()}` });
       await waitFor(
