@@ -79,8 +79,7 @@ describe('a rolling upgrade of 3 gateway replicas', { timeout: 900_000 }, () => 
         }
         // 100 per second, paced against the clock, on the client's keep-alive connections.
         const elapsed = Date.now() - started;
-        const sent =
-          elapsed < RAMP_MS ? (elapsed * elapsed) / (2 * RAMP_MS) : elapsed - RAMP_MS / 2; // ms at full rate
+        const sent = elapsed < RAMP_MS ? (elapsed * elapsed) / (2 * RAMP_MS) : elapsed - RAMP_MS / 2; // ms at full rate
         for (const due = Math.floor((sent / 1000) * 100); n < due; n++) {
           pending.push(invoke('steady', { n }));
         }
