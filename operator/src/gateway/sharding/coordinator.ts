@@ -342,9 +342,8 @@ export class ShardCoordinator {
 
     const plan = planShards(identity, live, this.shards, shardCount, alive);
     if (!this.leaving) {
-      const acquire = plan.acquire;
-      const won = await Promise.all(acquire.map((shard) => this.writeHolder(shard, identity)));
-      acquire.forEach((shard, i) => {
+      const won = await Promise.all(plan.acquire.map((shard) => this.writeHolder(shard, identity)));
+      plan.acquire.forEach((shard, i) => {
         if (won[i] && this.fresh(clock.now())) {
           this.owned.add(shard);
           adopted.push(shard);
