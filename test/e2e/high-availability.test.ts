@@ -60,6 +60,28 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
         await sleep(100);
       }
     };
+    /**
+     * When every shard is served again after the SIGKILL: the gateway processes alive (the
+     * others, a replacement, or the killed pod's restarted container) own all of them between
+     * them, as their /healthz says. A figure, not asserted; NaN if not within 2 minutes.
+     */
+    const untilServed = async (): Promise<number> => {
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+        const pods = await gatewayPods(core);
+        const owned = await Promise.all(
+          pods.map(async (p) => {
+            const res = await fetch(`http://${p.status!.podIP}:8080/healthz`).catch(() => undefined);
+            const health = (await res?.json().catch(() => undefined)) as
+              { sharding?: { ownedShards: number } } | undefined;
+            return health?.sharding?.ownedShards ?? 0;
+          }),
+        );
+        if (owned.reduce((a, b) => a + b, 0) >= 64) return Date.now();
+        await sleep(200);
+      }
+      return NaN;
+    };
+    let servedAgain: Promise<number> = Promise.resolve(0);
     // 200 invokes over about 10 s, 20 at a time; the replicas go at 2 s and 4 s.
     for (let wave = 0; wave < 10; wave++) {
       for (let i = 0; i < 20; i++) pending.push(invoke(fns[(wave * 20 + i) % fns.length]!, {}, true));
@@ -70,6 +92,7 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
         killedAt = Date.now();
         process.kill(killedPid, 'SIGKILL');
         routedUntil = untilUnrouted(killed.status!.podIP!);
+        servedAgain = untilServed();
       }
       await sleep(1000);
     }
@@ -124,6 +147,9 @@ describe('a highly available gateway (3 replicas)', { timeout: 900_000 }, () => 
       `# storm: ${outcomes.filter((o) => o.status === 200).length} ran, ` +
         `${outcomes.filter((o) => o.status === 429).length} throttled, ${failed.length} failed ` +
         `(of ${reachedKilled.length} in flight at the SIGKILL or sent in the ${unroutedAt - killedAt} ms the Service still routed to the killed replica)`,
+    );
+    console.log(
+      `# failover: every shard served again ${(await servedAgain) - killedAt} ms after the SIGKILL`,
     );
 
     // Afterwards: three live replicas again, and each environment pod tracked by exactly one.

@@ -98,8 +98,10 @@ export class ForwardClient {
       });
     } catch (err) {
       if (refusedBeforeSending(err)) throw new OwnerUnreachableError(`${address}: ${(err as Error).message}`);
+      // Which way the hop broke (the owner's connection closed, a timeout) tells its reader why.
+      const code = (err as { code?: string }).code ?? (err as Error).name;
       throw new ServiceException(
-        `The gateway replica that owns function ${target.functionName} failed while handling the request.`,
+        `The gateway replica that owns function ${target.functionName} failed while handling the request (${code}).`,
       );
     }
     if (res.statusCode === 421) {
