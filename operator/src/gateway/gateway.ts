@@ -305,6 +305,7 @@ export async function createGateway(parts: GatewayParts): Promise<Gateway> {
       if (parts.sharding?.connectionDrainMs)
         await drainConnections(app, parts.sharding.connectionDrainMs, clock);
       await app.close();
+      coordinator?.stop(); // it followed the shards for the requests still open until now
       await parts.sharding?.forward.close();
       budget?.stop();
       unsubscribe?.();

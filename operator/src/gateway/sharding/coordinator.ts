@@ -104,6 +104,8 @@ export class ShardCoordinator {
   private budget: V1Lease | undefined;
   private leaving = false;
   private stopped = false;
+  /** Left the ring, still reading where shards are served (for the requests it still gets). */
+  private following = false;
   private timer: { cancel(): void } | undefined;
   private renewTimer: { cancel(): void } | undefined;
   private round: Promise<void> | undefined;
@@ -214,6 +216,37 @@ export class ShardCoordinator {
     await this.api
       .deleteNamespacedLease({ name: memberLease(this.options.identity), namespace: this.options.namespace })
       .catch(() => undefined);
+    this.follow();
+  }
+
+  /**
+   * After leaving, until stop(): rounds that only read who serves what, so the requests still
+   * arriving on this replica's open connections (and those it held) are forwarded to the
+   * current owners — shards keep moving while the other replicas roll too.
+   */
+  private follow(): void {
+    const { clock, renewIntervalMs } = this.options;
+    this.following = true;
+    const next = () => {
+      if (!this.following) return;
+      this.timer = clock.setTimeout(() => void this.followOnce().finally(next), renewIntervalMs);
+    };
+    next();
+  }
+
+  private async followOnce(): Promise<void> {
+    const { clock, identity, leaseDurationMs, log } = this.options;
+    const listed = clock.now();
+    try {
+      await this.observe();
+    } catch (err) {
+      log.warn('shard round failed', { error: String(err) });
+      return;
+    }
+    this.live = liveMembers(this.observations, listed, leaseDurationMs).filter(
+      (m) => m !== identity && !this.observations.get(m)?.leaving,
+    );
+    this.hooks.routesChanged();
   }
 
   /**
@@ -235,6 +268,7 @@ export class ShardCoordinator {
 
   stop(): void {
     this.stopped = true;
+    this.following = false;
     this.timer?.cancel();
     this.renewTimer?.cancel();
   }

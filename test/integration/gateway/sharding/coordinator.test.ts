@@ -151,6 +151,15 @@ describe('shard coordinator', () => {
     assert.notEqual(lease.spec?.holderIdentity, 'gw-d', 'the Lease no longer names the replica that left');
     assert.ok(d.released.includes(stuck), 'its environments were let go');
     await waitFor('the others serve every shard', () => servers([a!, b!]).size === SHARDS, 10_000);
+    // Having left, it still follows where shards go: a request it gets is forwarded there.
+    let fn = 'f0';
+    for (let i = 0; d.coordinator.shardOf(fn) !== stuck; i++) fn = `f${i}`;
+    const owner = servers([a!, b!]).get(stuck)!;
+    await waitFor('the replica that left routes to the new owner', () => {
+      const route = d.coordinator.route(fn);
+      return route.kind === 'remote' && route.owner === owner;
+    });
+    d.coordinator.stop();
   });
 
   it('takes over the shards of a replica that stops renewing, after the lease duration', async () => {
