@@ -235,7 +235,7 @@ export class ShardCoordinator {
   }
 
   private async followOnce(): Promise<void> {
-    const { clock, identity, leaseDurationMs, log } = this.options;
+    const { clock, leaseDurationMs, log } = this.options;
     const listed = clock.now();
     try {
       await this.observe();
@@ -243,10 +243,18 @@ export class ShardCoordinator {
       log.warn('shard round failed', { error: String(err) });
       return;
     }
-    this.live = liveMembers(this.observations, listed, leaseDurationMs).filter(
-      (m) => m !== identity && !this.observations.get(m)?.leaving,
-    );
+    this.live = this.ring(new Set(liveMembers(this.observations, listed, leaseDurationMs)));
     this.hooks.routesChanged();
+  }
+
+  /** The ring: live members that are not leaving (this replica unless it is), sorted. */
+  private ring(alive: ReadonlySet<string>): string[] {
+    const { identity } = this.options;
+    const live = [...alive].filter((m) =>
+      m === identity ? !this.leaving : !this.observations.get(m)?.leaving,
+    );
+    if (!this.leaving && !live.includes(identity)) live.push(identity);
+    return live.sort();
   }
 
   /**
@@ -345,12 +353,7 @@ export class ShardCoordinator {
     // every renewal made before it was sent, so a member it shows silent for a lease duration
     // until then was silent that long — however slowly the API server answered.
     const alive = new Set(liveMembers(this.observations, listed, leaseDurationMs));
-    // The ring: live members that are not leaving (this replica unless it is).
-    const live = [...alive].filter((m) =>
-      m === identity ? !this.leaving : !this.observations.get(m)?.leaving,
-    );
-    if (!this.leaving && !live.includes(identity)) live.push(identity);
-    live.sort();
+    const live = this.ring(alive);
     this.live = live;
 
     // What the Leases say this replica holds (after a restart under the same identity, too).
